@@ -1,0 +1,16 @@
+# realtor_3cx: the commands of the README. Every set-up step lives in tests/devenv.py.
+PYTHON ?= python3
+
+.PHONY: run test bench
+
+## Odoo with the addon, demo data, on http://127.0.0.1:8069 (Ctrl-C stops everything)
+run:
+	$(PYTHON) tests/devenv.py run
+
+## Every test suite; the last line is `N passed, N failed`. T=<file or node id> runs one.
+test:
+	$(PYTHON) tests/devenv.py test $(if $(T),--target '$(T)')
+
+## The benchmarks; figures also go to .bench/results.json. ONLY=<name> runs one.
+bench:
+	$(PYTHON) tests/devenv.py bench $(if $(ONLY),--only '$(ONLY)')

@@ -1,0 +1,6 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import threecx_server
+from . import threecx_extension
+from . import res_users
+from . import res_config_settings

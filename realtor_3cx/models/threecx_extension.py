@@ -1,0 +1,71 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+# 3CX extension numbers are digits only; the length is chosen when 3CX is installed.
+EXTENSION_RE = re.compile(r"^\d{2,10}$")
+
+
+class ThreecxExtension(models.Model):
+    _name = "threecx.extension"
+    _description = "3CX Extension"
+    _order = "server_id, number, id"
+    _check_company_auto = True
+
+    server_id = fields.Many2one(
+        "threecx.server", "3CX server", required=True, index=True, ondelete="cascade",
+        check_company=True,
+    )
+    number = fields.Char(
+        "Extension", required=True, help="The user's extension number on this 3CX server."
+    )
+    user_id = fields.Many2one(
+        "res.users", "User", required=True, index=True, ondelete="cascade",
+        domain="[('share', '=', False)]",
+    )
+    company_id = fields.Many2one(related="server_id.company_id", store=True, index=True)
+
+    _sql_constraints = [
+        (
+            "number_server_uniq",
+            "UNIQUE(server_id, number)",
+            "This extension number is already assigned to another user on this 3CX server.",
+        ),
+        (
+            "user_server_uniq",
+            "UNIQUE(server_id, user_id)",
+            "A user has one extension per 3CX server.",
+        ),
+    ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("number"):
+                vals["number"] = vals["number"].strip()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("number"):
+            vals = dict(vals, number=vals["number"].strip())
+        return super().write(vals)
+
+    @api.constrains("number")
+    def _check_number(self):
+        for extension in self:
+            if not EXTENSION_RE.match(extension.number or ""):
+                raise ValidationError(
+                    _(
+                        "The extension %(number)s is not a 3CX extension number: use its digits "
+                        "only (2 to 10), e.g. 101.",
+                        number=extension.number,
+                    )
+                )
+
+    @api.depends("number", "user_id.name", "server_id.name")
+    def _compute_display_name(self):
+        for extension in self:
+            extension.display_name = f"{extension.number} {extension.user_id.name or ''}".strip()

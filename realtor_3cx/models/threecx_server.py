@@ -1,0 +1,239 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import ipaddress
+import logging
+import os
+from urllib.parse import urlsplit
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import config
+
+from ..tools import SecretBox, SecretDecryptError, SecretKeyError
+
+_logger = logging.getLogger(__name__)
+
+KEY_OPTION = "realtor_3cx_secret_key"
+KEY_ENV = "REALTOR_3CX_SECRET_KEY"
+
+
+def secret_box():
+    """The configured :class:`SecretBox`; the key never lives in the database.
+
+    :raises SecretKeyError: when neither ``realtor_3cx_secret_key`` in the Odoo configuration
+        file nor ``REALTOR_3CX_SECRET_KEY`` in Odoo's environment holds a valid key.
+    """
+    return SecretBox(config.get(KEY_OPTION) or os.environ.get(KEY_ENV) or "")
+
+
+def is_local_host(hostname):
+    """True for this machine (where plain http is acceptable: nothing crosses a network)."""
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class ThreecxServer(models.Model):
+    _name = "threecx.server"
+    _description = "3CX Server"
+    _order = "name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    base_url = fields.Char(
+        "3CX URL",
+        required=True,
+        help="The address of the 3CX web client, e.g. https://brokerage.3cx.us. "
+        "https is required, except for a 3CX on this machine (localhost).",
+    )
+    client_id = fields.Char(
+        "API client ID",
+        help="The Client ID of the API integration created in the 3CX admin console "
+        "(Integrations > API).",
+    )
+    # Write-only: the value is encrypted into a column the ORM does not know (see init()), the
+    # way res.users keeps password hashes, so no read, export or onchange can return it.
+    api_secret = fields.Char(
+        "API secret",
+        compute="_compute_api_secret",
+        inverse="_inverse_api_secret",
+        groups="base.group_system",
+        copy=False,
+        help="The API key 3CX showed once when the integration was created. "
+        "It is stored encrypted and never shown again; type a new one to replace it.",
+    )
+    api_secret_set = fields.Boolean("Secret saved", compute="_compute_api_secret_set")
+    extension_ids = fields.One2many("threecx.extension", "server_id", "Extensions")
+    extension_count = fields.Integer(compute="_compute_extension_count")
+    # Health of the live connection, written by the worker.
+    connection_state = fields.Selection(
+        [
+            ("not_connected", "Not connected"),
+            ("connecting", "Connecting"),
+            ("connected", "Connected"),
+            ("error", "Error"),
+        ],
+        default="not_connected",
+        required=True,
+        readonly=True,
+        copy=False,
+    )
+    connected_since = fields.Datetime(readonly=True, copy=False)
+    threecx_version = fields.Char("3CX version", readonly=True, copy=False)
+    last_event_at = fields.Datetime("Last event", readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+
+    def init(self):
+        self.env.cr.execute(
+            "ALTER TABLE threecx_server ADD COLUMN IF NOT EXISTS api_secret_enc VARCHAR"
+        )
+
+    @api.model
+    def _normalize_vals(self, vals):
+        if vals.get("base_url"):
+            vals["base_url"] = vals["base_url"].strip().rstrip("/")
+        if vals.get("client_id"):
+            vals["client_id"] = vals["client_id"].strip()
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        servers = super().create([self._normalize_vals(dict(vals)) for vals in vals_list])
+        servers._forget_api_secret()
+        return servers
+
+    def write(self, vals):
+        res = super().write(self._normalize_vals(dict(vals)))
+        if "api_secret" in vals:
+            self._forget_api_secret()
+        return res
+
+    def _forget_api_secret(self):
+        # After the inverse, the cache still holds the plaintext that was written, and
+        # web_save / onchange would send it back to the browser: drop it.
+        self.invalidate_recordset(["api_secret"])
+
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        for server in self:
+            parts = urlsplit(server.base_url or "")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValidationError(
+                    _(
+                        "The 3CX URL %(url)s is not a web address: use the form "
+                        "https://yourbrokerage.3cx.us",
+                        url=server.base_url,
+                    )
+                )
+            if parts.query or parts.fragment:
+                raise ValidationError(
+                    _("The 3CX URL %(url)s must not have a query or a fragment.", url=server.base_url)
+                )
+            if parts.scheme == "http" and not is_local_host(parts.hostname):
+                raise ValidationError(
+                    _(
+                        "The 3CX URL %(url)s must use https: the API secret and every call "
+                        "would otherwise cross the network in clear. Plain http is only "
+                        "accepted for a 3CX on this machine (localhost).",
+                        url=server.base_url,
+                    )
+                )
+
+    def _compute_api_secret(self):
+        for server in self:
+            server.api_secret = False
+
+    def _inverse_api_secret(self):
+        for server in self:
+            # An empty value means "unchanged": the form always shows the field empty.
+            if server.api_secret and server.api_secret.strip():
+                server._store_api_secret(server.api_secret.strip())
+
+    def _secret_context(self):
+        # Bound to the ciphertext: a value copied onto another server does not decrypt.
+        return f"threecx.server:{self.id}:api_secret"
+
+    def _store_api_secret(self, secret):
+        self.ensure_one()
+        try:
+            token = secret_box().seal(secret, self._secret_context()) if secret else None
+        except SecretKeyError as exc:
+            raise UserError(
+                _(
+                    "The 3CX API secret cannot be saved: %(reason)s. An administrator of the "
+                    "Odoo server must set %(option)s in the [options] section of the Odoo "
+                    "configuration file (or %(env)s in Odoo's environment) and restart Odoo. "
+                    "Generate a key with: %(cmd)s",
+                    reason=exc,
+                    option=KEY_OPTION,
+                    env=KEY_ENV,
+                    cmd='python3 -c "import base64, os; '
+                    'print(base64.urlsafe_b64encode(os.urandom(32)).decode())"',
+                )
+            ) from None
+        self.env.cr.execute(
+            "UPDATE threecx_server SET api_secret_enc = %s WHERE id = %s", (token, self.id)
+        )
+        self.invalidate_recordset(["api_secret_set"])
+        _logger.info("3CX API secret of server %s %s", self.id, "saved" if token else "cleared")
+
+    def _get_api_secret(self):
+        """The decrypted API secret, for the server-side 3CX client only.
+
+        Private (never callable over RPC) and never to be returned to a browser.
+
+        :raises UserError: when no secret is saved or it cannot be decrypted.
+        """
+        self.ensure_one()
+        self.env.cr.execute("SELECT api_secret_enc FROM threecx_server WHERE id = %s", (self.id,))
+        row = self.env.cr.fetchone()
+        if not row or not row[0]:
+            raise UserError(_("No API secret is saved for the 3CX server %s.", self.name))
+        try:
+            return secret_box().open(row[0], self._secret_context())
+        except (SecretKeyError, SecretDecryptError) as exc:
+            raise UserError(
+                _("The API secret of the 3CX server %(name)s cannot be read: %(reason)s.",
+                  name=self.name, reason=exc)
+            ) from None
+
+    def _compute_api_secret_set(self):
+        saved = set()
+        if self.ids:
+            self.env.cr.execute(
+                "SELECT id FROM threecx_server WHERE id IN %s AND api_secret_enc IS NOT NULL",
+                (tuple(self.ids),),
+            )
+            saved = {row[0] for row in self.env.cr.fetchall()}
+        for server in self:
+            server.api_secret_set = server.id in saved
+
+    @api.depends("extension_ids")
+    def _compute_extension_count(self):
+        counts = dict(
+            self.env["threecx.extension"]._read_group(
+                [("server_id", "in", self.ids)], ["server_id"], ["__count"]
+            )
+        )
+        for server in self:
+            server.extension_count = counts.get(server, 0)
+
+    def action_clear_api_secret(self):
+        self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only an administrator can clear the 3CX API secret."))
+        self._store_api_secret(None)
+
+    def action_view_extensions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("realtor_3cx.threecx_extension_action")
+        action["domain"] = [("server_id", "=", self.id)]
+        action["context"] = {"default_server_id": self.id}
+        return action

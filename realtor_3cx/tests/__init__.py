@@ -1,0 +1,5 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import test_threecx_server
+from . import test_threecx_extension
+from . import test_ui
