@@ -6,6 +6,7 @@ The addon's plain-Python packages (``realtor_3cx.tools``, later ``realtor_3cx.th
 importable without Odoo. Importing ``realtor_3cx`` normally runs its ``__init__``, which loads
 the Odoo models, so the package is registered here as a bare namespace over the same folder.
 """
+
 import sys
 import types
 from pathlib import Path

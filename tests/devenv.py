@@ -30,7 +30,6 @@ import configparser
 import contextlib
 import hashlib
 import importlib.util
-import json
 import os
 import re
 import secrets
@@ -109,7 +108,11 @@ def free_port():
 def digest(*paths):
     h = hashlib.sha256()
     for path in paths:
-        files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
+        files = (
+            sorted(p for p in Path(path).rglob("*") if p.is_file())
+            if Path(path).is_dir()
+            else [Path(path)]
+        )
         for f in files:
             if "__pycache__" in f.parts:
                 continue
@@ -171,7 +174,9 @@ def importable_odoo_src():
             "import importlib.util as u; s = u.find_spec('odoo'); "
             "print(list(s.submodule_search_locations)[0] if s else '')"
         )
-        out = subprocess.run([str(venv_python()), "-c", code], capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            [str(venv_python()), "-c", code], capture_output=True, text=True
+        ).stdout.strip()
         if out:
             return Path(out).parent
     return None
@@ -184,9 +189,24 @@ def download_odoo(target):
         if shutil.which("git"):
             say(f"downloading Odoo 18.0 from {ODOO_GIT} (a few minutes)")
             res = subprocess.run(
-                ["git", "clone", "--quiet", "--depth", "1", "--branch", "18.0", ODOO_GIT, str(tmp / "odoo")],
-                env=dict(os.environ, GIT_HTTP_LOW_SPEED_LIMIT="1000", GIT_HTTP_LOW_SPEED_TIME=str(TIMEOUT)),
-                capture_output=True, text=True,
+                [
+                    "git",
+                    "clone",
+                    "--quiet",
+                    "--depth",
+                    "1",
+                    "--branch",
+                    "18.0",
+                    ODOO_GIT,
+                    str(tmp / "odoo"),
+                ],
+                env=dict(
+                    os.environ,
+                    GIT_HTTP_LOW_SPEED_LIMIT="1000",
+                    GIT_HTTP_LOW_SPEED_TIME=str(TIMEOUT),
+                ),
+                capture_output=True,
+                text=True,
             )
             if res.returncode == 0:
                 (tmp / "odoo").rename(target)
@@ -194,7 +214,10 @@ def download_odoo(target):
             say(f"git clone failed: {res.stderr.strip().splitlines()[-1:]}")
         say(f"downloading Odoo 18.0 from {ODOO_TARBALL}")
         archive = tmp / "odoo.tar.gz"
-        with urllib.request.urlopen(ODOO_TARBALL, timeout=TIMEOUT) as resp, archive.open("wb") as out:
+        with (
+            urllib.request.urlopen(ODOO_TARBALL, timeout=TIMEOUT) as resp,
+            archive.open("wb") as out,
+        ):
             shutil.copyfileobj(resp, out)
         sh(["tar", "-xzf", str(archive), "-C", str(tmp)], quiet=True)
         unpacked = next(p for p in tmp.iterdir() if p.is_dir() and (p / "odoo-bin").exists())
@@ -221,7 +244,10 @@ def ensure_odoo():
             break
         if origin != "an earlier download":
             found_version = ".".join(map(str, version)) if version else "none"
-            raise SetupError(f"{origin} points at {path}, which is not Odoo 18.0 with odoo-bin (version {found_version})")
+            raise SetupError(
+                f"{origin} points at {path}, which is not Odoo 18.0 with odoo-bin "
+                f"(version {found_version})"
+            )
     if src is None:
         DATA.mkdir(exist_ok=True)
         try:
@@ -236,12 +262,21 @@ def ensure_odoo():
                 "  - run again with internet access so the set-up can download it."
             ) from None
         src = downloaded
-    pth = Path(
-        subprocess.run(
-            [str(venv_python()), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    ) / "realtor_3cx_odoo_src.pth"
+    pth = (
+        Path(
+            subprocess.run(
+                [
+                    str(venv_python()),
+                    "-c",
+                    "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+        / "realtor_3cx_odoo_src.pth"
+    )
     if not pth.exists() or pth.read_text().strip() != str(src):
         pth.write_text(f"{src}\n")
     return src
@@ -253,13 +288,19 @@ def ensure_chromium():
             return shutil.which(name)
     apt_install("chromium")
     if not shutil.which("chromium"):
-        raise SetupError("chromium is still missing after apt-get: install it with `sudo apt-get install -y chromium`")
+        raise SetupError(
+            "chromium is still missing after apt-get: "
+            "install it with `sudo apt-get install -y chromium`"
+        )
     return shutil.which("chromium")
 
 
 def ensure_compose():
     """`docker compose` or the standalone `docker-compose`: only `config` is used (no engine)."""
-    if shutil.which("docker") and sh(["docker", "compose", "version"], check=False, quiet=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and sh(["docker", "compose", "version"], check=False, quiet=True).returncode == 0
+    ):
         return
     if shutil.which("docker-compose"):
         return
@@ -295,11 +336,15 @@ def external_server(conf):
 
 
 def pg_bindir():
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
     if found:
         return found[-1].parent
     if shutil.which("pg_config"):
-        bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip())
+        bindir = Path(
+            subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        )
         if (bindir / "initdb").exists():
             return bindir
     if shutil.which("initdb"):
@@ -318,7 +363,11 @@ class Cluster:
 
     def _as_owner(self, cmd):
         # initdb refuses root: as root, the cluster belongs to Debian's `postgres` user.
-        return ["runuser", "-u", "postgres", "--", *map(str, cmd)] if is_root() else list(map(str, cmd))
+        return (
+            ["runuser", "-u", "postgres", "--", *map(str, cmd)]
+            if is_root()
+            else list(map(str, cmd))
+        )
 
     @property
     def pgdata(self):
@@ -332,12 +381,20 @@ class Cluster:
     @property
     def sockdir(self):
         # A unix socket path must stay under ~100 bytes: keep it short, outside the checkout.
-        return Path(tempfile.gettempdir()) / f"r3cx-{hashlib.sha1(str(self.path).encode()).hexdigest()[:10]}"
+        return (
+            Path(tempfile.gettempdir())
+            / f"r3cx-{hashlib.sha1(str(self.path).encode()).hexdigest()[:10]}"
+        )
 
     def running(self):
-        return self.port is not None and sh(
-            [self.bindir / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
-        ).returncode == 0
+        return (
+            self.port is not None
+            and sh(
+                [self.bindir / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                check=False,
+            ).returncode
+            == 0
+        )
 
     def ensure(self):
         self.path.mkdir(parents=True, exist_ok=True)
@@ -349,9 +406,23 @@ class Cluster:
             if is_root():
                 shutil.chown(self.pgdata, "postgres", "postgres")
             self.pgdata.chmod(0o700)
-            sh(self._as_owner([self.bindir / "initdb", "-D", self.pgdata, "-U", "postgres",
-                               "--auth-local=trust", "--auth-host=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-               quiet=True)
+            sh(
+                self._as_owner(
+                    [
+                        self.bindir / "initdb",
+                        "-D",
+                        self.pgdata,
+                        "-U",
+                        "postgres",
+                        "--auth-local=trust",
+                        "--auth-host=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                quiet=True,
+            )
         if self.running():
             return
         port = self.port if self.port and self._port_free(self.port) else free_port()
@@ -359,14 +430,41 @@ class Cluster:
         self.sockdir.mkdir(exist_ok=True)
         if is_root():
             shutil.chown(self.sockdir, "postgres", "postgres")
-        sh(self._as_owner([
-            self.bindir / "pg_ctl", "-D", self.pgdata, "-l", self.path / "server.log", "-w", "start",
-            "-o", f"-p {port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off",
-        ]), quiet=True)
+        sh(
+            self._as_owner(
+                [
+                    self.bindir / "pg_ctl",
+                    "-D",
+                    self.pgdata,
+                    "-l",
+                    self.path / "server.log",
+                    "-w",
+                    "start",
+                    "-o",
+                    f"-p {port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                ]
+            ),
+            quiet=True,
+        )
         self.started_here = True
-        sh(self._as_owner([self.bindir / "psql", "-q", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-c",
-                           "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='odoo') THEN "
-                           "CREATE ROLE odoo LOGIN CREATEDB PASSWORD 'odoo'; END IF; END$$"]), quiet=True)
+        sh(
+            self._as_owner(
+                [
+                    self.bindir / "psql",
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    port,
+                    "-U",
+                    "postgres",
+                    "-c",
+                    "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='odoo') THEN "
+                    "CREATE ROLE odoo LOGIN CREATEDB PASSWORD 'odoo'; END IF; END$$",
+                ]
+            ),
+            quiet=True,
+        )
 
     @staticmethod
     def _port_free(port):
@@ -375,18 +473,35 @@ class Cluster:
 
     def stop(self):
         if self.running():
-            sh(self._as_owner([self.bindir / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop"]),
-               check=False, quiet=True)
+            sh(
+                self._as_owner(
+                    [self.bindir / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop"]
+                ),
+                check=False,
+                quiet=True,
+            )
 
     def settings(self):
-        return {"db_host": "127.0.0.1", "db_port": str(self.port), "db_user": "odoo", "db_password": "odoo"}
+        return {
+            "db_host": "127.0.0.1",
+            "db_port": str(self.port),
+            "db_user": "odoo",
+            "db_password": "odoo",
+        }
 
 
 def cluster_home(name):
     """Where a private cluster lives: the checkout's ``.data`` when ``postgres`` can reach it."""
     home = DATA / name
-    if is_root() and sh(["runuser", "-u", "postgres", "--", "test", "-x", str(ROOT)], check=False).returncode:
-        home = Path("/var/tmp") / f"realtor_3cx-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}" / name
+    if (
+        is_root()
+        and sh(["runuser", "-u", "postgres", "--", "test", "-x", str(ROOT)], check=False).returncode
+    ):
+        home = (
+            Path("/var/tmp")
+            / f"realtor_3cx-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
+            / name
+        )
         say(f"the postgres user cannot reach {ROOT}: the cluster lives in {home}")
     return home
 
@@ -452,7 +567,9 @@ cr.execute("SELECT state FROM ir_module_module WHERE name=%s", ({ADDON!r},))
 row = cr.fetchone()
 print('installed' if row and row[0] == 'installed' else 'no-addon')
 """
-    out = subprocess.run([str(venv_python()), "-c", code], capture_output=True, text=True).stdout.strip()
+    out = subprocess.run(
+        [str(venv_python()), "-c", code], capture_output=True, text=True
+    ).stdout.strip()
     if out.startswith("error"):
         raise SetupError(f"cannot reach PostgreSQL: {out}")
     return out
@@ -496,8 +613,14 @@ def cmd_run(args):
         cluster.ensure()
         db = cluster.settings()
     http_port = int(conf_value(conf, "http_port") or 8069)
-    conf_path = write_conf(DATA / "odoo-run.conf", src, db, http_port, DATA / "filestore",
-                           {"db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$", "list_db": "False"})
+    conf_path = write_conf(
+        DATA / "odoo-run.conf",
+        src,
+        db,
+        http_port,
+        DATA / "filestore",
+        {"db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$", "list_db": "False"},
+    )
     procs = []
 
     def stop(*_):
@@ -519,13 +642,37 @@ def cmd_run(args):
         wanted = digest(ROOT / ADDON)
         if state != "installed":
             say(f"creating database {RUN_DB} with demo data and {ADDON} (about a minute)")
-            sh(odoo_cmd(src, conf_path, "-d", RUN_DB, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
+            sh(
+                odoo_cmd(
+                    src,
+                    conf_path,
+                    "-d",
+                    RUN_DB,
+                    "-i",
+                    ADDON,
+                    "--stop-after-init",
+                    "--log-level=warn",
+                )
+            )
             stamp.write_text(wanted)
         elif not stamp.exists() or stamp.read_text() != wanted:
             say(f"the addon changed since the last run: updating {ADDON}")
-            sh(odoo_cmd(src, conf_path, "-d", RUN_DB, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
+            sh(
+                odoo_cmd(
+                    src,
+                    conf_path,
+                    "-d",
+                    RUN_DB,
+                    "-u",
+                    ADDON,
+                    "--stop-after-init",
+                    "--log-level=warn",
+                )
+            )
             stamp.write_text(wanted)
-        odoo = subprocess.Popen(odoo_cmd(src, conf_path, "--log-level=info"), start_new_session=True)
+        odoo = subprocess.Popen(
+            odoo_cmd(src, conf_path, "--log-level=info"), start_new_session=True
+        )
         procs.append(odoo)
         wait_http(http_port, odoo)
         print()
@@ -582,29 +729,67 @@ def cmd_test(args):
         db = cluster.settings()
     dbname = f"r3cx_test_{run_id}"
     workdir = DATA / f"test-{run_id}"
-    conf_path = write_conf(workdir / "odoo.conf", src, db, free_port(), workdir / "filestore",
-                           {"db_name": dbname, "dbfilter": f"^{dbname}$", "list_db": "False",
-                            "max_cron_threads": "0"})
+    conf_path = write_conf(
+        workdir / "odoo.conf",
+        src,
+        db,
+        free_port(),
+        workdir / "filestore",
+        {"db_name": dbname, "dbfilter": f"^{dbname}$", "list_db": "False", "max_cron_threads": "0"},
+    )
     suites = []
     target = args.target
     if not target or target.startswith(ADDON):
-        suites.append(("addon (Odoo tests)", [
-            "--odoo-config", str(conf_path), "--odoo-database", dbname, "--odoo-http",
-            "--odoo-log-level", "warn", target or f"{ADDON}/tests"]))
+        suites.append(
+            (
+                "addon (Odoo tests)",
+                [
+                    "--odoo-config",
+                    str(conf_path),
+                    "--odoo-database",
+                    dbname,
+                    "--odoo-http",
+                    "--odoo-log-level",
+                    "warn",
+                    target or f"{ADDON}/tests",
+                ],
+            )
+        )
     if not target or not target.startswith(ADDON):
         suites.append(("project (tests/)", ["-p", "no:odoo", target or "tests"]))
-    env = dict(os.environ, REALTOR_3CX_TEST_ODOO_CONF=str(conf_path), REALTOR_3CX_TEST_DB=dbname,
-               REALTOR_3CX_ODOO_SRC=str(src), REALTOR_3CX_CHROMIUM=chromium)
+    env = dict(
+        os.environ,
+        REALTOR_3CX_TEST_ODOO_CONF=str(conf_path),
+        REALTOR_3CX_TEST_DB=dbname,
+        REALTOR_3CX_ODOO_SRC=str(src),
+        REALTOR_3CX_CHROMIUM=chromium,
+    )
     total_passed = total_failed = 0
     try:
         say(f"creating the throwaway database {dbname} with {ADDON} installed")
-        sh(odoo_cmd(src, conf_path, "-d", dbname, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
+        sh(
+            odoo_cmd(
+                src, conf_path, "-d", dbname, "-i", ADDON, "--stop-after-init", "--log-level=warn"
+            )
+        )
         for i, (name, pytest_args) in enumerate(suites):
             report = workdir / f"junit-{i}.xml"
             say(f"running the {name} suite")
-            rc = subprocess.run([str(venv_python()), "-m", "pytest", "-p", "no:cacheprovider", "-ra",
-                                 f"--junitxml={report}", *args.pytest_args, *pytest_args],
-                                cwd=ROOT, env=env).returncode
+            rc = subprocess.run(
+                [
+                    str(venv_python()),
+                    "-m",
+                    "pytest",
+                    "-p",
+                    "no:cacheprovider",
+                    "-ra",
+                    f"--junitxml={report}",
+                    *args.pytest_args,
+                    *pytest_args,
+                ],
+                cwd=ROOT,
+                env=env,
+            ).returncode
             passed, failed, skipped = junit_counts(report)
             # A skipped test proves nothing: a browser test that skipped is a failure.
             for name_ in skipped:
@@ -647,9 +832,14 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="Odoo with the addon and demo data on http://127.0.0.1:8069")
     test = sub.add_parser("test", help="every test suite; the last line is `N passed, N failed`")
-    test.add_argument("--target", default=os.environ.get("T") or "",
-                      help="one test file or node id (realtor_3cx/... or tests/...)")
-    test.add_argument("--keep", action="store_true", help="keep the database and cluster afterwards")
+    test.add_argument(
+        "--target",
+        default=os.environ.get("T") or "",
+        help="one test file or node id (realtor_3cx/... or tests/...)",
+    )
+    test.add_argument(
+        "--keep", action="store_true", help="keep the database and cluster afterwards"
+    )
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -k secret")
     bench = sub.add_parser("bench", help="the benchmarks; figures also go to .bench/results.json")
     bench.add_argument("--only", default=os.environ.get("ONLY") or "")

@@ -1,6 +1,7 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The docker files are valid (no Docker engine is needed to check a compose file)."""
+
 import ast
 import os
 import shutil
@@ -14,19 +15,29 @@ COMPOSE = ROOT / "docker" / "docker-compose.yml"
 
 
 def compose_cmd():
-    if shutil.which("docker") and subprocess.run(
-        ["docker", "compose", "version"], capture_output=True, check=False
-    ).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    pytest.fail("neither `docker compose` nor `docker-compose` is installed (make test installs it)")
+    pytest.fail(
+        "neither `docker compose` nor `docker-compose` is installed (make test installs it)"
+    )
 
 
 def config(env):
     return subprocess.run(
         [*compose_cmd(), "-f", str(COMPOSE), "config"],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
 
 

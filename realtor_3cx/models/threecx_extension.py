@@ -16,14 +16,22 @@ class ThreecxExtension(models.Model):
     _check_company_auto = True
 
     server_id = fields.Many2one(
-        "threecx.server", "3CX server", required=True, index=True, ondelete="cascade",
+        "threecx.server",
+        "3CX server",
+        required=True,
+        index=True,
+        ondelete="cascade",
         check_company=True,
     )
     number = fields.Char(
         "Extension", required=True, help="The user's extension number on this 3CX server."
     )
     user_id = fields.Many2one(
-        "res.users", "User", required=True, index=True, ondelete="cascade",
+        "res.users",
+        "User",
+        required=True,
+        index=True,
+        ondelete="cascade",
         domain="[('share', '=', False)]",
     )
     company_id = fields.Many2one(related="server_id.company_id", store=True, index=True)

@@ -134,7 +134,10 @@ class ThreecxServer(models.Model):
                 )
             if parts.query or parts.fragment:
                 raise ValidationError(
-                    _("The 3CX URL %(url)s must not have a query or a fragment.", url=server.base_url)
+                    _(
+                        "The 3CX URL %(url)s must not have a query or a fragment.",
+                        url=server.base_url,
+                    )
                 )
             if parts.scheme == "http" and not is_local_host(parts.hostname):
                 raise ValidationError(
@@ -200,8 +203,11 @@ class ThreecxServer(models.Model):
             return secret_box().open(row[0], self._secret_context())
         except (SecretKeyError, SecretDecryptError) as exc:
             raise UserError(
-                _("The API secret of the 3CX server %(name)s cannot be read: %(reason)s.",
-                  name=self.name, reason=exc)
+                _(
+                    "The API secret of the 3CX server %(name)s cannot be read: %(reason)s.",
+                    name=self.name,
+                    reason=exc,
+                )
             ) from None
 
     def _compute_api_secret_set(self):
@@ -233,7 +239,9 @@ class ThreecxServer(models.Model):
 
     def action_view_extensions(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("realtor_3cx.threecx_extension_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "realtor_3cx.threecx_extension_action"
+        )
         action["domain"] = [("server_id", "=", self.id)]
         action["context"] = {"default_server_id": self.id}
         return action

@@ -9,6 +9,7 @@ realtor and a telephony manager, and one 3CX server whose secret is ``SECRET``::
         def test_it(self):
             self.assertEqual(self.server._get_api_secret(), SECRET)
 """
+
 import base64
 import os
 from unittest import mock

@@ -172,8 +172,11 @@ class TestThreecxServerConfig(Realtor3cxCase):
     def test_multi_company_rule(self):
         other_company = self.env["res.company"].create({"name": "Other Brokerage"})
         other = self.env["threecx.server"].create(
-            {"name": "Other PBX", "base_url": "https://other.example.com",
-             "company_id": other_company.id}
+            {
+                "name": "Other PBX",
+                "base_url": "https://other.example.com",
+                "company_id": other_company.id,
+            }
         )
         visible = self.env["threecx.server"].with_user(self.manager).search([])
         self.assertIn(self.server, visible)

@@ -5,7 +5,10 @@
 Plain Python (no Odoo import) so that the worker and the tests can use it alone.
 
 A key is 32 random bytes written as url-safe base64 (44 characters), the same text form as a
-Fernet key: ``python3 -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"``.
+Fernet key. Generate one with::
+
+    python3 -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"
+
 Several keys may be given, separated by commas, to rotate: the first encrypts, all decrypt.
 
 Secrets are sealed with AES-256-GCM. The *context* (for example ``threecx.server:7:api_secret``)
