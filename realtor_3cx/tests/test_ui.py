@@ -1,8 +1,10 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import json
+from datetime import timedelta
 
-from odoo.tests import HttpCase, JsonRpcException, tagged
+from odoo import fields
+from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 
 from .common import SECRET, Realtor3cxMixin
 
@@ -63,3 +65,44 @@ class TestRealtor3cxUi(HttpCase, Realtor3cxMixin):
         self.authenticate("admin", "admin")
         with self.assertRaisesRegex(JsonRpcException, "AccessError|[Pp]rivate"):
             self._call_kw("threecx.server", "_get_api_secret", [[self.server.id]])
+
+    def test_calls_views_and_partner_calls_tab_tour(self):
+        realtor = new_test_user(
+            self.env, login="tour_realtor", name="Tour Realtor",
+            groups="realtor_3cx.realtor_3cx_group_user",
+        )
+        caller = self.env["res.partner"].create({"name": "Tour Caller", "phone": "+1 555 010 8888"})
+        now = fields.Datetime.now()
+        self.env["threecx.call"].create(
+            [
+                {
+                    "server_id": self.server.id,
+                    "call_id": "tour-1",
+                    "user_id": realtor.id,
+                    "partner_id": caller.id,
+                    "external_number": "+1 555 010 8888",
+                    "state": "completed",
+                    "start_at": now - timedelta(minutes=10),
+                    "answer_at": now - timedelta(minutes=9),
+                    "end_at": now - timedelta(minutes=5),
+                    "outcome": "showing_booked",
+                },
+                {
+                    "server_id": self.server.id,
+                    "call_id": "tour-2",
+                    "user_id": realtor.id,
+                    "external_number": "+1 555 010 8889",
+                    "state": "missed",
+                    "start_at": now - timedelta(minutes=3),
+                    "end_at": now - timedelta(minutes=2),
+                },
+            ]
+        )
+        self.start_tour(
+            "/odoo/action-realtor_3cx.threecx_call_action", "realtor_3cx_calls_tour",
+            login="r3cx_manager",
+        )
+        # The realtor opens their contact: the Calls tab shows the call they took.
+        self.start_tour(
+            f"/odoo/contacts/{caller.id}", "realtor_3cx_partner_calls_tour", login="tour_realtor"
+        )

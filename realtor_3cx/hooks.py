@@ -1,0 +1,17 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+
+def pre_init_hook(env):
+    # Created empty here, the E.164 columns are not recomputed by the ORM for every partner in
+    # one go at install; post_init_hook fills them in batches instead.
+    env.cr.execute(
+        """
+        ALTER TABLE res_partner ADD COLUMN IF NOT EXISTS phone_e164 VARCHAR;
+        ALTER TABLE res_partner ADD COLUMN IF NOT EXISTS mobile_e164 VARCHAR;
+        """
+    )
+
+
+def post_init_hook(env):
+    env["res.partner"]._realtor_3cx_fill_e164()

@@ -1,0 +1,160 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from psycopg2.extras import execute_values
+
+from odoo import api, fields, models
+
+from ..tools.phone import to_e164
+
+_logger = logging.getLogger(__name__)
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Exact, indexed E.164 forms: the caller lookup compares these and nothing else.
+    phone_e164 = fields.Char(
+        "Phone (E.164)", compute="_compute_e164", store=True, index="btree_not_null", copy=False
+    )
+    mobile_e164 = fields.Char(
+        "Mobile (E.164)", compute="_compute_e164", store=True, index="btree_not_null", copy=False
+    )
+    do_not_call = fields.Boolean(
+        "Do not call",
+        tracking=True,
+        help="Click-to-call refuses to call this contact; inbound calls are still logged.",
+    )
+    # Calls and properties are for the telephony roles only; other employees see the partner
+    # as before.
+    threecx_call_ids = fields.One2many(
+        "threecx.call", "partner_id", "Calls", groups="realtor_3cx.realtor_3cx_group_user"
+    )
+    threecx_call_count = fields.Integer(
+        "Calls count",
+        compute="_compute_threecx_call_count",
+        groups="realtor_3cx.realtor_3cx_group_user",
+    )
+    realtor_owned_property_ids = fields.Many2many(
+        "realtor.property",
+        "realtor_property_owner_rel",
+        "partner_id",
+        "property_id",
+        "Owned properties",
+        groups="realtor_3cx.realtor_3cx_group_user",
+    )
+    realtor_interest_property_ids = fields.Many2many(
+        "realtor.property",
+        "realtor_property_interest_rel",
+        "partner_id",
+        "property_id",
+        "Properties of interest",
+        groups="realtor_3cx.realtor_3cx_group_user",
+    )
+    realtor_property_count = fields.Integer(
+        "Properties count",
+        compute="_compute_realtor_property_count",
+        groups="realtor_3cx.realtor_3cx_group_user",
+    )
+
+    def _realtor_3cx_region(self):
+        """The country national numbers are read in: the partner's, else its company's."""
+        return (
+            self.country_id.code
+            or self.company_id.country_id.code
+            or self.env.company.country_id.code
+        )
+
+    @api.depends("phone", "mobile", "country_id", "company_id.country_id")
+    def _compute_e164(self):
+        for partner in self:
+            region = partner._realtor_3cx_region()
+            partner.phone_e164 = to_e164(partner.phone, region)
+            partner.mobile_e164 = to_e164(partner.mobile, region)
+
+    def _compute_threecx_call_count(self):
+        counts = dict(
+            self.env["threecx.call"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
+        )
+        for partner in self:
+            partner.threecx_call_count = counts.get(partner, 0)
+
+    @api.depends("realtor_owned_property_ids", "realtor_interest_property_ids")
+    def _compute_realtor_property_count(self):
+        for partner in self:
+            partner.realtor_property_count = len(
+                partner.realtor_owned_property_ids | partner.realtor_interest_property_ids
+            )
+
+    @api.model
+    def _realtor_3cx_fill_e164(self, batch_size=5000):
+        """Fill the E.164 columns of existing partners, ``batch_size`` rows at a time.
+
+        Run at install instead of the ORM's recompute, which would load every partner at once
+        (a million partners would not fit in a worker's memory). The columns are created empty
+        by the pre-init hook so the ORM does not schedule that recompute.
+
+        :return: the number of partners examined
+        """
+        cr = self.env.cr
+        default_region = self.env.company.country_id.code
+        last_id = done = 0
+        while True:
+            cr.execute(
+                """
+                SELECT p.id, p.phone, p.mobile, pc.code, cc.code
+                  FROM res_partner p
+             LEFT JOIN res_country pc ON pc.id = p.country_id
+             LEFT JOIN res_company c ON c.id = p.company_id
+             LEFT JOIN res_partner cp ON cp.id = c.partner_id
+             LEFT JOIN res_country cc ON cc.id = cp.country_id
+                 WHERE p.id > %s AND (p.phone IS NOT NULL OR p.mobile IS NOT NULL)
+              ORDER BY p.id
+                 LIMIT %s
+                """,
+                (last_id, batch_size),
+            )
+            rows = cr.fetchall()
+            if not rows:
+                break
+            values = []
+            for pid, phone, mobile, partner_country, company_country in rows:
+                region = partner_country or company_country or default_region
+                values.append((pid, to_e164(phone, region), to_e164(mobile, region)))
+            execute_values(
+                cr._obj,
+                """
+                UPDATE res_partner p SET phone_e164 = v.phone, mobile_e164 = v.mobile
+                  FROM (VALUES %s) AS v(id, phone, mobile) WHERE p.id = v.id
+                """,
+                values,
+                template="(%s, %s::varchar, %s::varchar)",
+                page_size=1000,
+            )
+            done += len(rows)
+            last_id = rows[-1][0]
+            _logger.info("realtor_3cx: E.164 numbers filled for %s partners", done)
+        self.invalidate_model(["phone_e164", "mobile_e164"])
+        return done
+
+    def action_view_threecx_calls(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("realtor_3cx.threecx_call_action")
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action
+
+    def action_view_realtor_properties(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "realtor_3cx.realtor_property_action"
+        )
+        action["domain"] = [
+            "|",
+            ("owner_ids", "in", self.ids),
+            ("interested_partner_ids", "in", self.ids),
+        ]
+        return action

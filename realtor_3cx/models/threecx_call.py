@@ -1,0 +1,169 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+from ..tools.phone import to_e164
+
+CALL_STATES = [
+    ("ringing", "Ringing"),
+    ("dialing", "Dialing"),
+    ("connected", "Connected"),
+    ("completed", "Completed"),
+    ("missed", "Missed"),
+    ("voicemail", "Voicemail"),
+    ("busy", "Busy"),
+    ("failed", "Failed"),
+    ("transferred", "Transferred"),
+]
+# Outcomes a realtor records after a call (after Follow Up Boss's, plus the realtor's own).
+CALL_OUTCOMES = [
+    ("showing_booked", "Showing booked"),
+    ("listing_appointment", "Listing appointment"),
+    ("interested", "Interested"),
+    ("not_interested", "Not interested"),
+    ("left_message", "Left message"),
+    ("no_answer", "No answer"),
+    ("busy", "Busy"),
+    ("bad_number", "Bad number"),
+    ("wrong_number", "Wrong number"),
+]
+# What a realtor may change on their own call; the rest is what 3CX reported.
+REALTOR_WRITABLE_FIELDS = {"outcome", "notes", "partner_id", "property_id"}
+
+
+class ThreecxCall(models.Model):
+    _name = "threecx.call"
+    _description = "Phone Call"
+    _inherit = ["mail.thread"]
+    _order = "start_at desc, id desc"
+    _check_company_auto = True
+
+    server_id = fields.Many2one(
+        "threecx.server", "3CX server", required=True, index=True, ondelete="restrict"
+    )
+    call_id = fields.Char(
+        "3CX call ID", required=True, readonly=True, help="The call's id on the 3CX server."
+    )
+    direction = fields.Selection(
+        [("inbound", "Inbound"), ("outbound", "Outbound"), ("internal", "Internal")],
+        required=True,
+        default="inbound",
+    )
+    state = fields.Selection(CALL_STATES, required=True, default="ringing", tracking=True)
+    external_number = fields.Char(help="The other party's number, as 3CX reported it.")
+    external_e164 = fields.Char(
+        "External number (E.164)", compute="_compute_e164", store=True, index="btree_not_null"
+    )
+    did_number = fields.Char("Dialled number", help="The number the caller dialled (DID).")
+    did_e164 = fields.Char("Dialled number (E.164)", compute="_compute_e164", store=True)
+    extension = fields.Char(help="The 3CX extension that took or placed the call.")
+    user_id = fields.Many2one(
+        "res.users", "Realtor", index=True, tracking=True, ondelete="set null"
+    )
+    partner_id = fields.Many2one(
+        "res.partner", "Contact", index=True, tracking=True, ondelete="set null"
+    )
+    candidate_partner_ids = fields.Many2many(
+        "res.partner",
+        "threecx_call_candidate_rel",
+        "call_id",
+        "partner_id",
+        "Possible contacts",
+        help="Everyone whose number matched, when several share it: pick the right one.",
+    )
+    property_id = fields.Many2one(
+        "realtor.property", "Property", index=True, tracking=True, ondelete="set null"
+    )
+    start_at = fields.Datetime(
+        "Started", required=True, index=True, default=fields.Datetime.now, readonly=True
+    )
+    answer_at = fields.Datetime("Answered", readonly=True)
+    end_at = fields.Datetime("Ended", readonly=True)
+    ring_seconds = fields.Integer(compute="_compute_durations", store=True, aggregator="sum")
+    talk_seconds = fields.Integer(compute="_compute_durations", store=True, aggregator="sum")
+    outcome = fields.Selection(CALL_OUTCOMES, tracking=True)
+    notes = fields.Text()
+    company_id = fields.Many2one(
+        related="server_id.company_id", store=True, index=True, precompute=True
+    )
+
+    _sql_constraints = [
+        (
+            "call_id_server_uniq",
+            "UNIQUE(server_id, call_id)",
+            "This 3CX call is already logged: a call is stored once per 3CX server.",
+        ),
+    ]
+
+    @api.depends("external_number", "did_number", "company_id.country_id")
+    def _compute_e164(self):
+        for call in self:
+            region = call.company_id.country_id.code or self.env.company.country_id.code
+            call.external_e164 = to_e164(call.external_number, region)
+            call.did_e164 = to_e164(call.did_number, region)
+
+    @api.depends("start_at", "answer_at", "end_at")
+    def _compute_durations(self):
+        for call in self:
+            rang_until = call.answer_at or call.end_at
+            call.ring_seconds = (
+                max(0, int((rang_until - call.start_at).total_seconds()))
+                if rang_until and call.start_at
+                else 0
+            )
+            call.talk_seconds = (
+                max(0, int((call.end_at - call.answer_at).total_seconds()))
+                if call.answer_at and call.end_at
+                else 0
+            )
+
+    @api.constrains("start_at", "answer_at", "end_at")
+    def _check_times(self):
+        for call in self:
+            if call.answer_at and call.answer_at < call.start_at:
+                raise ValidationError(_("A call cannot be answered before it started."))
+            if call.end_at and call.end_at < (call.answer_at or call.start_at):
+                raise ValidationError(_("A call cannot end before it started or was answered."))
+
+    @api.depends("direction", "partner_id", "external_number", "start_at")
+    def _compute_display_name(self):
+        labels = dict(self._fields["direction"]._description_selection(self.env))
+        for call in self:
+            who = call.partner_id.name or call.external_number or _("unknown number")
+            call.display_name = f"{labels.get(call.direction, '')} · {who}"
+
+    def write(self, vals):
+        # Realtors may add what they learned (outcome, notes, who and what it was about), not
+        # rewrite what 3CX reported.
+        if not self.env.su and not self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"):
+            forbidden = set(vals) - REALTOR_WRITABLE_FIELDS
+            if forbidden:
+                raise AccessError(
+                    _(
+                        "Only telephony managers can change %(fields)s on a call.",
+                        fields=", ".join(sorted(forbidden)),
+                    )
+                )
+        return super().write(vals)
+
+    @api.model
+    def _values_from_lookup(self, match):
+        """The contact, candidates and property of a call, from a caller lookup result.
+
+        Ambiguous numbers keep every candidate and no contact: the realtor picks.
+        """
+        partner_ids = [p["id"] for p in match["partners"]]
+        return {
+            "partner_id": partner_ids[0] if len(partner_ids) == 1 else False,
+            "candidate_partner_ids": [fields.Command.set(partner_ids if len(partner_ids) > 1 else [])],
+            "property_id": match["property_id"] or False,
+        }
+
+    def action_pick_contact(self, partner_id):
+        """Settle an ambiguous call on one of its candidates."""
+        self.ensure_one()
+        if partner_id not in self.candidate_partner_ids.ids:
+            raise ValidationError(_("That contact is not one of the call's possible contacts."))
+        self.partner_id = partner_id
+        return True

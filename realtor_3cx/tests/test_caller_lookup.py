@@ -1,0 +1,161 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+from unittest import mock
+
+from odoo import fields
+from odoo.sql_db import Cursor
+
+from .common import Realtor3cxCase
+
+
+class TestCallerLookup(Realtor3cxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.country_id = cls.env.ref("base.us")
+        Partner = cls.env["res.partner"]
+        cls.us = Partner.create({"name": "Pat US", "phone": "+1 (555) 010-8230"})
+        cls.uk = Partner.create(
+            {"name": "Uma UK", "phone": "020 7946 0958", "country_id": cls.env.ref("base.uk").id}
+        )
+        cls.mobile_only = Partner.create({"name": "Mo Bile", "mobile": "555 010 8303"})
+        cls.Lookup = cls.env["threecx.caller.lookup"]
+
+    def assertFinds(self, number, partner, **kw):
+        result = self.Lookup.lookup(number, **kw)
+        self.assertEqual([p["id"] for p in result["partners"]], partner.ids, number)
+        self.assertFalse(result["ambiguous"])
+        return result
+
+    def test_every_format_finds_the_contact(self):
+        for number in (
+            "+1 (555) 010-8230",
+            "0015550108230",
+            "555-010-8230",  # national, read with the company's country (US)
+            "+1 555 010 8230 ext. 12",
+            "+15550108230;ext=12",
+            "sip:+15550108230@pbx.example.com",
+        ):
+            with self.subTest(number=number):
+                result = self.assertFinds(number, self.us)
+                self.assertEqual(result["e164"], "+15550108230")
+
+    def test_international_and_national_forms_of_a_foreign_number(self):
+        self.assertFinds("+44 20 7946 0958", self.uk)
+        self.assertFinds("00442079460958", self.uk)
+        self.assertFinds("020 7946 0958", self.uk, region="GB")
+
+    def test_mobile_numbers_match_too(self):
+        self.assertFinds("+1 555 010 8303", self.mobile_only)
+
+    def test_garbage_is_an_empty_answer_not_an_error(self):
+        for number in ("garbage", "", None, "1" * 100, "'; DROP TABLE res_partner; --"):
+            with self.subTest(number=number):
+                result = self.Lookup.lookup(number)
+                self.assertEqual(result["partners"], [])
+                self.assertIsNone(result["e164"])
+                self.assertFalse(result["property_id"])
+
+    def test_unknown_number(self):
+        result = self.Lookup.lookup("+1 555 010 8999")
+        self.assertEqual(result["e164"], "+15550108999")
+        self.assertEqual(result["partners"], [])
+        self.assertFalse(result["ambiguous"])
+
+    def test_archived_contacts_are_not_matched(self):
+        self.us.active = False
+        self.assertEqual(self.Lookup.lookup("+15550108230")["partners"], [])
+
+    def test_lookup_is_an_exact_indexed_match_never_a_like_scan(self):
+        queries = []
+        execute = Cursor.execute
+
+        def spy(cr, query, params=None, log_exceptions=None):
+            queries.append(str(getattr(query, "code", query)))
+            return execute(cr, query, params, log_exceptions)
+
+        with mock.patch.object(Cursor, "execute", spy):
+            self.Lookup.lookup("555-010-8230")
+        partner_queries = [q for q in queries if 'FROM "res_partner"' in q]
+        self.assertTrue(partner_queries)
+        self.assertTrue(any('"phone_e164" =' in q for q in partner_queries), partner_queries)
+        for query in queries:
+            self.assertNotIn("like", query.lower(), query)
+
+    def test_shared_number_is_ambiguous_and_ranked(self):
+        Partner = self.env["res.partner"]
+        spouse = Partner.create({"name": "Sam US", "mobile": "+1 555 010 8230"})
+        lender = Partner.create({"name": "Lee Lender", "phone": "001 555 010 8230"})
+        # The lender called most recently; the spouse is interested in an active listing.
+        self.env["threecx.call"].create(
+            {
+                "server_id": self.server.id,
+                "call_id": "c-1",
+                "partner_id": lender.id,
+                "start_at": fields.Datetime.now() - timedelta(hours=1),
+            }
+        )
+        self.env["threecx.call"].create(
+            {
+                "server_id": self.server.id,
+                "call_id": "c-2",
+                "partner_id": self.us.id,
+                "start_at": fields.Datetime.now() - timedelta(days=3),
+            }
+        )
+        listing = self.env["realtor.property"].create(
+            {
+                "name": "1 Main St",
+                "listing_status": "active",
+                "interested_partner_ids": [(4, spouse.id)],
+            }
+        )
+        result = self.Lookup.lookup("555-010-8230")
+        self.assertTrue(result["ambiguous"])
+        ranked = [p["id"] for p in result["partners"]]
+        self.assertEqual(ranked, [spouse.id, lender.id, self.us.id])
+        self.assertTrue(result["partners"][0]["in_progress"])
+        self.assertEqual(result["partners"][0]["property_ids"], listing.ids)
+        self.assertTrue(result["partners"][1]["last_call_at"])
+        self.assertEqual([p["id"] for p in result["properties"]], listing.ids)
+        # several callers: no property is guessed from their deals
+        self.assertFalse(result["property_id"])
+        values = self.env["threecx.call"]._values_from_lookup(result)
+        self.assertFalse(values["partner_id"])
+        self.assertEqual(set(values["candidate_partner_ids"][0][2]), set(ranked))
+
+    def test_sold_properties_do_not_rank_first(self):
+        Partner = self.env["res.partner"]
+        seller = Partner.create({"name": "Past Seller", "phone": "+1 555 010 8230"})
+        self.env["realtor.property"].create(
+            {"name": "Sold one", "listing_status": "sold", "owner_ids": [(4, seller.id)]}
+        )
+        self.env["threecx.call"].create(
+            {"server_id": self.server.id, "call_id": "c-3", "partner_id": self.us.id}
+        )
+        ranked = [p["id"] for p in self.Lookup.lookup("+15550108230")["partners"]]
+        self.assertEqual(ranked, [self.us.id, seller.id])
+
+    def test_listing_phone_finds_the_property(self):
+        listing = self.env["realtor.property"].create(
+            {"name": "Sign rider", "listing_phone": "+1 555 010 8101", "listing_status": "active"}
+        )
+        result = self.Lookup.lookup("+1 555 010 8999", did="555-010-8101")
+        self.assertEqual(result["property_id"], listing.id)
+        self.assertEqual(result["properties"][0], {"id": listing.id, "name": listing.display_name,
+                                                   "via": "listing_phone"})
+
+    def test_one_caller_with_one_deal_in_progress_links_that_property(self):
+        deal = self.env["realtor.property"].create(
+            {"name": "Deal", "listing_status": "under_contract", "owner_ids": [(4, self.us.id)]}
+        )
+        self.env["realtor.property"].create(
+            {"name": "Old", "listing_status": "withdrawn", "owner_ids": [(4, self.us.id)]}
+        )
+        result = self.Lookup.lookup("+15550108230")
+        self.assertEqual(result["property_id"], deal.id)
+        values = self.env["threecx.call"]._values_from_lookup(result)
+        self.assertEqual(values["partner_id"], self.us.id)
+        self.assertEqual(values["property_id"], deal.id)
+        self.assertEqual(values["candidate_partner_ids"][0][2], [])

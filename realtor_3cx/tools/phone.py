@@ -1,0 +1,55 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Phone numbers to E.164, the one form every lookup compares.
+
+Plain Python (no Odoo import). Numbers only have to be *possible* (the right length for their
+country), not *valid*: the fictional 555-01xx numbers and new number ranges the installed
+``phonenumbers`` does not know yet must still match.
+
+>>> to_e164("+1 (555) 010-2030")
+'+15550102030'
+>>> to_e164("0015550102030", "US")  # 00 is the international prefix of most of the world
+'+15550102030'
+>>> to_e164("555-010-2030", "US")
+'+15550102030'
+>>> to_e164("+44 20 7946 0958 ext. 12")
+'+442079460958'
+>>> to_e164("sip:+15550102030@pbx.example.com")
+'+15550102030'
+>>> to_e164("garbage", "US") is None
+True
+"""
+
+import re
+
+import phonenumbers
+
+# Anything longer is not a phone number, whatever phonenumbers would make of it.
+MAX_LENGTH = 64
+_SIP = re.compile(r"^(?:sips?|tel):", re.I)
+
+
+def to_e164(raw, region=None):
+    """The E.164 form of ``raw`` (``+`` and digits, no extension), or ``None``.
+
+    :param str raw: a number as typed or as 3CX reports it
+    :param str region: ISO country code used for national numbers (``"US"``), if known
+    """
+    if not raw or not isinstance(raw, str) or len(raw) > MAX_LENGTH:
+        return None
+    text = _SIP.sub("", raw.strip()).split("@", 1)[0].strip()
+    compact = re.sub(r"[\s().\-/]", "", text)
+    if compact.startswith("00") and not compact.startswith("000"):
+        # "00" means "international" in most of the world; NANP numbers never start with 0, so
+        # reading it as "+" is right even where the dialling prefix is 011.
+        text = "+" + compact[2:]
+    region = (region or "").upper() or None
+    if not text.startswith("+") and region is None:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
