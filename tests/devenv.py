@@ -602,25 +602,30 @@ def wait_http(port, proc, timeout=120):
     raise SetupError(f"Odoo did not answer on port {port} within {timeout} s")
 
 
+def interrupt(*_):
+    raise KeyboardInterrupt
+
+
 def cmd_run(args):
+    # Explicit handlers: a shell starts background jobs with SIGINT ignored, and then Python
+    # would not turn Ctrl-C (or a kill -INT) into KeyboardInterrupt.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
     ensure_venv()
     src = ensure_odoo()
     conf = read_conf()
+    http_port = int(conf_value(conf, "http_port") or 8069)
+    if not Cluster._port_free(http_port):
+        raise SetupError(
+            f"port {http_port} is already in use (another `make run`?): stop it, or set "
+            "http_port in odoo.conf"
+        )
     cluster = None
     db = external_server(conf)
     if db is None:
         cluster = Cluster(cluster_home("pg"))
         cluster.ensure()
         db = cluster.settings()
-    http_port = int(conf_value(conf, "http_port") or 8069)
-    conf_path = write_conf(
-        DATA / "odoo-run.conf",
-        src,
-        db,
-        http_port,
-        DATA / "filestore",
-        {"db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$", "list_db": "False"},
-    )
     procs = []
 
     def stop(*_):
@@ -637,6 +642,14 @@ def cmd_run(args):
             cluster.stop()
 
     try:
+        conf_path = write_conf(
+            DATA / "odoo-run.conf",
+            src,
+            db,
+            http_port,
+            DATA / "filestore",
+            {"db_name": RUN_DB, "dbfilter": f"^{RUN_DB}$", "list_db": "False"},
+        )
         stamp = DATA / "run-addon.sha256"
         state = db_state(conf_path, RUN_DB)
         wanted = digest(ROOT / ADDON)
@@ -681,7 +694,6 @@ def cmd_run(args):
             print(f"    login {login:<8} password {password:<8} {role}")
         say("Ctrl-C stops everything this command started")
         print(flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         dead = next(p for p in procs if p.poll() is not None)
@@ -817,14 +829,45 @@ def cmd_test(args):
 # --- bench -------------------------------------------------------------------------------------
 
 
+BENCH_DB = "realtor_3cx_bench"
+
+
 def cmd_bench(args):
+    """Benchmarks on their own database in the private cluster, kept between runs because
+    building a million rows takes a while; it is rebuilt when the addon changes."""
     ensure_venv()
     src = ensure_odoo()
-    env = dict(os.environ, REALTOR_3CX_ODOO_SRC=str(src))
-    cmd = [str(venv_python()), "-m", "tests.benchmarks"]
-    if args.only:
-        cmd += ["--only", args.only]
-    return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    conf = read_conf()
+    cluster = None
+    db = external_server(conf)
+    if db is None:
+        cluster = Cluster(cluster_home("pg"))
+        cluster.ensure()
+        db = cluster.settings()
+    try:
+        conf_path = write_conf(
+            DATA / "odoo-bench.conf", src, db, free_port(), DATA / "filestore-bench",
+            {"db_name": BENCH_DB, "list_db": "False", "max_cron_threads": "0"},
+        )
+        stamp = DATA / "bench-addon.sha256"
+        wanted = digest(ROOT / ADDON)
+        if db_state(conf_path, BENCH_DB) != "installed" or (
+            not stamp.exists() or stamp.read_text() != wanted
+        ):
+            drop_db(conf_path, BENCH_DB)
+            say(f"creating the benchmark database {BENCH_DB}")
+            sh(odoo_cmd(src, conf_path, "-d", BENCH_DB, "-i", ADDON, "--stop-after-init",
+                        "--log-level=warn"))
+            stamp.write_text(wanted)
+        env = dict(os.environ, REALTOR_3CX_BENCH_CONF=str(conf_path),
+                   REALTOR_3CX_BENCH_DB=BENCH_DB)
+        cmd = [str(venv_python()), "-m", "tests.benchmarks"]
+        if args.only:
+            cmd += ["--only", args.only]
+        return subprocess.run(cmd, cwd=ROOT, env=env).returncode
+    finally:
+        if cluster and cluster.started_here:
+            cluster.stop()
 
 
 def main(argv=None):

@@ -73,6 +73,15 @@ class ResPartner(models.Model):
             partner.phone_e164 = to_e164(partner.phone, region)
             partner.mobile_e164 = to_e164(partner.mobile, region)
 
+    def write(self, vals):
+        res = super().write(vals)
+        if "country_id" in vals and self.env["res.company"].sudo().search_count(
+            [("partner_id", "in", self.ids)], limit=1
+        ):
+            # the caller lookup caches each company's country (the region of national numbers)
+            self.env.registry.clear_cache()
+        return res
+
     def _compute_threecx_call_count(self):
         counts = dict(
             self.env["threecx.call"]._read_group(

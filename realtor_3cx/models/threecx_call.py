@@ -80,8 +80,12 @@ class ThreecxCall(models.Model):
     )
     answer_at = fields.Datetime("Answered", readonly=True)
     end_at = fields.Datetime("Ended", readonly=True)
-    ring_seconds = fields.Integer(compute="_compute_durations", store=True, aggregator="sum")
-    talk_seconds = fields.Integer(compute="_compute_durations", store=True, aggregator="sum")
+    ring_seconds = fields.Integer(
+        "Ring time (s)", compute="_compute_durations", store=True, aggregator="sum"
+    )
+    talk_seconds = fields.Integer(
+        "Talk time (s)", compute="_compute_durations", store=True, aggregator="sum"
+    )
     outcome = fields.Selection(CALL_OUTCOMES, tracking=True)
     notes = fields.Text()
     company_id = fields.Many2one(

@@ -1,6 +1,7 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, models
+from odoo.tools import SQL, ormcache
 
 from ..tools.phone import to_e164
 from .realtor_property import IN_PROGRESS_STATUSES
@@ -13,6 +14,11 @@ class ThreecxCallerLookup(models.AbstractModel):
     partners and of property listing numbers: one index probe, never an ``ilike '%digits'``
     scan. Every match is returned, ranked; several partners sharing a number is reported as
     ``ambiguous`` rather than hidden.
+
+    It sits on the path of every ringing call, so it is at most two round trips to PostgreSQL:
+    one probe of the indexes, then, only when partners matched, their properties and last
+    call (the company's country is cached). The record rules of the current user still apply,
+    through the ORM's own ``_search`` sub-queries.
     """
 
     _name = "threecx.caller.lookup"
@@ -26,13 +32,12 @@ class ThreecxCallerLookup(models.AbstractModel):
         :param str did: the number that was dialled, to find a property's listing line
         :param str region: country code for national numbers; default: the company's country
         :return: ``{"number", "e164", "partners": [{"id", "name", "in_progress",
-            "last_call_at", "property_ids"}], "properties": [{"id", "name", "via"}],
-            "property_id", "ambiguous"}``; partners are ranked: those with a property in
-            progress first, then by their latest call.
+            "in_progress_property_ids", "property_ids", "last_call_at"}], "properties":
+            [{"id", "name", "via"}], "property_id", "ambiguous"}``. Partners are ranked: those
+            with a property in progress first, then the most recently called.
         """
-        region = region or self.env.company.country_id.code
+        region = region or self._company_region()
         e164 = to_e164(number, region)
-        did_e164 = to_e164(did, region) if did else None
         result = {
             "number": number,
             "e164": e164,
@@ -41,77 +46,153 @@ class ThreecxCallerLookup(models.AbstractModel):
             "property_id": False,
             "ambiguous": False,
         }
-        Partner = self.env["res.partner"]
-        Property = self.env["realtor.property"]
-        partners = Partner.browse()
-        if e164:
-            partners = Partner.search(["|", ("phone_e164", "=", e164), ("mobile_e164", "=", e164)])
-        wanted_dids = [n for n in (did_e164, e164) if n]
-        did_properties = (
-            Property.search([("listing_phone_e164", "in", wanted_dids)]) if wanted_dids else Property
-        )
-        ranked = self._rank_partners(partners)
-        result["partners"] = ranked
-        result["ambiguous"] = len(ranked) > 1
-        properties = [
-            {"id": p.id, "name": p.display_name, "via": "listing_phone"} for p in did_properties
-        ]
-        seen = set(did_properties.ids)
-        for partner in ranked:
-            for prop_id in partner["property_ids"]:
-                if prop_id not in seen:
-                    seen.add(prop_id)
-                    properties.append(
-                        {"id": prop_id, "name": Property.browse(prop_id).display_name,
-                         "via": "contact"}
-                    )
+        wanted_dids = [n for n in {to_e164(did, region) if did else None, e164} if n]
+        if not wanted_dids:
+            return result
+        partners, did_properties = self._query(e164, wanted_dids)
+        result["partners"] = partners
+        result["ambiguous"] = len(partners) > 1
+        properties = [dict(prop, via="listing_phone") for prop in did_properties]
+        seen = {prop["id"] for prop in properties}
+        for partner in partners:
+            for prop in partner.pop("properties"):
+                if prop["id"] not in seen:
+                    seen.add(prop["id"])
+                    properties.append(dict(prop, via="contact"))
         result["properties"] = properties
         if did_properties:
-            result["property_id"] = did_properties[0].id
-        elif len(ranked) == 1 and len(ranked[0]["in_progress_property_ids"]) == 1:
+            result["property_id"] = did_properties[0]["id"]
+        elif len(partners) == 1 and len(partners[0]["in_progress_property_ids"]) == 1:
             # One caller with one deal under way: that is almost surely what the call is about.
-            result["property_id"] = ranked[0]["in_progress_property_ids"][0]
+            result["property_id"] = partners[0]["in_progress_property_ids"][0]
         return result
 
     @api.model
-    def _rank_partners(self, partners):
-        if not partners:
-            return []
+    def _company_region(self):
+        return self._region_of_company(self.env.company.id)
+
+    @api.model
+    @ormcache("company_id")
+    def _region_of_company(self, company_id):
+        # Cached: it is asked on every ringing call. res.partner.write() clears the cache when
+        # a company's address changes country.
+        self.env.cr.execute(
+            """
+            SELECT c.code FROM res_company co
+              JOIN res_partner p ON p.id = co.partner_id
+              JOIN res_country c ON c.id = p.country_id
+             WHERE co.id = %s
+            """,
+            (company_id,),
+        )
+        row = self.env.cr.fetchone()
+        return row and row[0]
+
+    @api.model
+    def _query(self, e164, dids):
+        """Partners and listing numbers in one index probe; ranking data only for matches."""
+        Partner = self.env["res.partner"]
         Property = self.env["realtor.property"]
-        props = Property.search(
-            ["|", ("owner_ids", "in", partners.ids), ("interested_partner_ids", "in", partners.ids)]
-        )
-        by_partner = {pid: [] for pid in partners.ids}
-        in_progress = {pid: [] for pid in partners.ids}
-        for prop in props:
-            for pid in set((prop.owner_ids | prop.interested_partner_ids).ids) & set(partners.ids):
-                by_partner[pid].append(prop.id)
-                if prop.listing_status in IN_PROGRESS_STATUSES:
-                    in_progress[pid].append(prop.id)
-        # sudo: the ranking must not depend on whose calls the current user may read; only a
-        # date per partner comes out of it.
-        last_call = dict(
-            self.env["threecx.call"].sudo()._read_group(
-                [("partner_id", "in", partners.ids)], ["partner_id"], ["start_at:max"]
+        # The ORM builds the sub-queries, with the current user's record rules and "active".
+        if e164:
+            partner_ids = Partner._search(
+                ["|", ("phone_e164", "=", e164), ("mobile_e164", "=", e164)]
+            ).subselect()
+        else:
+            partner_ids = SQL("(SELECT 1 WHERE FALSE)")
+        visible = Property._search([]).subselect()
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 'partner', id, complete_name, NULL FROM res_partner WHERE id IN %s
+                 UNION ALL
+                SELECT 'property', id, name, reference FROM realtor_property
+                 WHERE listing_phone_e164 = ANY(%s) AND id IN %s
+                """,
+                partner_ids,
+                dids,
+                visible,
             )
         )
-        rows = [
-            {
-                "id": partner.id,
-                "name": partner.display_name,
-                "in_progress": bool(in_progress[partner.id]),
-                "in_progress_property_ids": in_progress[partner.id],
-                "property_ids": by_partner[partner.id],
-                # records compare by model and ids, whatever their environment (sudo here)
-                "last_call_at": last_call.get(partner) or False,
+        partners, did_properties = {}, []
+        for kind, rec_id, name, reference in self.env.cr.fetchall():
+            if kind == "property":
+                did_properties.append({"id": rec_id, "name": self._property_name(reference, name)})
+                continue
+            partners[rec_id] = {
+                "id": rec_id,
+                "name": name,
+                "in_progress": False,
+                "in_progress_property_ids": [],
+                "property_ids": [],
+                "last_call_at": False,
+                "properties": [],
             }
-            for partner in partners
-        ]
-        rows.sort(
-            key=lambda r: (
-                not r["in_progress"],
-                -(r["last_call_at"].timestamp() if r["last_call_at"] else 0),
-                r["id"],
+        if partners:
+            self._add_ranking_data(partners, visible)
+        for partner in partners.values():
+            partner["property_ids"].sort()
+            partner["in_progress_property_ids"].sort()
+            partner["properties"].sort(key=lambda p: p["id"])
+        ranked = sorted(
+            partners.values(),
+            key=lambda p: (
+                not p["in_progress"],
+                -(p["last_call_at"].timestamp() if p["last_call_at"] else 0),
+                p["id"],
+            ),
+        )
+        return ranked, sorted(did_properties, key=lambda p: p["id"])
+
+    @api.model
+    def _add_ranking_data(self, partners, visible_properties):
+        """Each matched partner's visible properties and the time of their last call.
+
+        The last call is any realtor's: the ranking must not depend on whose calls the current
+        user may read (only a date comes out of it). Three flat branches plan faster than one
+        query joining them all, and planning is most of the cost here.
+        """
+        ids = list(partners)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT r.partner_id, rp.id, rp.reference, rp.name,
+                       rp.listing_status IN %(in_progress)s, NULL::timestamp
+                  FROM realtor_property_owner_rel r
+                  JOIN realtor_property rp ON rp.id = r.property_id
+                 WHERE r.partner_id = ANY(%(ids)s) AND rp.id IN %(visible)s
+                 UNION
+                SELECT r.partner_id, rp.id, rp.reference, rp.name,
+                       rp.listing_status IN %(in_progress)s, NULL
+                  FROM realtor_property_interest_rel r
+                  JOIN realtor_property rp ON rp.id = r.property_id
+                 WHERE r.partner_id = ANY(%(ids)s) AND rp.id IN %(visible)s
+                 UNION ALL
+                SELECT partner_id, NULL, NULL, NULL, NULL, max(start_at)
+                  FROM threecx_call WHERE partner_id = ANY(%(ids)s) GROUP BY partner_id
+                """,
+                in_progress=IN_PROGRESS_STATUSES,
+                ids=ids,
+                visible=visible_properties,
             )
         )
-        return rows
+        for partner_id, prop_id, reference, name, in_progress, last_call_at in (
+            self.env.cr.fetchall()
+        ):
+            partner = partners[partner_id]
+            if prop_id is None:
+                partner["last_call_at"] = last_call_at
+                continue
+            partner["property_ids"].append(prop_id)
+            partner["properties"].append(
+                {"id": prop_id, "name": self._property_name(reference, name)}
+            )
+            if in_progress:
+                partner["in_progress"] = True
+                partner["in_progress_property_ids"].append(prop_id)
+
+    @staticmethod
+    def _property_name(reference, name):
+        # The same text as realtor.property's display_name, without loading the records.
+        return f"[{reference}] {name}" if reference else name

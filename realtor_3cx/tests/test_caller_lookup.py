@@ -159,3 +159,19 @@ class TestCallerLookup(Realtor3cxCase):
         self.assertEqual(values["partner_id"], self.us.id)
         self.assertEqual(values["property_id"], deal.id)
         self.assertEqual(values["candidate_partner_ids"][0][2], [])
+
+    def test_record_rules_apply_to_the_lookup(self):
+        other_company = self.env["res.company"].create({"name": "Other Brokerage"})
+        hidden = self.env["res.partner"].create(
+            {"name": "Other company's client", "phone": "+1 555 010 8230",
+             "company_id": other_company.id}
+        )
+        self.env["realtor.property"].create(
+            {"name": "Other listing", "listing_phone": "+1 555 010 8102",
+             "company_id": other_company.id}
+        )
+        as_realtor = self.Lookup.with_user(self.realtor)
+        result = as_realtor.lookup("+1 555 010 8230", did="+1 555 010 8102")
+        self.assertEqual([p["id"] for p in result["partners"]], self.us.ids)
+        self.assertFalse(result["properties"])
+        self.assertIn(hidden.id, [p["id"] for p in self.Lookup.lookup("+15550108230")["partners"]])

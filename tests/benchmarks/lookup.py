@@ -1,0 +1,137 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Caller lookup at 10k, 100k and 1M partners: ours against an OCA-style suffix scan.
+
+Ours: ``threecx.caller.lookup.lookup()`` as the admin user (record rules applied, ranking
+included), on numbers typed in four different formats, each with an empty record cache as in
+a new request (only the user and their companies loaded, as Odoo's request set-up does); and
+the bare index probe it relies on.
+Naive: base_phone's way, ``replace(phone, ' ', '') ILIKE '%<last 8 digits>'``, which can use no
+index. Both must find the same partner; the ratio is naive / ours.
+"""
+import random
+
+from .common import percentiles, timed
+
+NAME = "lookup"
+SIZES = (10_000, 100_000, 1_000_000)
+OURS_SAMPLES = 2000
+NAIVE_SAMPLES = {10_000: 300, 100_000: 100, 1_000_000: 30}
+TARGET_P99_MS = 2.0
+TARGET_RATIO = 100
+BASE = 2_002_000_000  # ten-digit NANP-shaped numbers: +1 200 200 0007, ...
+
+
+def digits(i):
+    return str(BASE + i * 7)
+
+
+def formats(i):
+    d = digits(i)
+    return [
+        f"+1 {d[:3]} {d[3:6]} {d[6:]}",
+        f"({d[:3]}) {d[3:6]}-{d[6:]}",
+        f"001{d}",
+        f"+1{d}",
+    ]
+
+
+def grow(cr, size):
+    """Add bench partners up to ``size``; phone as people type it, E.164 as Odoo stores it."""
+    cr.execute("SELECT coalesce(max(ref::int), 0) FROM res_partner WHERE ref ~ '^[0-9]+$'")
+    have = cr.fetchone()[0]
+    if have >= size:
+        return
+    cr.execute(
+        """
+        INSERT INTO res_partner (name, complete_name, ref, active, type, is_company, phone,
+                                 phone_e164, create_date, write_date)
+        SELECT 'Bench ' || i, 'Bench ' || i, i::text, true, 'contact', false,
+               '+1 ' || substr(d, 1, 3) || ' ' || substr(d, 4, 3) || ' ' || substr(d, 7, 4),
+               '+1' || d, now(), now()
+          FROM (SELECT i, (%s + i * 7)::text AS d FROM generate_series(%s, %s) i) s
+        """,
+        (BASE, have + 1, size),
+    )
+    cr.execute("ANALYZE res_partner")
+    cr.commit()
+
+
+def check_generated_numbers(cr):
+    """The SQL-generated E.164 column is what the addon itself would compute."""
+    from odoo.addons.realtor_3cx.tools.phone import to_e164
+
+    cr.execute(
+        "SELECT phone, phone_e164 FROM res_partner WHERE ref ~ '^[0-9]+$' ORDER BY random() LIMIT 200"
+    )
+    for phone, e164 in cr.fetchall():
+        assert to_e164(phone, "US") == e164, (phone, e164)
+
+
+def run(bench):
+    rng = random.Random(7)
+    with bench.cursor() as cr:
+        env = bench.env(cr)
+        env.company.country_id = env.ref("base.us")
+        admin = env.ref("base.user_admin")
+        cr.commit()
+        lookup = env(user=admin)["threecx.caller.lookup"]
+        for size in SIZES:
+            grow(cr, size)
+            check_generated_numbers(cr)
+            label = f"lookup_{size // 1000}k" if size < 1_000_000 else "lookup_1m"
+            ours, probe = [], []
+            for _ in range(OURS_SAMPLES):
+                i = rng.randint(1, size)
+                number = rng.choice(formats(i))
+                env.invalidate_all()
+                lookup.env.companies  # what every request loads before any controller runs
+                result = {}
+                ours.append(timed(lambda n=number: result.update(lookup.lookup(n))))
+                assert [p["name"] for p in result["partners"]] == [f"Bench {i}"], (number, result)
+                e164 = "+1" + digits(i)
+                probe.append(
+                    timed(
+                        cr.execute,
+                        "SELECT id FROM res_partner WHERE (phone_e164 = %s OR mobile_e164 = %s)"
+                        " AND active",
+                        (e164, e164),
+                    )
+                )
+            naive = []
+            for _ in range(NAIVE_SAMPLES[size]):
+                i = rng.randint(1, size)
+                pattern = "%" + digits(i)[-8:]
+                naive.append(
+                    timed(
+                        cr.execute,
+                        "SELECT id FROM res_partner WHERE replace(phone, ' ', '') ILIKE %s"
+                        " AND active",
+                        (pattern,),
+                    )
+                )
+                assert cr.fetchall(), pattern
+            ours_p50, ours_p99 = percentiles(ours)
+            probe_p50, probe_p99 = percentiles(probe)
+            naive_p50, naive_p99 = percentiles(naive)
+            at_scale = size == SIZES[-1]
+            bench.figure(f"{label}_ours_p50", ours_p50, "ms")
+            bench.figure(
+                f"{label}_ours_p99", ours_p99, "ms",
+                target=f"< {TARGET_P99_MS} ms", met=ours_p99 < TARGET_P99_MS,
+            )
+            bench.figure(f"{label}_index_probe_p50", probe_p50, "ms")
+            bench.figure(f"{label}_index_probe_p99", probe_p99, "ms")
+            bench.figure(f"{label}_naive_ilike_p50", naive_p50, "ms")
+            bench.figure(f"{label}_naive_ilike_p99", naive_p99, "ms")
+            bench.figure(
+                f"{label}_ratio_p50", naive_p50 / ours_p50, "x",
+                **({"target": f">= {TARGET_RATIO}", "met": naive_p50 / ours_p50 >= TARGET_RATIO}
+                   if at_scale else {}),
+            )
+            bench.figure(
+                f"{label}_ratio_p99", naive_p99 / ours_p99, "x",
+                **({"target": f">= {TARGET_RATIO}", "met": naive_p99 / ours_p99 >= TARGET_RATIO}
+                   if at_scale else {}),
+            )
+        cr.rollback()
