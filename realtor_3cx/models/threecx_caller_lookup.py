@@ -15,9 +15,9 @@ class ThreecxCallerLookup(models.AbstractModel):
     scan. Every match is returned, ranked; several partners sharing a number is reported as
     ``ambiguous`` rather than hidden.
 
-    It sits on the path of every ringing call, so it is at most two round trips to PostgreSQL:
-    one probe of the indexes, then, only when partners matched, their properties and last
-    call (the company's country is cached). The record rules of the current user still apply,
+    It sits on the path of every ringing call, so it is one statement for the usual caller
+    (index probe, last call, whether they have properties) and a second only for callers
+    linked to properties (the company's country is cached). The record rules of the current user still apply,
     through the ORM's own ``_search`` sub-queries.
     """
 
@@ -105,9 +105,15 @@ class ThreecxCallerLookup(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT 'partner', id, complete_name, NULL FROM res_partner WHERE id IN %s
+                SELECT 'partner', p.id, p.complete_name, NULL,
+                       (SELECT max(c.start_at) FROM threecx_call c WHERE c.partner_id = p.id),
+                       EXISTS (SELECT 1 FROM realtor_property_owner_rel o
+                                WHERE o.partner_id = p.id)
+                       OR EXISTS (SELECT 1 FROM realtor_property_interest_rel i
+                                   WHERE i.partner_id = p.id)
+                  FROM res_partner p WHERE p.id IN %s
                  UNION ALL
-                SELECT 'property', id, name, reference FROM realtor_property
+                SELECT 'property', id, name, reference, NULL, NULL FROM realtor_property
                  WHERE listing_phone_e164 = ANY(%s) AND id IN %s
                 """,
                 partner_ids,
@@ -115,8 +121,12 @@ class ThreecxCallerLookup(models.AbstractModel):
                 visible,
             )
         )
-        partners, did_properties = {}, []
-        for kind, rec_id, name, reference in self.env.cr.fetchall():
+        # The last call is any realtor's: the ranking must not depend on whose calls the
+        # current user may read (only a date comes out of it).
+        partners, did_properties, with_properties = {}, [], []
+        for kind, rec_id, name, reference, last_call_at, has_properties in (
+            self.env.cr.fetchall()
+        ):
             if kind == "property":
                 did_properties.append({"id": rec_id, "name": self._property_name(reference, name)})
                 continue
@@ -126,11 +136,14 @@ class ThreecxCallerLookup(models.AbstractModel):
                 "in_progress": False,
                 "in_progress_property_ids": [],
                 "property_ids": [],
-                "last_call_at": False,
+                "last_call_at": last_call_at or False,
                 "properties": [],
             }
-        if partners:
-            self._add_ranking_data(partners, visible)
+            if has_properties:
+                with_properties.append(rec_id)
+        if with_properties:
+            # Most callers are linked to no property: this second statement is the exception.
+            self._add_properties(partners, with_properties, visible)
         for partner in partners.values():
             partner["property_ids"].sort()
             partner["in_progress_property_ids"].sort()
@@ -146,44 +159,28 @@ class ThreecxCallerLookup(models.AbstractModel):
         return ranked, sorted(did_properties, key=lambda p: p["id"])
 
     @api.model
-    def _add_ranking_data(self, partners, visible_properties):
-        """Each matched partner's visible properties and the time of their last call.
-
-        The last call is any realtor's: the ranking must not depend on whose calls the current
-        user may read (only a date comes out of it). Three flat branches plan faster than one
-        query joining them all, and planning is most of the cost here.
-        """
-        ids = list(partners)
+    def _add_properties(self, partners, ids, visible_properties):
+        """The visible properties each of ``ids`` owns or is interested in."""
         self.env.cr.execute(
             SQL(
                 """
                 SELECT r.partner_id, rp.id, rp.reference, rp.name,
-                       rp.listing_status IN %(in_progress)s, NULL::timestamp
-                  FROM realtor_property_owner_rel r
+                       rp.listing_status IN %(in_progress)s
+                  FROM (SELECT partner_id, property_id FROM realtor_property_owner_rel
+                         WHERE partner_id = ANY(%(ids)s)
+                         UNION
+                        SELECT partner_id, property_id FROM realtor_property_interest_rel
+                         WHERE partner_id = ANY(%(ids)s)) r
                   JOIN realtor_property rp ON rp.id = r.property_id
-                 WHERE r.partner_id = ANY(%(ids)s) AND rp.id IN %(visible)s
-                 UNION
-                SELECT r.partner_id, rp.id, rp.reference, rp.name,
-                       rp.listing_status IN %(in_progress)s, NULL
-                  FROM realtor_property_interest_rel r
-                  JOIN realtor_property rp ON rp.id = r.property_id
-                 WHERE r.partner_id = ANY(%(ids)s) AND rp.id IN %(visible)s
-                 UNION ALL
-                SELECT partner_id, NULL, NULL, NULL, NULL, max(start_at)
-                  FROM threecx_call WHERE partner_id = ANY(%(ids)s) GROUP BY partner_id
+                 WHERE rp.id IN %(visible)s
                 """,
                 in_progress=IN_PROGRESS_STATUSES,
                 ids=ids,
                 visible=visible_properties,
             )
         )
-        for partner_id, prop_id, reference, name, in_progress, last_call_at in (
-            self.env.cr.fetchall()
-        ):
+        for partner_id, prop_id, reference, name, in_progress in self.env.cr.fetchall():
             partner = partners[partner_id]
-            if prop_id is None:
-                partner["last_call_at"] = last_call_at
-                continue
             partner["property_ids"].append(prop_id)
             partner["properties"].append(
                 {"id": prop_id, "name": self._property_name(reference, name)}
