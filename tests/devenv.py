@@ -506,6 +506,17 @@ def cluster_home(name):
     return home
 
 
+def database_server(conf, cluster_name):
+    """(cluster or None, connection settings): the configured server, else a private cluster
+    named ``cluster_name`` under .data, started if needed."""
+    db = external_server(conf)
+    if db is not None:
+        return None, db
+    cluster = Cluster(cluster_home(cluster_name))
+    cluster.ensure()
+    return cluster, cluster.settings()
+
+
 # --- Odoo configuration and commands -----------------------------------------------------------
 
 
@@ -620,12 +631,7 @@ def cmd_run(args):
             f"port {http_port} is already in use (another `make run`?): stop it, or set "
             "http_port in odoo.conf"
         )
-    cluster = None
-    db = external_server(conf)
-    if db is None:
-        cluster = Cluster(cluster_home("pg"))
-        cluster.ensure()
-        db = cluster.settings()
+    cluster, db = database_server(conf, "pg")
     procs = []
 
     def stop(*_):
@@ -732,13 +738,8 @@ def cmd_test(args):
     chromium = ensure_chromium()
     ensure_compose()
     conf = read_conf()
-    cluster = None
-    db = external_server(conf)
     run_id = f"{os.getpid()}_{secrets.token_hex(3)}"
-    if db is None:
-        cluster = Cluster(cluster_home(f"pg-test-{run_id}"))
-        cluster.ensure()
-        db = cluster.settings()
+    cluster, db = database_server(conf, f"pg-test-{run_id}")
     dbname = f"r3cx_test_{run_id}"
     workdir = DATA / f"test-{run_id}"
     conf_path = write_conf(
@@ -838,12 +839,7 @@ def cmd_bench(args):
     ensure_venv()
     src = ensure_odoo()
     conf = read_conf()
-    cluster = None
-    db = external_server(conf)
-    if db is None:
-        cluster = Cluster(cluster_home("pg"))
-        cluster.ensure()
-        db = cluster.settings()
+    cluster, db = database_server(conf, "pg")
     try:
         conf_path = write_conf(
             DATA / "odoo-bench.conf", src, db, free_port(), DATA / "filestore-bench",
