@@ -560,6 +560,11 @@ def odoo_cmd(src, conf, *args):
     return [str(venv_python()), str(src / "odoo-bin"), "-c", str(conf), *args]
 
 
+def load_addon(src, conf, dbname, mode="-i"):
+    """Install (``-i``, creating the database if needed) or update (``-u``) the addon."""
+    sh(odoo_cmd(src, conf, "-d", dbname, mode, ADDON, "--stop-after-init", "--log-level=warn"))
+
+
 def db_state(conf_path, dbname):
     """'missing', 'no-addon' or 'installed', asked through psycopg2 in the venv."""
     code = f"""
@@ -661,33 +666,11 @@ def cmd_run(args):
         wanted = digest(ROOT / ADDON)
         if state != "installed":
             say(f"creating database {RUN_DB} with demo data and {ADDON} (about a minute)")
-            sh(
-                odoo_cmd(
-                    src,
-                    conf_path,
-                    "-d",
-                    RUN_DB,
-                    "-i",
-                    ADDON,
-                    "--stop-after-init",
-                    "--log-level=warn",
-                )
-            )
+            load_addon(src, conf_path, RUN_DB, "-i")
             stamp.write_text(wanted)
         elif not stamp.exists() or stamp.read_text() != wanted:
             say(f"the addon changed since the last run: updating {ADDON}")
-            sh(
-                odoo_cmd(
-                    src,
-                    conf_path,
-                    "-d",
-                    RUN_DB,
-                    "-u",
-                    ADDON,
-                    "--stop-after-init",
-                    "--log-level=warn",
-                )
-            )
+            load_addon(src, conf_path, RUN_DB, "-u")
             stamp.write_text(wanted)
         odoo = subprocess.Popen(
             odoo_cmd(src, conf_path, "--log-level=info"), start_new_session=True
@@ -780,11 +763,7 @@ def cmd_test(args):
     total_passed = total_failed = 0
     try:
         say(f"creating the throwaway database {dbname} with {ADDON} installed")
-        sh(
-            odoo_cmd(
-                src, conf_path, "-d", dbname, "-i", ADDON, "--stop-after-init", "--log-level=warn"
-            )
-        )
+        load_addon(src, conf_path, dbname, "-i")
         for i, (name, pytest_args) in enumerate(suites):
             report = workdir / f"junit-{i}.xml"
             say(f"running the {name} suite")
@@ -847,8 +826,7 @@ def cmd_bench(args):
         )
         drop_db(conf_path, BENCH_DB)
         say(f"creating the benchmark database {BENCH_DB}")
-        sh(odoo_cmd(src, conf_path, "-d", BENCH_DB, "-i", ADDON, "--stop-after-init",
-                    "--log-level=warn"))
+        load_addon(src, conf_path, BENCH_DB, "-i")
         env = dict(os.environ, REALTOR_3CX_BENCH_CONF=str(conf_path),
                    REALTOR_3CX_BENCH_DB=BENCH_DB)
         cmd = [str(venv_python()), "-m", "tests.benchmarks"]
