@@ -75,18 +75,9 @@ class ThreecxCallerLookup(models.AbstractModel):
     @ormcache("company_id")
     def _region_of_company(self, company_id):
         # Cached: it is asked on every ringing call. res.partner.write() clears the cache when
-        # a company's address changes country.
-        self.env.cr.execute(
-            """
-            SELECT c.code FROM res_company co
-              JOIN res_partner p ON p.id = co.partner_id
-              JOIN res_country c ON c.id = p.country_id
-             WHERE co.id = %s
-            """,
-            (company_id,),
-        )
-        row = self.env.cr.fetchone()
-        return row and row[0]
+        # a company's address changes country. Read through the ORM, which sees a change not
+        # yet flushed to the database.
+        return self.env["res.company"].sudo().browse(company_id).country_id.code
 
     @api.model
     def _query(self, e164, dids):

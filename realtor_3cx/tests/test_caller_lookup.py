@@ -13,7 +13,6 @@ class TestCallerLookup(Realtor3cxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env.company.country_id = cls.env.ref("base.us")
         Partner = cls.env["res.partner"]
         cls.us = Partner.create({"name": "Pat US", "phone": "+1 (555) 010-8230"})
         cls.uk = Partner.create(
@@ -175,3 +174,9 @@ class TestCallerLookup(Realtor3cxCase):
         self.assertEqual([p["id"] for p in result["partners"]], self.us.ids)
         self.assertFalse(result["properties"])
         self.assertIn(hidden.id, [p["id"] for p in self.Lookup.lookup("+15550108230")["partners"]])
+
+    def test_the_company_country_is_re_read_when_it_changes(self):
+        # national UK form: not a US number, found once the company is in the UK
+        self.assertEqual(self.Lookup.lookup("020 7946 0958")["partners"], [])
+        self.env.company.country_id = self.env.ref("base.uk")
+        self.assertFinds("020 7946 0958", self.uk)
