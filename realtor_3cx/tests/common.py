@@ -2,8 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Shared set-up of the addon's tests.
 
-``Realtor3cxCase`` gives every test a known encryption key (never the machine's), an admin, a
-realtor and a telephony manager, and one 3CX server whose secret is ``SECRET``::
+``Realtor3cxCase`` gives every test a known encryption key (never the machine's), a company in
+the US (national numbers are read as US numbers), an admin, a realtor and a telephony manager,
+and one 3CX server whose secret is ``SECRET``::
 
     class TestThing(Realtor3cxCase):
         def test_it(self):
@@ -34,6 +35,7 @@ class Realtor3cxMixin:
     def setup_realtor_3cx(cls):
         cls.startClassPatcher(use_keys(KEY_1))
         cls.startClassPatcher(mock.patch.dict(os.environ, {KEY_ENV: ""}))
+        cls.env.company.country_id = cls.env.ref("base.us")
         cls.admin = cls.env.ref("base.user_admin")
         cls.realtor = new_test_user(
             cls.env,

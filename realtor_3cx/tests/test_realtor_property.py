@@ -9,7 +9,6 @@ class TestRealtorProperty(Realtor3cxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env.company.country_id = cls.env.ref("base.us")
         cls.Property = cls.env["realtor.property"]
 
     def test_reference_and_listing_phone(self):

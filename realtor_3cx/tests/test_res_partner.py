@@ -7,7 +7,6 @@ class TestPartnerE164(Realtor3cxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env.company.country_id = cls.env.ref("base.us")
         cls.Partner = cls.env["res.partner"]
 
     def test_create_and_write(self):

@@ -17,7 +17,6 @@ class TestThreecxCall(Realtor3cxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env.company.country_id = cls.env.ref("base.us")
         cls.Call = cls.env["threecx.call"]
         cls.other_realtor = new_test_user(
             cls.env, login="r3cx_other", groups="realtor_3cx.realtor_3cx_group_user"
