@@ -1,0 +1,166 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""3CX V20 Configuration API (XAPI, OData v4 under ``/xapi/v1``; 3cx-api.md §4).
+
+Entity fields are PascalCase and are returned as 3CX sends them (dicts). Collections are read
+page by page with ``$top``/``$skip`` (or ``@odata.nextLink`` when 3CX sends one), so a large
+call history never lands in memory at once. Filters are built by the caller; :func:`quote`
+makes string literals safe (``'O''Neil'``).
+"""
+
+import datetime
+import logging
+from urllib.parse import quote as url_quote
+
+from .errors import ResponseError
+from .rest import Api
+
+_logger = logging.getLogger(__name__)
+
+BASE = "/xapi/v1"
+PAGE_SIZE = 500
+DOWNLOAD_TIMEOUT = (5, 60)
+
+
+def quote(value):
+    """An OData string literal: ``O'Neil`` -> ``'O''Neil'``."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _utc(value):
+    """An OData DateTimeOffset literal (``2025-03-01T00:00:00Z``) from a datetime."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Xapi(Api):
+    """Read-mostly access to users, calls, reports and recordings."""
+
+    def version(self):
+        """The PBX version from the ``X-3CX-Version`` header of ``GET /Defs?$select=Id``."""
+        response = self.request("GET", f"{BASE}/Defs", params={"$select": "Id"})
+        response.close()
+        version = response.headers.get("X-3CX-Version")
+        if not version:
+            raise ResponseError("3CX sent no X-3CX-Version header")
+        return version
+
+    def system_status(self):
+        return self._object(f"{BASE}/SystemStatus")
+
+    def license_status(self):
+        return self._object(f"{BASE}/LicenseStatus")
+
+    def users(self, *, filter=None, select=None, orderby="Number", page_size=PAGE_SIZE):
+        """Users (extensions) with the fields that give presence: ``CurrentProfileName``,
+        ``IsRegistered`` and ``QueueStatus``."""
+        return self.query("Users", filter=filter, select=select, orderby=orderby,
+                          page_size=page_size)
+
+    def user(self, number):
+        """One user by extension number, ``None`` when there is none."""
+        users = list(self.query("Users", filter=f"Number eq {quote(number)}", page_size=2))
+        return users[0] if users else None
+
+    def active_calls(self):
+        return self.query("ActiveCalls", orderby="Id")
+
+    def drop_active_call(self, call_id):
+        self.request("POST", f"{BASE}/ActiveCalls({int(call_id)})/Pbx.DropCall", json={})
+
+    def call_history(self, start, end, *, filter=None, page_size=PAGE_SIZE):
+        """``CallHistoryView`` segments started in [start, end)."""
+        period = (f"SegmentStartTime ge {_utc(start)} and SegmentStartTime lt {_utc(end)}")
+        return self.query("CallHistoryView", filter=f"{period} and ({filter})" if filter
+                          else period, orderby="SegmentStartTime", page_size=page_size)
+
+    def call_log(self, period_from, period_to, *, source_filter="", destination_filter="",
+                 calls_type=0, hide_pcalls=False, filter=None, page_size=PAGE_SIZE):
+        """The call-log report (``ReportCallLogData/Pbx.GetCallLogData``), one row per call."""
+        args = ",".join([
+            f"periodFrom={_utc(period_from)}", f"periodTo={_utc(period_to)}",
+            "sourceType=0", f"sourceFilter={quote(source_filter)}",
+            "destinationType=0", f"destinationFilter={quote(destination_filter)}",
+            f"callsType={int(calls_type)}", "callTimeFilterType=0",
+            "callTimeFilterFrom='0:00:0'", "callTimeFilterTo='0:00:0'",
+            f"hidePcalls={'true' if hide_pcalls else 'false'}",
+        ])
+        return self.query(f"ReportCallLogData/Pbx.GetCallLogData({args})", filter=filter,
+                          orderby="StartTime", page_size=page_size)
+
+    def recordings(self, *, filter=None, page_size=PAGE_SIZE):
+        return self.query("Recordings", filter=filter, orderby="Id", page_size=page_size)
+
+    def download_recording(self, recording_id, fileobj, *, chunk_size=64 * 1024):
+        """Write recording ``recording_id`` to ``fileobj``; returns (bytes, content type)."""
+        response = self.request(
+            "GET", f"{BASE}/Recordings/Pbx.DownloadRecording(recId={int(recording_id)})",
+            stream=True, timeout=DOWNLOAD_TIMEOUT)
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=chunk_size):
+                fileobj.write(chunk)
+                size += len(chunk)
+        finally:
+            response.close()
+        return size, response.headers.get("Content-Type", "application/octet-stream")
+
+    def query(self, entity, *, filter=None, select=None, orderby=None, page_size=PAGE_SIZE,
+              limit=None):
+        """Iterate over every row of an OData collection, ``page_size`` rows per request."""
+        params = {"$top": page_size, "$skip": 0}
+        if filter:
+            params["$filter"] = filter
+        if select:
+            params["$select"] = ",".join(select) if not isinstance(select, str) else select
+        if orderby:
+            params["$orderby"] = orderby
+        path = f"{BASE}/{url_quote(entity, safe=DELIMITERS)}"
+        returned = 0
+        while True:
+            body = self._object(path, params=params)
+            rows = body.get("value")
+            if not isinstance(rows, list):
+                raise ResponseError(f"GET {entity} is not an OData collection")
+            for row in rows:
+                yield row
+                returned += 1
+                if limit is not None and returned >= limit:
+                    return
+            next_link = body.get("@odata.nextLink")
+            if next_link:
+                path, params = _relative(next_link), None
+            elif len(rows) < page_size:
+                return
+            else:
+                params = {**params, "$skip": params["$skip"] + page_size}
+
+    def count(self, entity, *, filter=None):
+        params = {"$top": 0, "$count": "true"}
+        if filter:
+            params["$filter"] = filter
+        body = self._object(f"{BASE}/{url_quote(entity, safe=DELIMITERS)}", params=params)
+        try:
+            return int(body["@odata.count"])
+        except (KeyError, TypeError, ValueError):
+            raise ResponseError(f"GET {entity} returned no @odata.count") from None
+
+    def _object(self, path, params=None):
+        body = self.get_json(path, params=params)
+        if not isinstance(body, dict):
+            raise ResponseError(f"GET {path} did not return an object")
+        return body
+
+
+# OData paths keep their punctuation: Users(Number='100'), Pbx.GetCallLogData(a=1,b='x').
+DELIMITERS = "/()=,'.:-"
+
+
+def _relative(link):
+    """``@odata.nextLink`` may be absolute; requests wants our base-relative path."""
+    if "://" in link:
+        link = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    return link if link.startswith(BASE) else f"{BASE}/{link.lstrip('/')}"
