@@ -1,0 +1,328 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The XAPI (OData v4, ``/xapi/v1``) subset the client uses, built from the live PBX state.
+
+Entity sets are computed on each request from :class:`~.state.Pbx`, so ``ActiveCalls`` agrees
+with Call Control and ``CallHistoryView``, ``ReportCallLogData`` and ``Recordings`` agree with
+the ground truth (``GET /_sim/calls``). Field names and types follow 3CX's published OpenAPI
+spec (../shared/3cx/xapi-swagger.yaml; the tests validate every body against it, strictly).
+
+Values the spec types but does not enumerate are [I] (inferred) and documented where set:
+``ActiveCall.Status``, ``CallLogData.Status``/``Reason``, segment and DN type numbers.
+"""
+
+import datetime
+import io
+import math
+import re
+import struct
+import wave
+
+from aiohttp import web
+
+from . import state
+from .odata import ODataError, apply_query, parse_function_args, parse_key_segment
+
+UTC = datetime.timezone.utc
+# DN type numbers in CallHistoryView/CallLogData [I]: 0 extension, 1 external line, 13 queue,
+# 14 route point. The spec types them as int32 without values.
+DN_TYPES = {state.EXTENSION: 0, state.EXTERNAL_LINE: 1, state.QUEUE: 13, state.ROUTE_POINT: 14}
+CALL_LOG_STATUS = {  # [I]: 3CX's report shows these words
+    state.ANSWERED: "Answered", state.MISSED: "Unanswered", state.NOT_ANSWERED: "Unanswered",
+    state.VOICEMAIL: "Unanswered", state.BUSY: "Unanswered", state.FAILED: "Unanswered",
+}
+REASONS = {state.VOICEMAIL: "Voicemail", state.BUSY: "Busy", state.MISSED: "NoAnswer",
+           state.NOT_ANSWERED: "NoAnswer", state.FAILED: "Failed"}
+FUNCTION = re.compile(r"^(?P<set>\w+)(?P<key>\([^/]*\))?(?:/(?P<op>Pbx\.\w+)(?P<args>\(.*\))?)?$")
+
+
+def _dt(epoch):
+    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, UTC)
+
+
+def duration(seconds):
+    """ISO-8601 duration as 3CX writes it: ``PT1M5S``."""
+    seconds = max(0, int(round(seconds or 0)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return text + (f"{secs}S" if secs or text == "PT" else "")
+
+
+async def handle(sim, request):
+    """Answer one XAPI request; OData errors keep their OData shape."""
+    try:
+        response = _route(sim, request)
+    except ODataError as exc:
+        response = web.json_response(exc.body(), status=exc.status)
+    except state.SimError as exc:
+        response = web.json_response({"error": {"code": str(exc.status), "message": exc.reason,
+                                                "details": []}}, status=exc.status)
+    response.headers["X-3CX-Version"] = sim.config.version
+    return response
+
+
+def _route(sim, request):
+    tail = request.match_info["tail"]
+    match = FUNCTION.match(tail)
+    if not match:
+        raise ODataError(f"Resource not found for the segment '{tail}'", status=404,
+                         code="NotFound")
+    entity_set, key, op, args = match["set"], match["key"], match["op"], match["args"]
+    params = request.query
+    context = f"{request.url.origin()}/xapi/v1/$metadata#{entity_set}"
+    method = request.method
+    if method == "GET" and entity_set == "Defs" and not key and not op:
+        return web.json_response({"@odata.context": f"{context}/$entity", "Id": 1})
+    if method == "GET" and entity_set == "SystemStatus" and not key and not op:
+        return web.json_response({"@odata.context": f"{context}/$entity",
+                                  **_json(system_status(sim))})
+    if method == "GET" and entity_set == "LicenseStatus" and not key and not op:
+        return web.json_response({"@odata.context": f"{context}/$entity",
+                                  **_json(license_status(sim))})
+    if entity_set == "Users" and method == "GET" and not op:
+        rows = users(sim)
+        if key:
+            return web.json_response(_one(rows, parse_key_segment(key), "Users", context))
+        return _collection(rows, params, context)
+    if entity_set == "ActiveCalls":
+        if method == "GET" and not key and not op:
+            return _collection(active_calls(sim), params, context)
+        if method == "POST" and key and op == "Pbx.DropCall":
+            callid = parse_key_segment(key)
+            call = sim.pbx.calls.get(callid) if isinstance(callid, int) else None
+            if call is None or call.ended_at is not None:
+                raise ODataError(f"Active call {key} not found", status=404, code="NotFound")
+            sim.pbx.hangup(callid, "api")
+            return web.Response(status=204)
+    if entity_set == "CallHistoryView" and method == "GET" and not key and not op:
+        return _collection(call_history(sim), params, context)
+    if (entity_set == "ReportCallLogData" and method == "GET" and not key
+            and op == "Pbx.GetCallLogData"):
+        rows = call_log(sim, parse_function_args(args or "()"))
+        return _collection(rows, params, f"{context}/Pbx.GetCallLogData")
+    if entity_set == "Recordings" and method == "GET" and not key:
+        if not op:
+            return _collection(recordings(sim), params, context)
+        if op == "Pbx.DownloadRecording":
+            rec_id = parse_function_args(args or "()").get("recId")
+            return _download(sim, rec_id)
+    raise ODataError(f"Resource not found for the segment '{tail}'", status=404,
+                     code="NotFound")
+
+
+def _json(row):
+    return {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime.datetime)
+                else v) for k, v in row.items()}
+
+
+def _collection(rows, params, context):
+    return web.json_response(apply_query(rows, params, context))
+
+
+def _one(rows, key, name, context):
+    if isinstance(key, dict):
+        found = [r for r in rows if all(str(r.get(k)) == str(v) for k, v in key.items())]
+    else:
+        found = [r for r in rows if r.get("Id") == key]
+    if not found:
+        raise ODataError(f"{name}{key} not found", status=404, code="NotFound")
+    return {"@odata.context": f"{context}/$entity", **_json(found[0])}
+
+
+# -- entity sets ----------------------------------------------------------------------------
+
+
+def system_status(sim):
+    pbx = sim.pbx
+    extensions = [dn for dn in pbx.dns.values() if dn.type == state.EXTENSION and dn.devices]
+    return {
+        "Id": 1, "Version": sim.config.version, "FQDN": sim.config.fqdn,
+        "CallsActive": len({leg.callid for leg in pbx.active_legs()}),
+        "ExtensionsRegistered": sum(1 for dn in extensions if dn.devices),
+        "ExtensionsTotal": len(extensions), "UserExtensions": len(extensions),
+        "MaxSimCalls": 32, "MaxUserExtensions": 160, "LicenseActive": True, "Activated": True,
+        "ProductCode": "3CXPSENT8SC", "ExpirationDate": _dt(1893456000),
+        "TrunksRegistered": 1, "TrunksTotal": 1, "Ip": "127.0.0.1", "IpV4": "127.0.0.1",
+        "RecordingStopped": False, "RecordingQuotaReached": False, "Support": True,
+        "HasNotRunningServices": False,
+    }
+
+
+def license_status(sim):
+    return {
+        "Activated": True, "ActiveModules": [], "CompanyName": "Realtor 3CX Simulator",
+        "ExpirationDate": _dt(1893456000), "LicenseActive": True, "LicenseKey": "SIMU-LATO-R000",
+        "MaxSimCalls": 32, "ProductCode": "3CXPSENT8SC", "Support": True,
+        "Version": sim.config.version, "SimMeetingParticipants": 0,
+    }
+
+
+def users(sim):
+    rows = []
+    for index, dn in enumerate(sorted(sim.pbx.dns.values(), key=lambda d: d.number), 1):
+        if dn.type != state.EXTENSION or dn.number == "000":
+            continue
+        rows.append({
+            "Id": index, "Number": dn.number, "FirstName": dn.first_name,
+            "LastName": dn.last_name, "DisplayName": dn.name, "EmailAddress": dn.email,
+            "Mobile": dn.mobile, "OutboundCallerID": "", "Enabled": True,
+            "IsRegistered": bool(dn.devices), "CurrentProfileName": dn.profile,
+            "QueueStatus": "LoggedIn" if dn.queue_logged_in else "LoggedOut",
+            "VMEnabled": dn.voicemail, "RecordCalls": True, "Internal": False,
+            "Require2FA": False,
+        })
+    return rows
+
+
+def active_calls(sim):
+    now = _dt(sim.pbx.clock())
+    rows = []
+    for call in sim.pbx.calls.values():
+        if call.ended_at is not None:
+            continue
+        legs = [leg for leg in sim.pbx.active_legs() if leg.callid == call.callid]
+        talking = any(leg.status == state.CONNECTED and
+                      sim.pbx.dns[leg.dn].type == state.EXTENSION for leg in legs)
+        rows.append({
+            "Id": call.callid,
+            "Caller": f"{call.caller} {call.caller_name}".strip(),
+            "Callee": call.answered_by or call.callee,
+            # [I] 3CX's console shows Ringing / Talking / Dialing.
+            "Status": "Talking" if talking else ("Dialing" if call.direction != "Inbound"
+                                                 else "Ringing"),
+            "EstablishedAt": _dt(call.talk_since),
+            "LastChangeStatus": _dt(call.events[-1][0] if call.events else call.started_at),
+            "ServerNow": now,
+        })
+    return rows
+
+
+def _party(sim, number):
+    """(caller number, display name, DN, DN type) for a call end."""
+    dn = sim.pbx.dns.get(number)
+    if dn is None:
+        return number, "", "", DN_TYPES[state.EXTERNAL_LINE]
+    return dn.number, dn.name, dn.number, DN_TYPES.get(dn.type, 0)
+
+
+def call_history(sim):
+    """One row per segment of every finished call: a ring segment, then each talk."""
+    rows = []
+    for call in sim.pbx.calls.values():
+        if call.ended_at is None:
+            continue
+        src = _party(sim, call.caller)
+        rung = call.agent_dn or call.callee
+        segments = [(call.started_at, call.segments[0][0] if call.segments else call.ended_at,
+                     rung, 1)]
+        segments += [(start, end, dst, 2) for start, end, _src, dst, _kind in call.segments]
+        for index, (start, end, dst_number, kind) in enumerate(segments, 1):
+            dst = _party(sim, dst_number)
+            rows.append({
+                "SegmentId": call.callid * 100 + index,
+                "SegmentStartTime": _dt(start), "SegmentEndTime": _dt(end),
+                "SegmentType": kind, "SegmentActionId": 1 if kind == 2 else 0,
+                "CallTime": duration(end - start),
+                "CallAnswered": call.answered_at is not None,
+                "SrcId": call.callid * 10 + 1, "SrcParticipantId": call.callid * 10 + 1,
+                "SrcCallerNumber": src[0], "SrcDisplayName": src[1] or call.caller_name,
+                "SrcExtendedDisplayName": src[1] or call.caller_name, "SrcDn": src[2],
+                "SrcDnType": src[3], "SrcExternal": not src[2], "SrcInternal": bool(src[2]),
+                "SrcRecId": call.recording_id if kind == 2 else None,
+                "DstId": call.callid * 10 + 2, "DstParticipantId": call.callid * 10 + 2,
+                "DstCallerNumber": dst[0], "DstDisplayName": dst[1],
+                "DstExtendedDisplayName": dst[1], "DstDn": dst[2], "DstDnType": dst[3],
+                "DstExternal": not dst[2], "DstInternal": bool(dst[2]),
+                "DstRecId": call.recording_id if kind == 2 else None,
+            })
+    return rows
+
+
+def call_log(sim, args):
+    """``GetCallLogData``: one row per finished call in [periodFrom, periodTo]."""
+    start, end = args.get("periodFrom"), args.get("periodTo")
+    for name, value in (("periodFrom", start), ("periodTo", end)):
+        if not isinstance(value, datetime.datetime):
+            raise ODataError(f"{name} must be a DateTimeOffset, e.g. 2025-03-01T00:00:00Z")
+    source, destination = str(args.get("sourceFilter") or ""), str(args.get("destinationFilter")
+                                                                   or "")
+    calls_type = args.get("callsType", 0)  # [I] 0 all, 1 answered, 2 unanswered
+    rows = []
+    for call in sim.pbx.calls.values():
+        started = _dt(call.started_at)
+        if call.ended_at is None or not start <= started <= end:
+            continue
+        answered = call.answered_at is not None
+        if (calls_type == 1 and not answered) or (calls_type == 2 and answered):
+            continue
+        src, dst = _party(sim, call.caller), _party(sim, call.answered_by or call.agent_dn
+                                                    or call.callee)
+        if source not in src[0] or destination not in dst[0]:
+            continue
+        talk = sum(e - s for s, e, *_ in call.segments)
+        ring_end = call.answered_at or call.ended_at
+        url = (f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={call.recording_id})"
+               if call.recording_id else None)
+        rows.append({
+            "CallId": call.callid, "CdrId": f"00000000-0000-0000-0000-{call.callid:012d}",
+            "CallHistoryId": str(call.callid), "MainCallHistoryId": str(call.callid),
+            "SegmentId": call.callid * 100 + 1, "Indent": 0, "StartTime": started,
+            "Direction": call.direction, "CallType": call.direction,
+            "Status": CALL_LOG_STATUS.get(call.result, "Unanswered"), "Answered": answered,
+            "SourceCallerId": src[0], "SourceDisplayName": src[1] or call.caller_name,
+            "SourceDn": src[2], "SourceType": src[3],
+            "DestinationCallerId": dst[0] if not dst[2] else call.callee,
+            "DestinationDisplayName": dst[1], "DestinationDn": dst[2],
+            "DestinationType": dst[3],
+            "RingingDuration": duration(ring_end - call.started_at),
+            "TalkingDuration": duration(talk),
+            "Reason": "Answered" if answered else REASONS.get(call.result, "NoAnswer"),
+            "RecordingUrl": url, "Recordings": [], "SrcRecId": call.recording_id,
+            "DstRecId": call.recording_id, "Summary": None, "Transcription": None,
+            "QualityReport": False,
+        })
+    return rows
+
+
+def recordings(sim):
+    rows = []
+    for rec_id, call in sim.pbx.recordings.items():
+        src = _party(sim, call.caller)
+        dst = _party(sim, call.answered_by or call.callee)
+        kind = {"Inbound": "InboundExternal", "Outbound": "OutboundExternal"}.get(
+            call.direction, "Local")
+        rows.append({
+            "Id": rec_id, "StartTime": _dt(call.answered_at), "EndTime": _dt(call.ended_at),
+            "FromCallerNumber": src[0], "FromDisplayName": src[1] or call.caller_name,
+            "FromDn": src[2], "FromDnType": src[3], "FromDidNumber": call.did or None,
+            "ToCallerNumber": dst[0], "ToDisplayName": dst[1], "ToDn": dst[2],
+            "ToDnType": dst[3], "CallType": kind,
+            "RecordingUrl": f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={rec_id})",
+            "IsArchived": False, "IsTranscribed": False, "CanBeTranscribed": True,
+            "Transcription": None, "Summary": None,
+        })
+    return rows
+
+
+def _download(sim, rec_id):
+    call = sim.pbx.recordings.get(rec_id) if isinstance(rec_id, int) else None
+    if call is None:
+        raise ODataError(f"Recording {rec_id} not found", status=404, code="NotFound")
+    seconds = min(30.0, max(1.0, sum(e - s for s, e, *_ in call.segments)))
+    return web.Response(body=wav_tone(seconds), content_type="audio/wav", headers={
+        "Content-Disposition": f'attachment; filename="recording-{rec_id}.wav"'})
+
+
+def wav_tone(seconds, hz=440.0):
+    """A small 8 kHz mono WAV (what 3CX stores; the exact format is [U])."""
+    frames = int(8000 * seconds)
+    samples = struct.pack(f"<{frames}h", *(int(6000 * math.sin(2 * math.pi * hz * i / 8000))
+                                           for i in range(frames)))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(samples)
+    return buffer.getvalue()
