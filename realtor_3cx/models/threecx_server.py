@@ -9,12 +9,16 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import config
 
+from ..threecx import client as threecx_client
 from ..tools import SecretBox, SecretDecryptError, SecretKeyError
 
 _logger = logging.getLogger(__name__)
 
 KEY_OPTION = "realtor_3cx_secret_key"
 KEY_ENV = "REALTOR_3CX_SECRET_KEY"
+# An admin waits for the answer: fail fast rather than hold an HTTP worker. (One number, not a
+# (connect, read) pair: Odoo's test harness compares request timeouts with an int.)
+TEST_TIMEOUT = 10
 
 
 def secret_box():
@@ -245,3 +249,106 @@ class ThreecxServer(models.Model):
         action["domain"] = [("server_id", "=", self.id)]
         action["context"] = {"default_server_id": self.id}
         return action
+
+    def action_test_connection(self):
+        """Mint a token, read the version and licence, and compare the extensions with 3CX.
+
+        Every problem is reported in plain words with what to do about it; nothing raises
+        for a PBX problem, so the admin sees all of them at once.
+        """
+        self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(_("Only an administrator can test the 3CX connection."))
+        if not self.client_id:
+            raise UserError(_("Enter the API client ID first."))
+        client = threecx_client.ThreecxClient(
+            self.base_url, self.client_id, self._get_api_secret(), timeout=TEST_TIMEOUT
+        )
+        try:
+            report = client.test_connection()
+        finally:
+            client.close()
+        if report.version:
+            self.threecx_version = report.version
+        lines = [self._problem_message(problem) for problem in report.problems]
+        if report.ok:
+            known = {number for number, _name, _registered in report.extensions}
+            missing = sorted(set(self.extension_ids.mapped("number")) - known)
+            lines.append(
+                _(
+                    "Connected to 3CX %(version)s (%(product)s, up to %(calls)s simultaneous "
+                    "calls). 3CX has %(count)s extensions; Call Control sees %(dns)s.",
+                    version=report.version,
+                    product=report.product_code or _("unknown licence"),
+                    calls=report.max_sim_calls or "?",
+                    count=len(report.extensions),
+                    dns=", ".join(dn for dn, _type in report.call_control_dns) or _("no DN"),
+                )
+            )
+            if missing:
+                lines.append(
+                    _(
+                        "These extensions are mapped in Odoo but do not exist in 3CX: %s.",
+                        ", ".join(missing),
+                    )
+                )
+        _logger.info(
+            "3CX connection test of server %s: %s",
+            self.id,
+            "ok" if report.ok else ", ".join(p.code for p in report.problems),
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("3CX connection works")
+                if report.ok
+                else _("3CX connection failed"),
+                "message": "\n".join(lines),
+                "type": "success" if report.ok else "danger",
+                "sticky": not report.ok,
+            },
+        }
+
+    def _problem_message(self, problem):
+        url = self.base_url
+        detail = problem.detail
+        messages = {
+            threecx_client.CREDENTIALS: _(
+                "3CX refused the API client ID or secret. In 3CX, open Integrations > API and "
+                "check the Client ID; the API key is shown only once, so generate a new one "
+                "if in doubt and paste it here."
+            ),
+            threecx_client.NO_CALL_CONTROL: _(
+                "The integration may not use the Call Control API (%(detail)s). In 3CX, edit "
+                "it under Integrations > API, tick \"3CX Call Control API Access\" and add "
+                "the extensions to monitor.",
+                detail=detail,
+            ),
+            threecx_client.NO_XAPI: _(
+                "The integration may not use the Configuration API (%(detail)s). In 3CX, edit "
+                "it under Integrations > API and tick \"3CX Configuration API Access\".",
+                detail=detail,
+            ),
+            threecx_client.UNREACHABLE: _(
+                "Odoo cannot reach %(url)s (%(detail)s). Check the address and port, and that "
+                "the Odoo server may connect to it through the firewall.",
+                url=url,
+                detail=detail,
+            ),
+            threecx_client.CERTIFICATE: _(
+                "The certificate of %(url)s is not trusted (%(detail)s). Use the 3CX FQDN "
+                "with its public certificate, or install the PBX's certificate authority on "
+                "the Odoo server.",
+                url=url,
+                detail=detail,
+            ),
+            threecx_client.SERVER_ERROR: _(
+                "3CX answered with a server error (%(detail)s). Try again in a minute; if it "
+                "persists, check the 3CX services.",
+                detail=detail,
+            ),
+        }
+        return messages.get(
+            problem.code, _("3CX gave an unexpected answer: %(detail)s", detail=detail)
+        )

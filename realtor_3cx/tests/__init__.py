@@ -7,3 +7,4 @@ from . import test_threecx_call
 from . import test_threecx_server
 from . import test_threecx_extension
 from . import test_ui
+from . import test_connection
