@@ -49,6 +49,10 @@ DATA = ROOT / ".data"
 VENV = ROOT / ".venv"
 ADDON = "realtor_3cx"
 RUN_DB = "realtor_3cx"
+# Benchmarks of plain-Python code: no database to prepare.
+NO_DATABASE_BENCHMARKS = {"client"}
+# The demo database's 3CX server points here (realtor_3cx/demo/realtor_3cx_demo.xml).
+SIM_PORT = 5001
 ODOO_GIT = "https://github.com/odoo/odoo.git"
 ODOO_TARBALL = "https://nightly.odoo.com/18.0/nightly/src/odoo_18.0.latest.tar.gz"
 # Every outbound request of the set-up is bounded: a machine without internet fails fast.
@@ -636,6 +640,11 @@ def cmd_run(args):
             f"port {http_port} is already in use (another `make run`?): stop it, or set "
             "http_port in odoo.conf"
         )
+    if not Cluster._port_free(SIM_PORT):
+        raise SetupError(
+            f"port {SIM_PORT} is already in use: the demo's 3CX simulator needs it (stop "
+            "whatever listens there, e.g. another `make run`)"
+        )
     cluster, db = database_server(conf, "pg")
     procs = []
 
@@ -672,6 +681,14 @@ def cmd_run(args):
             say(f"the addon changed since the last run: updating {ADDON}")
             load_addon(src, conf_path, RUN_DB, "-u")
             stamp.write_text(wanted)
+        # The 3CX simulator with demo traffic stands in for the brokerage's PBX.
+        simulator = subprocess.Popen(
+            [str(venv_python()), "-m", f"{ADDON}.threecx.simulator", "--port", str(SIM_PORT),
+             "--demo", "--parent-pid", str(os.getpid())],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        procs.append(simulator)
         odoo = subprocess.Popen(
             odoo_cmd(src, conf_path, "--log-level=info"), start_new_session=True
         )
@@ -679,6 +696,8 @@ def cmd_run(args):
         wait_http(http_port, odoo)
         print()
         say(f"Odoo is up: http://127.0.0.1:{http_port}  (database {RUN_DB})")
+        say(f"3CX simulator (demo traffic): http://127.0.0.1:{SIM_PORT}, client id 900, "
+            "API key simulator-secret")
         for login, password, role in DEMO_LOGINS:
             print(f"    login {login:<8} password {password:<8} {role}")
         say("Ctrl-C stops everything this command started")
@@ -686,7 +705,9 @@ def cmd_run(args):
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         dead = next(p for p in procs if p.poll() is not None)
-        raise SetupError(f"a process stopped unexpectedly (exit {dead.returncode}): {dead.args[1]}")
+        raise SetupError(
+            f"a process stopped unexpectedly (exit {dead.returncode}): {' '.join(dead.args[1:3])}"
+        )
     except KeyboardInterrupt:
         print()
         say("stopping")
@@ -816,6 +837,9 @@ def cmd_bench(args):
     """Benchmarks on their own database in the private cluster, created afresh each run so
     that every figure is measured on exactly the data it names."""
     ensure_venv()
+    if args.only in NO_DATABASE_BENCHMARKS:
+        cmd = [str(venv_python()), "-m", "tests.benchmarks", "--only", args.only]
+        return subprocess.run(cmd, cwd=ROOT).returncode
     src = ensure_odoo()
     conf = read_conf()
     cluster, db = database_server(conf, "pg")

@@ -6,10 +6,13 @@ Each test starts from a fresh simulator (127.0.0.1, free port) so faults never l
 """
 
 import datetime
+import http.server
 import io
+import json
 import logging
 import threading
 import time
+import urllib.parse
 import wave
 
 import pytest
@@ -430,8 +433,6 @@ def test_frames_have_increasing_sequences_and_active_legs_repeat(sim, client):
                 break
     finally:
         ws.close()
-    import json
-
     decoded = [json.loads(f) for f in frames]
     sequences = [d["sequence"] for d in decoded]
     assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
@@ -673,3 +674,85 @@ def test_xapi_needs_its_own_access(sim, client):
     control(sim, "config", {"xapi_access": False})
     with pytest.raises(ForbiddenError, match="XAPI access is not enabled"):
         client.xapi.version()
+
+
+# -- CRM template: the PBX calls the CRM ----------------------------------------------------------
+
+
+@pytest.fixture
+def crm_server():
+    """A CRM on 127.0.0.1 that knows one contact and records every request."""
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(("GET", self.path, self.headers.get("X-Api-Key"), None))
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            known = query.get("number") == [CALLER]
+            self._json({"contacts": [{"id": 7, "first_name": "Pat", "last_name": "Caller",
+                                      "phone_mobile": CALLER, "url": "http://crm/7"}]
+                        if known else []})
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            seen.append(("POST", self.path, self.headers.get("X-Api-Key"),
+                         json.loads(self.rfile.read(length))))
+            self._json({"ok": True})
+
+        def _json(self, body):
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.seen = seen
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_crm_template_lookup_on_ring_and_report_after_hang_up(sim, client, crm_server):
+    control(sim, "crm", {"template": "example",
+                         "parameters": {"Url": crm_server.url, "ApiKey": "crm-key"}})
+    answered, legs = ringing_inbound(sim)
+    wait_for(lambda: crm_server.seen, "the lookup as the call rings")
+    method, path, api_key, _ = crm_server.seen[0]
+    assert (method, api_key) == ("GET", "crm-key")
+    assert path == "/lookup?number=%2B15550108001"
+    client.callcontrol.answer("100", legs[0]["id"])
+    control(sim, f"calls/{answered}/hangup", {"side": "caller"})
+    report = wait_for(lambda: [s for s in crm_server.seen if s[0] == "POST"], "ReportCall")
+    body = report[0][3]
+    assert (body["call_type"], body["number"], body["agent"]) == ("Inbound", CALLER, "100")
+    assert (body["entity_id"], body["agent_first_name"]) == ("7", "Mitchell")
+    assert body["recording_url"].endswith(
+        f"recId={truth(sim, answered)['recording_id']})")
+    missed, _ = ringing_inbound(sim, to="800")
+    control(sim, f"calls/{missed}/hangup", {"side": "caller"})
+    wait_for(lambda: len([s for s in crm_server.seen if s[0] == "POST"]) == 2, "a Missed report")
+    assert crm_server.seen[-1][3]["call_type"] == "Missed"
+    assert crm_server.seen[-1][3]["queue_extension"] == "800"
+    history = control(sim, "crm", method="GET")
+    assert [h["scenario"] for h in history] == ["", "ReportCall", "", "ReportCall"]
+    assert all("crm-key" not in json.dumps(h) for h in history)
+
+
+def test_crm_that_is_down_does_not_disturb_the_pbx(sim, client):
+    control(sim, "crm", {"template": "example", "timeout": 0.5,
+                         "parameters": {"Url": "http://127.0.0.1:9", "ApiKey": "k"}})
+    callid, legs = ringing_inbound(sim)
+    client.callcontrol.answer("100", legs[0]["id"])
+    control(sim, f"calls/{callid}/hangup", {"side": "caller"})
+    history = wait_for(lambda: len(control(sim, "crm", method="GET")) == 2
+                       and control(sim, "crm", method="GET"), "both attempts")
+    assert all(h["status"] is None and h["error"] for h in history)
+    assert truth(sim, callid)["result"] == "answered"

@@ -214,6 +214,21 @@ class ThreecxServer(models.Model):
                 )
             ) from None
 
+    @api.model
+    def _demo_save_api_secret(self, server_id, secret):
+        """Demo data: save the simulator's key if this Odoo has an encryption key, else say so.
+
+        Demo data must install everywhere, including on a server without the key option.
+        """
+        server = self.browse(server_id)
+        try:
+            server._store_api_secret(secret)
+        except UserError:
+            _logger.warning(
+                "demo: the 3CX simulator's API secret was not saved: set %s to enable it",
+                KEY_OPTION,
+            )
+
     def _compute_api_secret_set(self):
         saved = set()
         if self.ids:

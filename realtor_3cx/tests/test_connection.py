@@ -5,7 +5,7 @@
 from odoo.exceptions import AccessError
 
 from ..threecx.simulator.server import SimConfig, SimulatorThread
-from .common import Realtor3cxCase
+from .common import Realtor3cxCase, use_keys
 
 SIM_SECRET = "simulator-secret-for-odoo"
 
@@ -64,3 +64,14 @@ class TestConnection(Realtor3cxCase):
     def test_only_an_admin_may_test(self):
         with self.assertRaises(AccessError):
             self.server.with_user(self.manager).action_test_connection()
+
+
+class TestDemoSecret(Realtor3cxCase):
+    def test_demo_saves_the_simulator_key_only_when_odoo_has_a_key(self):
+        server = self.server.copy({"name": "Demo PBX"})
+        with use_keys(""), self.assertLogs("odoo.addons.realtor_3cx", "WARNING") as logs:
+            server._demo_save_api_secret(server.id, "simulator-secret")
+        self.assertFalse(server.api_secret_set)
+        self.assertIn("API secret was not saved", logs.output[0])
+        server._demo_save_api_secret(server.id, "simulator-secret")
+        self.assertEqual(server._get_api_secret(), "simulator-secret")

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import lookup, report
+from . import client, lookup, report
 from .common import Bench
 
-BENCHMARKS = {module.NAME: module for module in (lookup, report)}
+BENCHMARKS = {module.NAME: module for module in (lookup, report, client)}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,7 +25,7 @@ def main():
     if unknown:
         print(f"unknown benchmark {unknown[0]!r}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
-    bench = Bench(os.environ["REALTOR_3CX_BENCH_CONF"], os.environ["REALTOR_3CX_BENCH_DB"])
+    bench = Bench(os.environ.get("REALTOR_3CX_BENCH_CONF"), os.environ.get("REALTOR_3CX_BENCH_DB"))
     for name in names:
         print(f"== {name}", flush=True)
         BENCHMARKS[name].run(bench)

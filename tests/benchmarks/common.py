@@ -9,14 +9,21 @@ class Bench:
     """Collects figures; opens Odoo environments on the benchmark database."""
 
     def __init__(self, conf, db):
-        import odoo
-        from odoo.tools import config
-
-        config.parse_config(["-c", conf, "-d", db, "--log-level=warn"])
-        self.odoo = odoo
+        self.conf = conf
         self.db = db
-        self.registry = odoo.modules.registry.Registry(db)
+        self._registry = None
         self.figures = []
+
+    @property
+    def registry(self):
+        # Opened on first use: the client benchmark needs no database at all.
+        if self._registry is None:
+            import odoo
+            from odoo.tools import config
+
+            config.parse_config(["-c", self.conf, "-d", self.db, "--log-level=warn"])
+            self._registry = odoo.modules.registry.Registry(self.db)
+        return self._registry
 
     def env(self, cr, uid=None):
         from odoo import SUPERUSER_ID, api

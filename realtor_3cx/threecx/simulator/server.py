@@ -20,7 +20,8 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` · ``GET /_sim/calls[/{id}]`` ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
-    ``POST /_sim/dns/{dn}/reregister`` · ``POST /_sim/crm {template, parameters}`` ·
+    ``POST /_sim/dns/{dn}/reregister`` · ``POST /_sim/crm {template ("example" or XML),
+    parameters}`` and ``GET /_sim/crm`` (the requests it sent) ·
     ``GET /_sim/stats``.
 
 Caveats
@@ -134,6 +135,7 @@ class Simulator:
         self.streams = {}  # leg id -> bytearray of POSTed audio (echo mode)
         self.loop = None
         self.crm = None  # a crm.CrmEmitter once a template is loaded
+        self._crm_lookups = {}  # callid -> Future of the ring-time lookup
         self._setup = pbx_setup or default_topology
         self.pbx = self._new_pbx()
         self.app = self._build_app()
@@ -142,7 +144,8 @@ class Simulator:
 
     def _new_pbx(self):
         pbx = Pbx(client_id=self.config.client_id, emit=self.emit, schedule=self._schedule,
-                  ring_timeout=self.config.ring_timeout, routeto_delay=self.config.routeto_delay)
+                  ring_timeout=self.config.ring_timeout, routeto_delay=self.config.routeto_delay,
+                  on_ring=self._crm_on_ring, on_end=self._crm_on_end)
         self._setup(pbx)
         return pbx
 
@@ -165,8 +168,6 @@ class Simulator:
             queue.put_nowait(frame)
         if event_type == state.REMOVE:
             self.streams.pop(_leg_id(path), None)
-        if event_type == state.UPSET and self.crm is not None:
-            self._crm_on_upset(path)
 
     async def _repeat_upsets(self):
         while True:
@@ -579,7 +580,8 @@ class Simulator:
 
     def inject(self, *, drop_ws=False, refuse_upgrades=0, upgrade_status=None, http_errors=0,
                http_error_status=500, http_error_path="", slow=0, slow_seconds=0.0, garbage=0,
-               revoke_token=False, expire_token=False, remove_unseen=0, restart=False):
+               revoke_token=False, expire_token=False, remove_unseen=0, restart=False,
+               flood=0):
         """Failure injection; every argument is optional and they combine.
 
         :param drop_ws: cut every WebSocket abruptly (the client sees 1006)
@@ -592,6 +594,7 @@ class Simulator:
         :param expire_token: same, as an expiry
         :param remove_unseen: send Remove frames for N participants that never existed
         :param restart: lose every live call and connection, as a real restart
+        :param flood: send N Upset frames for the live legs at once (load tests)
         """
         faults = self.faults
         if refuse_upgrades:
@@ -607,6 +610,10 @@ class Simulator:
             frame = GARBAGE[index % len(GARBAGE)]
             for queue, _transport, _token in self.sockets.values():
                 queue.put_nowait(frame)
+        paths = [leg.path for leg in self.pbx.active_legs()] or [
+            f"/callcontrol/{self.config.client_id}"]
+        for index in range(int(flood)):
+            self.emit(state.UPSET, paths[index % len(paths)])
         for _ in range(int(remove_unseen)):
             self.emit(state.REMOVE, f"/callcontrol/{self.config.client_id}/participants/"
                       f"{900000 + secrets.randbelow(99999)}")
@@ -634,14 +641,16 @@ class Simulator:
 
         body = await request.json()
         try:
-            template = crm.load_template(body["template"], body.get("parameters") or {})
+            parameters = body.get("parameters") or {}
+            template = (crm.load_example_template(parameters) if body["template"] == "example"
+                        else crm.load_template(body["template"], parameters))
         except (KeyError, ValueError) as exc:
             raise SimError(422, f"CRM template refused: {exc}") from None
         self.crm = crm.CrmEmitter(template, timeout=float(body.get("timeout", 5.0)))
         return web.json_response({"ok": True})
 
     async def sim_crm_history(self, request):
-        history = list(self.crm.history) if self.crm is not None else []
+        history = [asdict(e) for e in self.crm.history] if self.crm is not None else []
         return web.json_response(history, dumps=lambda v: json.dumps(v, default=str))
 
     async def sim_stats(self, request):
@@ -653,16 +662,66 @@ class Simulator:
 
     # -- CRM template emitter (3CX calls the CRM; see crm.py) ---------------------------------
 
-    def _crm_on_upset(self, path):
-        leg_id = _leg_id(path)
-        leg = self.pbx.find_leg(leg_id) if leg_id is not None else None
-        if leg is None or leg.status != RINGING or leg.created_at < time.time() - 0.05:
+    def _crm_on_ring(self, call):
+        """3CX looks the outside number up in the CRM as the call starts (Scenario "")."""
+        if self.crm is not None:
+            number = call.caller if call.direction == "Inbound" else call.callee
+            self._crm_lookups[call.callid] = self.loop.run_in_executor(
+                None, self.crm.lookup, number)
+
+    def _crm_on_end(self, call):
+        """... and journals it with ReportCall once it is over, with the contact it found."""
+        if self.crm is None:
             return
-        call = self.pbx.calls.get(leg.callid)
-        if call is None or call.direction != "Inbound" or getattr(call, "_crm_looked_up", 0):
-            return
-        call._crm_looked_up = 1
-        self.loop.run_in_executor(None, self.crm.lookup, call.caller)
+        lookup = self._crm_lookups.pop(call.callid, None)
+        variables = report_variables(self.pbx, call)
+        emitter = self.crm
+
+        def report():
+            contact = lookup.result() if lookup is not None else None
+            return emitter.report_call(contact=contact, **variables)
+
+        async def run():
+            if lookup is not None:
+                await asyncio.wait([lookup])
+            await self.loop.run_in_executor(None, report)
+
+        asyncio.ensure_future(run())
+
+
+def report_variables(pbx, call):
+    """The ReportCall variables 3CX fills (3cx-api.md §5); formats marked [U] there are [I]."""
+    inbound = call.direction == "Inbound"
+    answered = call.answered_at is not None
+    call_type = ("Inbound" if answered else "Missed") if inbound else (
+        "Outbound" if answered else "Notanswered")
+    agent = pbx.dns.get(call.answered_by if call.answered_by in pbx.dns else call.agent_dn)
+    talk = sum(end - start for start, end, *_ in call.segments)
+
+    def utc(epoch):
+        return "" if epoch is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
+
+    hours, rest = divmod(int(talk), 3600)
+    queue = pbx.dns.get(call.callee)
+    return {
+        "Number": call.caller if inbound else call.callee,
+        "CallType": call_type,
+        "CallDirection": call.direction,
+        "Name": call.caller_name if inbound else "",
+        "Agent": agent.number if agent else "",
+        "AgentFirstName": agent.first_name if agent else "",
+        "AgentLastName": agent.last_name if agent else "",
+        "AgentEmail": agent.email if agent else "",
+        "Duration": f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}",
+        "DateTime": utc(call.started_at),
+        "CallStartTimeUTC": utc(call.started_at),
+        "CallEstablishedTimeUTC": utc(call.answered_at),
+        "CallEndTimeUTC": utc(call.ended_at),
+        "QueueExtension": queue.number if queue is not None and queue.type == state.QUEUE
+        else "",
+        "RecordingUrl": (f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={call.recording_id})"
+                         if call.recording_id else ""),
+    }
 
 
 GARBAGE = (
@@ -727,7 +786,6 @@ def default_topology(pbx):
                email="morgan.manager@example.com", mobile="+15550100102")
     pbx.add_dn("800", state.QUEUE, first_name="Sales", last_name="Team",
                members=("100", "101", "102"))
-    pbx.add_dn("000", state.EXTENSION, first_name="Voicemail", devices=0, voicemail=False)
 
 
 def self_signed_context(host):
@@ -813,6 +871,11 @@ class SimulatorThread:
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())
+        # Demo traffic, routeto waits, CRM reports: end them rather than leave them dangling.
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.close()
 
     async def _start(self):

@@ -206,9 +206,13 @@ class Pbx:
     """
 
     def __init__(self, *, client_id="900", emit=None, schedule=None, clock=time.time,
-                 ring_timeout=20.0, routeto_delay=0.5, monitored=None):
+                 ring_timeout=20.0, routeto_delay=0.5, monitored=None, on_ring=None,
+                 on_end=None):
         self.client_id = client_id
         self.emit = emit or (lambda event_type, path, data=None: None)
+        # Hooks for the CRM-template emitter: a call with an outside party starts / ends.
+        self.on_ring = on_ring or (lambda call: None)
+        self.on_end = on_end or (lambda call: None)
         self.schedule = schedule or (lambda delay, fn: None)
         self.clock = clock
         self.ring_timeout = ring_timeout
@@ -348,6 +352,8 @@ class Pbx:
             call.recording_id = next(self._recording_ids)
             self.recordings[call.recording_id] = call
         self._log(call, f"call ended: {call.result} by {ended_by}")
+        if call.direction != "Internal":
+            self.on_end(call)
 
     # -- inbound ----------------------------------------------------------------------------
 
@@ -369,6 +375,7 @@ class Pbx:
             self._add_leg(call, target.number, RINGING, **common)
         timeout = self.ring_timeout if ring_seconds is None else ring_seconds
         self.schedule(timeout, lambda: self._ring_timeout(call.callid))
+        self.on_ring(call)
         return call
 
     def _ring_timeout(self, callid):
@@ -417,6 +424,7 @@ class Pbx:
                           party_dn_type=source.type, originated_by_dn=source.number,
                           originated_by_type=source.type)
         else:
+            self.on_ring(call)
             script = self.scripts.get(destination, Script())
             if script.busy:
                 self.schedule(0.3, lambda: self._end_call(call, BUSY, "callee"))

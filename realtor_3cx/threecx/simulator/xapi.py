@@ -161,7 +161,7 @@ def license_status(sim):
 def users(sim):
     rows = []
     for index, dn in enumerate(sorted(sim.pbx.dns.values(), key=lambda d: d.number), 1):
-        if dn.type != state.EXTENSION or dn.number == "000":
+        if dn.type != state.EXTENSION:
             continue
         rows.append({
             "Id": index, "Number": dn.number, "FirstName": dn.first_name,

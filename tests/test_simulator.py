@@ -1,0 +1,95 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The simulator as a program: ``python -m``, its stop signals, and its demo traffic."""
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+from threecx_sim import control, running_simulator, wait_for
+
+from realtor_3cx.threecx.simulator import demo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(*args):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "realtor_3cx.threecx.simulator", "--port", str(port), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(f"{url}/_sim/stats", timeout=1).ok
+        except requests.ConnectionError:
+            assert proc.poll() is None, proc.stdout.read()
+            return False
+
+    wait_for(up, "the simulator to listen", timeout=20)
+    return proc, url
+
+
+def test_python_m_runs_alone_on_loopback_and_stops_on_sigterm():
+    proc, url = start("--client-secret", "s3", "--expires-in-unit", "minutes")
+    try:
+        token = requests.post(f"{url}/connect/token", timeout=5, data={
+            "client_id": "900", "client_secret": "s3", "grant_type": "client_credentials"})
+        assert token.json()["expires_in"] == 60
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        output = proc.stdout.read()
+        assert f"3CX simulator listening on {url}" in output and "stopping" in output
+        assert "s3" not in output  # the API key is not logged
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_it_stops_when_its_parent_dies():
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc, _url = start("--parent-pid", str(parent.pid))
+    try:
+        parent.kill()
+        parent.wait()
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_demo_traffic_is_reproducible_and_uses_the_demo_numbers():
+    def day(seed):
+        with running_simulator(speed=0.002) as sim:
+            sim.call(lambda: __import__("asyncio").ensure_future(
+                demo.run(sim.simulator, seed=seed)))
+            wait_for(lambda: len(control(sim, "calls", method="GET")) >= 6, "demo calls")
+            return [(c["caller"], c["callee"], c["did"])
+                    for c in control(sim, "calls", method="GET")[:6]]
+
+    first, again, other = day(7), day(7), day(8)
+    assert first == again and first != other
+    numbers = {caller for caller, _, _ in first}
+    assert numbers <= {number for number, _, _ in demo.CALLERS}
+    demo_xml = (ROOT / "realtor_3cx" / "demo" / "realtor_3cx_demo.xml").read_text()
+    assert "+1 555 010 2030" in demo_xml and "+1 555 010 1001" in demo_xml
+
+
+def test_restart_keeps_ids_increasing_and_forgets_live_legs():
+    with running_simulator() as sim:
+        first = control(sim, "calls/inbound", {"from": "+15550108001", "to": "100"})
+        control(sim, "faults", {"restart": True})
+        assert control(sim, "stats", method="GET")["live_legs"] == 0
+        second = control(sim, "calls/inbound", {"from": "+15550108001", "to": "100"})
+        assert second["callid"] > first["callid"]
+        assert second["legs"][0]["id"] > first["legs"][0]["id"]
