@@ -93,3 +93,17 @@ def test_restart_keeps_ids_increasing_and_forgets_live_legs():
         second = control(sim, "calls/inbound", {"from": "+15550108001", "to": "100"})
         assert second["callid"] > first["callid"]
         assert second["legs"][0]["id"] > first["legs"][0]["id"]
+
+
+def test_control_api_answers_from_a_chosen_device():
+    with running_simulator() as sim:
+        call = control(sim, "calls/inbound", {"from": "+15550108001", "to": "101"})
+        desk = sim.simulator.pbx.dns["101"].devices
+        phone = list(desk)[1]
+        answered = control(sim, f"calls/{call['callid']}/answer", {"dn": "101",
+                                                                    "device_id": phone})
+        assert answered["legs"][0]["device_id"] == phone
+        assert answered["legs"][0]["status"] == "Connected"
+        bad = requests.post(f"{sim.url}/_sim/calls/{call['callid']}/transfer", timeout=5,
+                            json={"destination": "999"})
+        assert bad.status_code == 422 and "not a DN" in bad.json()["error"]

@@ -17,7 +17,8 @@ How it works
 
 Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpoint)
     ``POST /_sim/calls/inbound {from, to, did?, name?, ring_seconds?}`` ·
-    ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` · ``GET /_sim/calls[/{id}]`` ·
+    ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` (``{dn?, device_id?}``,
+    ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
     ``POST /_sim/dns/{dn}/reregister`` · ``POST /_sim/crm {template ("example" or XML),
@@ -560,6 +561,10 @@ class Simulator:
                            + (f" on {dn}" if dn else ""))
         leg = candidates[0]
         if action == "answer":
+            device = body.get("device_id")
+            if device:  # the realtor picked up on this phone (desk phone, app, softphone)
+                self.pbx.get_device(leg.dn, device)
+                leg.device_id = device
             self.pbx.answer(leg)
         elif action == "transfer":
             self.pbx.transferto(leg, body.get("destination"))
