@@ -30,6 +30,7 @@ import configparser
 import contextlib
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -390,6 +391,17 @@ class Cluster:
             / f"r3cx-{hashlib.sha1(str(self.path).encode()).hexdigest()[:10]}"
         )
 
+    def control_commands(self):
+        """(stop, start) commands of this cluster, for tests that restart PostgreSQL."""
+        ctl = [self.bindir / "pg_ctl", "-D", self.pgdata, "-w"]
+        opts = (
+            f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        )
+        return (
+            self._as_owner([*ctl, "-m", "fast", "stop"]),
+            self._as_owner([*ctl, "-l", self.path / "server.log", "-o", opts, "start"]),
+        )
+
     def running(self):
         return (
             self.port is not None
@@ -689,6 +701,13 @@ def cmd_run(args):
             start_new_session=True,
         )
         procs.append(simulator)
+        # The worker holds the 3CX connection for the database (never inside Odoo's HTTP).
+        worker = subprocess.Popen(
+            [str(venv_python()), "-m", f"{ADDON}.worker", "-c", str(conf_path), "-d", RUN_DB],
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        procs.append(worker)
         odoo = subprocess.Popen(
             odoo_cmd(src, conf_path, "--log-level=info"), start_new_session=True
         )
@@ -781,6 +800,10 @@ def cmd_test(args):
         REALTOR_3CX_ODOO_SRC=str(src),
         REALTOR_3CX_CHROMIUM=chromium,
     )
+    if cluster:  # the worker tests stop and start PostgreSQL under a live worker
+        stop_cmd, start_cmd = cluster.control_commands()
+        env["REALTOR_3CX_TEST_PG_STOP"] = json.dumps(stop_cmd)
+        env["REALTOR_3CX_TEST_PG_START"] = json.dumps(start_cmd)
     total_passed = total_failed = 0
     try:
         say(f"creating the throwaway database {dbname} with {ADDON} installed")

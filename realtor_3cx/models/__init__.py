@@ -7,4 +7,5 @@ from . import realtor_property
 from . import res_config_settings
 from . import res_partner
 from . import threecx_call
+from . import threecx_call_sync
 from . import threecx_caller_lookup

@@ -92,6 +92,7 @@ class ThreecxServer(models.Model):
     connected_since = fields.Datetime(readonly=True, copy=False)
     threecx_version = fields.Char("3CX version", readonly=True, copy=False)
     last_event_at = fields.Datetime("Last event", readonly=True, copy=False)
+    events_per_minute = fields.Integer(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
 
     def init(self):

@@ -28,9 +28,11 @@ def quote(value):
 
 
 def _utc(value):
-    """An OData DateTimeOffset literal (``2025-03-01T00:00:00Z``) from a datetime."""
+    """An OData DateTimeOffset literal (``2025-03-01T00:00:00Z``) from a datetime or epoch."""
     if isinstance(value, str):
         return value
+    if isinstance(value, int | float):
+        value = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
     if value.tzinfo is None:
         value = value.replace(tzinfo=datetime.timezone.utc)
     return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,31 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The worker: live 3CX calls into Odoo, exactly once. Runs as its own process.
+
+What
+    For every active ``threecx.server`` of each configured database, one
+    :class:`~.pipeline.ServerSession` holds the 3CX event WebSocket, turns legs into calls
+    (:mod:`.tracker`) and writes them with ``threecx.call._sync_from_3cx``: records, bus
+    notifications to the realtors, call-back activities, chatter lines, and the server's health.
+
+How it works
+    A PostgreSQL advisory lock per server decides who acts: a second worker waits on it and takes
+    over within ``worker_lock_poll`` seconds of the first one's death. Upsets are batched for
+    ``worker_batch_ms``; repeats of one leg are read once, and a batch with many legs is read as
+    one snapshot. Nothing is written when nothing changed. When PostgreSQL is away, the latest
+    view of every call waits in memory (one per call, so the buffer is bounded by live calls)
+    and is written when it returns. After every reconnect, a snapshot and the XAPI call log
+    settle the calls that ended meanwhile.
+
+How to use
+    ``python -m realtor_3cx.worker -c odoo.conf [-d DB]`` (``make run`` starts it). Never run it
+    inside Odoo's HTTP workers; it works with Odoo in threaded or prefork mode alike. Settings:
+    :mod:`.config`.
+
+Log lines
+    INFO ``worker: acting for 3CX server N (db)`` / ``standing by for 3CX server N``; the event
+    stream's ``3CX events connected ...``; WARNING ``database unavailable, N call(s) held``.
+
+Caveats
+    The XAPI call log is read for unanswered calls only, to tell voicemail and busy apart.
+"""

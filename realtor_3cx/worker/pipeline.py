@@ -1,0 +1,518 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""One 3CX server's pipeline: lock, event stream, batched reads, tracker, database writes.
+
+See the package docstring for the whole picture. The order inside one batch matters:
+
+1. a snapshot in the batch supersedes every earlier event (it is newer state);
+2. Remove frames drop their legs;
+3. the legs named by Upsets are read once each (coalesced), or, when there are more than
+   ``SNAPSHOT_THRESHOLD`` of them, the whole state is read in one request;
+4. calls whose legs stayed gone for ``end_grace`` are finalised; unanswered ones are looked up
+   in the XAPI call log (voicemail? busy?);
+5. the changed views are written in one transaction; if PostgreSQL is away they wait in
+   ``pending`` (one per call) and the next batch tries again.
+"""
+
+import concurrent.futures
+import datetime
+import logging
+import queue
+import re
+import threading
+import time
+from collections import deque
+
+import psycopg2
+
+from ..threecx.client import ThreecxClient
+from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
+from ..threecx.protocol import EventType, ProtocolError, parse_participant
+from .tracker import CallTracker, with_reason
+
+_logger = logging.getLogger(__name__)
+
+LOCK_CLASS = 0x3C3C  # first key of our advisory locks; the second is the server id
+SNAPSHOT_THRESHOLD = 64
+QUEUE_LIMIT = 100_000
+FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
+DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+LIVE_STATES = ("ringing", "dialing", "connected")
+
+
+class AdvisoryLock:
+    """``pg_try_advisory_lock`` on a connection of its own: held as long as that connection is.
+
+    A worker that dies (even SIGKILL) loses its connection, and PostgreSQL releases the lock.
+    """
+
+    def __init__(self, dsn_params, server_id):
+        self.params = dsn_params
+        self.key = (LOCK_CLASS, server_id)
+        self.conn = None
+
+    def acquire(self):
+        try:
+            self.conn = psycopg2.connect(**self.params, connect_timeout=5)
+            self.conn.autocommit = True
+            with self.conn.cursor() as cr:
+                cr.execute("SELECT pg_try_advisory_lock(%s, %s)", self.key)
+                if cr.fetchone()[0]:
+                    return True
+        except DB_ERRORS as exc:
+            _logger.debug("lock %s: %s", self.key, exc)
+        self.release()
+        return False
+
+    def alive(self):
+        try:
+            with self.conn.cursor() as cr:
+                cr.execute("SELECT 1")
+            return True
+        except (DB_ERRORS, AttributeError):
+            return False
+
+    def release(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()  # closing releases the lock
+            except DB_ERRORS:
+                pass
+            self.conn = None
+
+
+class Fatal(Exception):
+    """The PBX refused us for a reason only an admin can fix."""
+
+
+class ServerSession(threading.Thread):
+    """Acts for one ``threecx.server`` while it holds the lock; stands by otherwise."""
+
+    def __init__(self, odoo_env, db, server_id, config, stop):
+        super().__init__(name=f"3cx-{db}-{server_id}", daemon=True)
+        self.odoo = odoo_env  # a Database (runner.py): cursor(), dsn
+        self.db = db
+        self.server_id = server_id
+        self.config = config
+        self.stop_event = stop
+        self.retired = threading.Event()
+        self.acting = False
+        self.stats = {"batches": 0, "fetches": 0, "snapshots": 0, "writes": 0}
+        self.event_times = deque()  # arrival times of the last minute's events
+        self.connected_since = None
+        self.last_error = ""
+
+    def retire(self):
+        self.retired.set()
+
+    def _stopping(self):
+        return self.stop_event.is_set() or self.retired.is_set()
+
+    # -- outer loop: lock, act, fall back ----------------------------------------------------
+
+    def run(self):
+        standing_by = False
+        while not self._stopping():
+            lock = AdvisoryLock(self.odoo.dsn, self.server_id)
+            if not lock.acquire():
+                if not standing_by:
+                    _logger.info("worker: standing by for 3CX server %s (%s)", self.server_id,
+                                 self.db)
+                    standing_by = True
+                self._wait(self.config.lock_poll)
+                continue
+            standing_by = False
+            _logger.info("worker: acting for 3CX server %s (%s)", self.server_id, self.db)
+            try:
+                self.acting = True
+                self._act(lock)
+            except Fatal as exc:
+                _logger.error("worker: 3CX server %s refused us: %s", self.server_id, exc)
+                self._write_health(state="error", error=str(exc))
+                lock.release()
+                self._wait(FATAL_RETRY)
+            except Exception:
+                _logger.exception("worker: session of 3CX server %s failed", self.server_id)
+                lock.release()
+                self._wait(5)
+            finally:
+                self.acting = False
+                lock.release()
+        _logger.info("worker: stopped for 3CX server %s", self.server_id)
+
+    def _wait(self, seconds):
+        deadline = time.monotonic() + seconds
+        while not self._stopping() and time.monotonic() < deadline:
+            self.stop_event.wait(0.2)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def _act(self, lock):
+        settings = self._load_server()
+        client = ThreecxClient(settings["base_url"], settings["client_id"], settings["secret"])
+        self.client = client
+        self.tracker = CallTracker(end_grace=self.config.end_grace)
+        self.pending = {}  # call id -> view dict waiting for the database
+        self.notified = {}  # call id -> extensions already told it rings
+        self.needs_reconcile = False
+        self.db_retry_at = 0.0
+        self.db_down_since = None
+        self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
+        self.overflowed = False
+        stream = client.events(self._on_event, on_snapshot=self._on_snapshot,
+                               on_state=self._on_state)
+        stream_thread = threading.Thread(target=self._run_stream, args=(stream,),
+                                         name=f"{self.name}-ws", daemon=True)
+        stream_thread.start()
+        pool = concurrent.futures.ThreadPoolExecutor(self.config.fetch_threads,
+                                                     thread_name_prefix=f"{self.name}-get")
+        self._write_health(state="connecting", error="")
+        next_health = next_lock_check = time.monotonic()
+        try:
+            while not self._stopping():
+                items = self._drain()
+                self._process(items, pool)
+                self._flush()
+                now = time.monotonic()
+                if now >= next_lock_check:
+                    next_lock_check = now + 2
+                    if not lock.alive():
+                        _logger.warning("worker: lost the lock of 3CX server %s (database "
+                                        "connection gone); standing down", self.server_id)
+                        return
+                if now >= next_health:
+                    next_health = now + self.config.health_interval
+                    self._write_health()
+        finally:
+            stream.stop()
+            stream_thread.join(5)
+            pool.shutdown(wait=False, cancel_futures=True)
+            client.close()
+
+    def _run_stream(self, stream):
+        try:
+            stream.run()
+        except (AuthenticationError, ForbiddenError) as exc:
+            self._put(("fatal", exc, time.time()))
+        except Exception as exc:  # never die silently: the session restarts on it
+            self._put(("fatal", exc, time.time()))
+
+    def _put(self, item):
+        try:
+            self.inbox.put_nowait(item)
+        except queue.Full:
+            # Too far behind: drop the events and read the whole state instead (same result).
+            self.overflowed = True
+
+    def _on_event(self, frame):
+        self._put(("event", frame, time.time()))
+
+    def _on_snapshot(self, snapshot):
+        self._put(("snapshot", snapshot, time.time()))
+
+    def _on_state(self, connected, detail):
+        if connected:
+            self.connected_since = time.time()
+        else:
+            self.connected_since = None
+            self.last_error = detail or self.last_error
+
+    def _drain(self):
+        items = []
+        try:
+            items.append(self.inbox.get(timeout=0.2))
+        except queue.Empty:
+            return items
+        deadline = time.monotonic() + self.config.batch_ms / 1000
+        while len(items) < 20000:
+            remaining = deadline - time.monotonic()
+            try:
+                items.append(self.inbox.get(timeout=max(0, remaining)) if remaining > 0
+                             else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _process(self, items, pool):
+        tracker = self.tracker
+        changed = set()
+        upsets = {}  # (dn, participant id) -> entity path, coalesced
+        removes = []
+        for kind, payload, at in items:
+            if kind == "fatal":
+                if isinstance(payload, (AuthenticationError, ForbiddenError)):
+                    raise Fatal(str(payload))
+                raise payload
+            if kind == "snapshot":
+                upsets.clear()
+                removes.clear()
+                changed |= tracker.apply_snapshot(payload, at)
+                self.needs_reconcile = True
+                self.stats["snapshots"] += 1
+                continue
+            self.event_times.append(at)
+            entity = payload.entity
+            if entity.kind != "participants" or payload.event_type == EventType.DTMF:
+                continue
+            key = (entity.dn, entity.participant_id)
+            if payload.event_type == EventType.REMOVE:
+                upsets.pop(key, None)
+                removes.append(key)
+            elif payload.event_type == EventType.UPSET:
+                upsets[key] = entity.path
+        now = time.time()
+        for dn, pid in removes:
+            changed.add(tracker.remove(dn, pid, now))
+        if self.overflowed or len(upsets) > SNAPSHOT_THRESHOLD:
+            self.overflowed = False
+            changed |= tracker.apply_snapshot(self.client.callcontrol.snapshot(), now)
+            self.stats["snapshots"] += 1
+        elif upsets:
+            for key, leg in zip(upsets, pool.map(self._fetch, upsets.values())):
+                if leg is None:
+                    changed.add(tracker.remove(*key, now))
+                else:
+                    changed.add(tracker.upsert(leg, now))
+        changed |= set(tracker.tick(now))
+        changed.discard(None)
+        if items:
+            self.stats["batches"] += 1
+        views = [tracker.view(cid) for cid in changed]
+        finished = tracker.take_finished()
+        for view in finished:
+            if view.answer_at is None:
+                view = with_reason(view, self._reason(view.call_id))
+            self._queue_view(view)
+        for view in views:
+            if view is not None:
+                self._queue_view(view)
+
+    def _fetch(self, path):
+        try:
+            body = self.client.callcontrol.entity(path)
+            self.stats["fetches"] += 1
+            return parse_participant(body)
+        except NotFoundError:
+            return None  # gone already: the Upset raced its Remove
+        except ProtocolError as exc:
+            _logger.warning("worker: 3CX returned a malformed leg for %s: %s", path, exc)
+            return None
+
+    def _reason(self, call_id):
+        """3CX's call-log reason of an unanswered call ('Voicemail', 'Busy'), or ''."""
+        try:
+            rows = list(self.client.xapi.call_log(
+                time.time() - 86400, time.time() + 60, filter=f"CallId eq {int(call_id)}",
+                page_size=5))
+        except (ThreecxError, ValueError) as exc:
+            _logger.info("worker: no call-log reason for call %s: %s", call_id, exc)
+            return ""
+        return str(rows[0].get("Reason") or "") if rows else ""
+
+    def _queue_view(self, view):
+        data = view.as_dict()
+        told = self.notified.setdefault(view.call_id, set())
+        fresh = set(view.ringing) - told
+        told |= fresh
+        previous = self.pending.get(view.call_id)
+        if previous:
+            fresh |= set(previous.get("notify_ringing", ()))
+        data["notify_ringing"] = sorted(fresh & set(view.ringing)) if view.live else []
+        self.pending[view.call_id] = data
+        if not view.live:
+            self.notified.pop(view.call_id, None)
+
+    # -- database ----------------------------------------------------------------------------
+
+    def _flush(self):
+        if time.monotonic() < self.db_retry_at:
+            return
+        if not self.pending and not self.needs_reconcile:
+            return
+        try:
+            with self.odoo.cursor() as cr:
+                env = self.odoo.env(cr)
+                server = env["threecx.server"].browse(self.server_id)
+                if self.needs_reconcile:
+                    self._reconcile(env, server)
+                views = list(self.pending.values())
+                if views:
+                    env["threecx.call"]._sync_from_3cx(server, views)
+                cr.commit()
+        except DB_ERRORS as exc:
+            if self.db_down_since is None:
+                self.db_down_since = time.monotonic()
+            self.db_retry_at = time.monotonic() + min(5.0, 0.5 + (time.monotonic()
+                                                                  - self.db_down_since) / 4)
+            _logger.warning("worker: database unavailable, %s call(s) held: %s",
+                            len(self.pending), str(exc).strip().splitlines()[0] if str(exc)
+                            else type(exc).__name__)
+            return
+        if self.db_down_since is not None:
+            _logger.info("worker: database back after %.1f s", time.monotonic()
+                         - self.db_down_since)
+            self.db_down_since = None
+        self.stats["writes"] += len(self.pending)
+        self.pending.clear()
+        self.needs_reconcile = False
+
+    def _reconcile(self, env, server):
+        """After (re)connecting: settle what happened while nobody listened.
+
+        Calls logged live in Odoo that 3CX no longer has ended meanwhile; calls that began and
+        ended entirely while we were away exist only in 3CX's call log: import them.
+        """
+        calls = env["threecx.call"]
+        open_calls = calls.search([("server_id", "=", server.id), ("state", "in", LIVE_STATES)])
+        gone = [c for c in open_calls if c.call_id not in self.tracker.calls
+                and c.call_id not in self.pending]
+        for call in gone:
+            self.pending[call.call_id] = self._ended_view(call)
+        since = server.last_event_at or fields_now() - datetime.timedelta(hours=1)
+        try:
+            rows = list(self.client.xapi.call_log(
+                since.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(minutes=5),
+                datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)))
+        except ThreecxError as exc:
+            _logger.warning("worker: cannot read the 3CX call log to catch up: %s", exc)
+            return
+        ids = {str(row.get("CallId")) for row in rows}
+        known = set(calls.search([("server_id", "=", server.id),
+                                  ("call_id", "in", list(ids))]).mapped("call_id"))
+        for row in rows:
+            call_id = str(row.get("CallId"))
+            if call_id in known or call_id in self.pending or call_id in self.tracker.calls:
+                continue
+            view = view_from_call_log(row)
+            if view is not None:
+                self.pending[call_id] = view
+                _logger.info("worker: call %s happened while disconnected: imported from the "
+                             "call log", call_id)
+
+    def _ended_view(self, call):
+        """The final view of a call that ended unseen, from the XAPI call log when it can."""
+        row = {}
+        try:
+            rows = list(self.client.xapi.call_log(
+                call.start_at.timestamp() - 3600, time.time() + 60,
+                filter=f"CallId eq {int(call.call_id)}", page_size=5))
+            row = rows[0] if rows else {}
+        except (ThreecxError, ValueError) as exc:
+            _logger.info("worker: call log unavailable for call %s: %s", call.call_id, exc)
+        start = call.start_at.replace(tzinfo=datetime.timezone.utc).timestamp()
+        answered = row.get("Answered", bool(call.answer_at))
+        ringing = _seconds(row.get("RingingDuration"))
+        talking = _seconds(row.get("TalkingDuration"))
+        answer_at = (call.answer_at.replace(tzinfo=datetime.timezone.utc)
+                     .timestamp() if call.answer_at else (start + ringing if answered else None))
+        end_at = (answer_at + talking) if answer_at and row else (
+            start + ringing if row else time.time())
+        if answered:
+            state = "completed"
+        elif call.direction == "inbound":
+            state = "voicemail" if row.get("Reason") == "Voicemail" else "missed"
+        else:
+            state = "busy" if row.get("Reason") == "Busy" else "failed"
+        return {"call_id": call.call_id, "direction": call.direction, "state": state,
+                "external_number": call.external_number or "", "external_name": "",
+                "did_number": call.did_number or "", "extension": call.extension or "",
+                "chain": tuple((call.transfer_path or "").split(" → ")) if call.transfer_path
+                else (), "ringing": (), "rung": (call.extension,) if call.extension else (),
+                "queue": call.queue or "", "start_at": start, "answer_at": answer_at,
+                "end_at": max(end_at, answer_at or start), "notify_ringing": []}
+
+    def _load_server(self):
+        with self.odoo.cursor() as cr:
+            server = self.odoo.env(cr)["threecx.server"].browse(self.server_id)
+            if not server.exists() or not server.active:
+                raise Fatal("the server record is archived or deleted")
+            try:
+                secret = server._get_api_secret()
+            except Exception as exc:  # UserError: no secret, or no key to read it
+                raise Fatal(str(exc)) from None
+            return {"base_url": server.base_url, "client_id": server.client_id or "",
+                    "secret": secret}
+
+    def _write_health(self, state=None, error=None):
+        now = time.time()
+        while self.event_times and self.event_times[0] < now - 60:
+            self.event_times.popleft()
+        connected = self.connected_since
+        values = {
+            "connection_state": state or ("connected" if connected else "connecting"),
+            "events_per_minute": len(self.event_times),
+            "connected_since": _utc(connected) if connected else False,
+        }
+        if self.event_times:
+            values["last_event_at"] = _utc(self.event_times[-1])
+        error = self.last_error if error is None else error
+        if error is not None:
+            values["last_error"] = error or False
+        try:
+            with self.odoo.cursor() as cr:
+                server = self.odoo.env(cr)["threecx.server"].browse(self.server_id)
+                if server.exists():
+                    server.write(values)
+                cr.commit()
+        except DB_ERRORS:
+            pass  # health waits for the database like everything else
+
+
+def _utc(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _seconds(duration):
+    """ISO-8601 ``PT1M5S`` -> 65."""
+    match = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(duration or ""))
+    if not match:
+        return 0
+    hours, minutes, seconds = (float(x) if x else 0 for x in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def fields_now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _epoch(value):
+    """An XAPI DateTimeOffset (``2025-03-01T10:00:00Z``) as UNIX seconds."""
+    text = str(value or "").replace("Z", "+00:00")
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
+def view_from_call_log(row):
+    """A final view from one ``GetCallLogData`` row (a call the worker never saw live)."""
+    start = _epoch(row.get("StartTime"))
+    if start is None or row.get("CallId") is None:
+        return None
+    direction = {"Inbound": "inbound", "Outbound": "outbound"}.get(row.get("Direction"),
+                                                                    "internal")
+    answered = bool(row.get("Answered"))
+    ringing, talking = _seconds(row.get("RingingDuration")), _seconds(row.get("TalkingDuration"))
+    answer_at = start + ringing if answered else None
+    end_at = (answer_at + talking) if answered else start + ringing
+    inbound = direction == "inbound"
+    extension = str((row.get("DestinationDn") if inbound else row.get("SourceDn")) or "")
+    external = str((row.get("SourceCallerId") if inbound else row.get("DestinationCallerId"))
+                   or "")
+    reason = row.get("Reason")
+    if answered:
+        state = "completed"
+    elif inbound:
+        state = "voicemail" if reason == "Voicemail" else "missed"
+    else:
+        state = "busy" if reason == "Busy" else "failed"
+    return {"call_id": str(row["CallId"]), "direction": direction, "state": state,
+            "external_number": external, "external_name": str(row.get("SourceDisplayName")
+                                                              or "") if inbound else "",
+            "did_number": "", "extension": extension, "chain": (extension,) if answered and
+            extension else (), "ringing": (), "rung": (extension,) if extension else (),
+            "queue": "", "start_at": start, "answer_at": answer_at, "end_at": end_at,
+            "notify_ringing": []}

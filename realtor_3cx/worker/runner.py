@@ -1,0 +1,85 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The outer loop: find the 3CX servers of each database, keep one session per server.
+
+Servers are re-read every ``worker_discovery_interval`` seconds: a new or re-enabled server gets
+a session, an archived one loses it, and a changed address, client ID or secret restarts it.
+"""
+
+import logging
+import threading
+
+from .pipeline import ServerSession
+
+_logger = logging.getLogger(__name__)
+
+# What, when changed, needs a new connection (write_date also moves with health writes).
+FINGERPRINT = """
+    SELECT id, md5(concat_ws('|', base_url, client_id, api_secret_enc))
+      FROM threecx_server
+     WHERE active AND api_secret_enc IS NOT NULL AND coalesce(client_id, '') <> ''
+"""
+
+
+class Database:
+    """Odoo's registry of one database, as the sessions use it."""
+
+    def __init__(self, name):
+        import odoo
+        from odoo import SUPERUSER_ID, api
+        from odoo.sql_db import connection_info_for
+
+        self.name = name
+        self._api, self._uid = api, SUPERUSER_ID
+        self.registry = odoo.modules.registry.Registry(name)
+        if "threecx.call" not in self.registry:
+            raise SystemExit(f"realtor_3cx is not installed in database {name!r}")
+        self.dsn = connection_info_for(name)[1]
+
+    def cursor(self):
+        return self.registry.cursor()
+
+    def env(self, cr):
+        return self._api.Environment(cr, self._uid, {})
+
+
+class Runner:
+    def __init__(self, config, stop=None):
+        self.config = config
+        self.stop = stop or threading.Event()
+        self.sessions = {}  # (db, server id) -> (fingerprint, ServerSession)
+        self.databases = {}
+
+    def run(self):
+        for name in self.config.databases:
+            self.databases[name] = Database(name)
+        _logger.info("worker: serving %s", ", ".join(self.config.databases))
+        while not self.stop.is_set():
+            for name, database in self.databases.items():
+                try:
+                    self._discover(name, database)
+                except Exception as exc:  # the database may be restarting: try again later
+                    _logger.warning("worker: cannot read the 3CX servers of %s: %s", name, exc)
+            self.stop.wait(self.config.discovery_interval)
+        for _fingerprint, session in self.sessions.values():
+            session.retire()
+        for _fingerprint, session in self.sessions.values():
+            session.join(10)
+        _logger.info("worker: stopped")
+
+    def _discover(self, name, database):
+        with database.cursor() as cr:
+            cr.execute(FINGERPRINT)
+            wanted = dict(cr.fetchall())
+        if self.config.server_ids:
+            wanted = {k: v for k, v in wanted.items() if k in self.config.server_ids}
+        for key in [k for k in self.sessions if k[0] == name]:
+            fingerprint, session = self.sessions[key]
+            if wanted.get(key[1]) != fingerprint or not session.is_alive():
+                session.retire()
+                del self.sessions[key]
+        for server_id, fingerprint in wanted.items():
+            if (name, server_id) not in self.sessions:
+                session = ServerSession(database, name, server_id, self.config, self.stop)
+                session.start()
+                self.sessions[(name, server_id)] = (fingerprint, session)

@@ -1,0 +1,259 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""From 3CX call legs to one call per 3CX call id: a state machine without I/O.
+
+What
+    3CX reports *legs* (participants, one per DN) that appear, change and disappear; the
+    brokerage wants *calls*. :class:`CallTracker` keeps the legs of every live call, grouped by
+    ``callid``, and derives a :class:`CallView` for each: direction, the outside number and the
+    DID it dialled, the realtor's extension now and the chain of extensions that handled it,
+    and the state:
+
+    ============  =====================================================================
+    ringing       an extension (or a queue / route point) is ringing, nobody answered
+    dialing       a realtor's outbound leg is waiting for the far end
+    connected     an extension is talking (stays connected while a transfer rings on)
+    completed     over, after an answer
+    missed        an inbound call that ended unanswered (``voicemail`` when 3CX says so)
+    failed/busy   an outbound call that ended unanswered (``busy`` when 3CX says so)
+    ============  =====================================================================
+
+How it works
+    A call whose last leg leaves is not over yet: a divert or transfer removes one leg before
+    adding the next. It is finalised after ``end_grace`` seconds without legs (or at once when
+    a snapshot taken after a reconnect no longer has it). Finished views are handed out once by
+    :meth:`CallTracker.take_finished`.
+
+Every method takes ``now`` (UNIX seconds) so tests drive time by hand.
+"""
+
+from dataclasses import dataclass, field, replace
+
+EXTENSION = "Wextension"
+INTERNAL_TYPES = {EXTENSION, "Wqueue", "Wroutepoint", "Wivr", "Wringgroup"}
+LIVE_STATES = ("ringing", "dialing", "connected")
+END_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class CallView:
+    call_id: str
+    direction: str  # "inbound", "outbound" or "internal"
+    state: str
+    external_number: str
+    external_name: str
+    did_number: str
+    extension: str  # the realtor's extension now (the last one that talked or rang)
+    chain: tuple  # every extension that talked, in order
+    ringing: tuple  # extensions ringing now (several for a queue)
+    rung: tuple  # every extension that rang, in order
+    queue: str
+    start_at: float
+    answer_at: float | None
+    end_at: float | None
+
+    @property
+    def live(self):
+        return self.state in LIVE_STATES
+
+    def as_dict(self):
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class _Call:
+    call_id: str
+    start_at: float
+    direction: str = ""
+    external_number: str = ""
+    external_name: str = ""
+    did_number: str = ""
+    queue: str = ""
+    legs: dict = field(default_factory=dict)  # (dn, participant id) -> Participant
+    answer_at: float | None = None
+    chain: list = field(default_factory=list)
+    rung: list = field(default_factory=list)
+    last_extension: str = ""
+    empty_since: float | None = None
+    end_at: float | None = None
+
+
+class CallTracker:
+    """Legs in, calls out. One per 3CX server. Not thread-safe: one pipeline thread owns it."""
+
+    def __init__(self, end_grace=END_GRACE):
+        self.end_grace = end_grace
+        self.calls = {}  # call id (str) -> _Call
+        self.dn_types = {}  # DN -> 3CX type, from snapshots
+        self._where = {}  # (dn, participant id) -> call id
+        self._finished = []
+        self._done = {}  # call id -> end time, so late repeats do not revive a logged call
+
+    # -- input ------------------------------------------------------------------------------
+
+    def apply_snapshot(self, snapshot, now):
+        """A full state after (re)connecting: legs not in it are gone, calls without legs end.
+
+        :returns: the call ids whose view changed
+        """
+        self.dn_types.update({dn.dn: dn.type for dn in snapshot})
+        seen = {(p.dn or dn.dn, p.id): p for dn in snapshot for p in dn.participants}
+        changed = set()
+        for key in list(self._where):
+            if key not in seen:
+                changed.add(self._drop(key, now))
+        for key, leg in seen.items():
+            changed.add(self.upsert(leg, now))
+        for call_id, call in list(self.calls.items()):
+            if not call.legs:  # a snapshot is the truth: no grace for what it lacks
+                self._finish(call, call.empty_since or now)
+                changed.add(call_id)
+        return {c for c in changed if c}
+
+    def upsert(self, leg, now):
+        """A leg was read (after an Upset). :returns: its call id, or None if unchanged."""
+        if leg.callid is None:
+            return None
+        key = (leg.dn, leg.id)
+        call_id = str(leg.callid)
+        call = self.calls.get(call_id)
+        if call is None:
+            if call_id in self._done:
+                return None  # a late Upset for a call already logged as over
+            call = self.calls[call_id] = _Call(call_id=call_id, start_at=now)
+        if call.legs.get(key) == leg:
+            return None  # an Upset repeat: nothing changed
+        call.legs[key] = leg
+        call.empty_since = None
+        self._where[key] = call_id
+        self._learn(call, leg, now)
+        return call_id
+
+    def remove(self, dn, participant_id, now):
+        """A Remove frame. :returns: the call id it belonged to, or None."""
+        return self._drop((dn, participant_id), now)
+
+    def tick(self, now):
+        """Finalise calls whose legs have been gone for ``end_grace``. :returns: call ids."""
+        ended = []
+        for call in list(self.calls.values()):
+            if not call.legs and call.empty_since is not None and \
+                    now - call.empty_since >= self.end_grace:
+                self._finish(call, call.empty_since)
+                ended.append(call.call_id)
+        return ended
+
+    def forget_unknown_call(self, call_id):
+        """Stop tracking a call (e.g. an internal call nobody logs)."""
+        self.calls.pop(call_id, None)
+
+    # -- output -----------------------------------------------------------------------------
+
+    def view(self, call_id):
+        call = self.calls.get(call_id)
+        if call is None:
+            return None
+        return self._view(call)
+
+    def take_finished(self):
+        """Views of the calls that ended since the last call (each handed out once)."""
+        finished, self._finished = self._finished, []
+        return finished
+
+    def live_views(self):
+        return [self._view(call) for call in self.calls.values()]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _drop(self, key, now):
+        call_id = self._where.pop(key, None)
+        call = self.calls.get(call_id) if call_id else None
+        if call is None:
+            return None
+        call.legs.pop(key, None)
+        if not call.legs:
+            call.empty_since = now
+        return call_id
+
+    def _is_extension(self, dn):
+        return self.dn_types.get(dn, EXTENSION) == EXTENSION
+
+    def _learn(self, call, leg, now):
+        """What a leg teaches about its call: direction and parties (first sight), answers."""
+        dn_type = self.dn_types.get(leg.dn, EXTENSION)
+        outside = (leg.party_dn_type or "") not in INTERNAL_TYPES and not (
+            leg.party_dn and leg.party_dn in self.dn_types)
+        if not call.direction:
+            if leg.status == "Dialing" or (leg.originated_by_dn == leg.dn and
+                                           dn_type == EXTENSION):
+                call.direction = "outbound" if outside else "internal"
+            else:
+                call.direction = "inbound" if outside else "internal"
+        if outside and leg.party_caller_id and not call.external_number:
+            call.external_number = leg.party_caller_id
+            call.external_name = leg.party_caller_name
+        if leg.party_did and not call.did_number:
+            call.did_number = leg.party_did
+        if dn_type == "Wqueue" and not call.queue:
+            call.queue = leg.dn
+        if leg.on_behalf_of_dn and not call.queue and \
+                self.dn_types.get(leg.on_behalf_of_dn) == "Wqueue":
+            call.queue = leg.on_behalf_of_dn
+        if leg.status == "Ringing" and dn_type == EXTENSION and leg.dn not in call.rung:
+            call.rung.append(leg.dn)
+        if leg.status == "Connected" and dn_type == EXTENSION:
+            if call.answer_at is None:
+                call.answer_at = now
+            if not call.chain or call.chain[-1] != leg.dn:
+                call.chain.append(leg.dn)
+            call.last_extension = leg.dn
+        elif dn_type == EXTENSION and not call.chain:
+            call.last_extension = leg.dn
+
+    def _finish(self, call, at):
+        call.end_at = at
+        self._finished.append(self._view(call))
+        self.calls.pop(call.call_id, None)
+        done = self._done
+        done[call.call_id] = at
+        if len(done) > 10000:  # keep the memory of finished ids bounded
+            for old in sorted(done, key=done.get)[:5000]:
+                del done[old]
+
+    def _view(self, call):
+        legs = [leg for leg in call.legs.values()]
+        ext_legs = [leg for leg in legs if self._is_extension(leg.dn)]
+        ringing = tuple(sorted(leg.dn for leg in ext_legs if leg.status == "Ringing"))
+        if call.end_at is not None:
+            if call.answer_at is not None:
+                state = "completed"
+            else:
+                state = "missed" if call.direction == "inbound" else "failed"
+        elif any(leg.status == "Connected" for leg in ext_legs):
+            state = "connected"
+        elif call.answer_at is not None and legs:
+            state = "connected"  # the caller waits while a transfer rings on
+        elif any(leg.status == "Dialing" for leg in ext_legs):
+            state = "dialing"
+        else:
+            state = "ringing"
+        extension = call.last_extension
+        if ringing and not any(leg.status == "Connected" for leg in ext_legs) and \
+                call.answer_at is None and len(ringing) == 1:
+            extension = ringing[0]
+        return CallView(
+            call_id=call.call_id, direction=call.direction or "inbound", state=state,
+            external_number=call.external_number, external_name=call.external_name,
+            did_number=call.did_number, extension=extension, chain=tuple(call.chain),
+            ringing=ringing if call.end_at is None else (), rung=tuple(call.rung),
+            queue=call.queue,
+            start_at=call.start_at, answer_at=call.answer_at, end_at=call.end_at)
+
+
+def with_reason(view, reason):
+    """Refine an unanswered final state with 3CX's call-log reason (Voicemail, Busy)."""
+    if view.state == "missed" and reason == "Voicemail":
+        return replace(view, state="voicemail")
+    if view.state == "failed" and reason == "Busy":
+        return replace(view, state="busy")
+    return view

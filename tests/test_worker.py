@@ -1,0 +1,318 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""End to end: the real worker process, a real Odoo database and the 3CX simulator.
+
+Every test checks the call records against the simulator's ground truth (``GET /_sim/calls``).
+"""
+
+import itertools
+import json
+import os
+import signal
+import time
+
+import pytest
+from threecx_sim import SECRET, control, running_simulator, wait_for
+from worker_env import OdooDb, Worker, postgres
+
+from realtor_3cx.threecx.client import ThreecxClient
+
+CALLER = "+15550108001"
+UNKNOWN = "+15550108777"
+DID = "+15550108900"
+SERIAL = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def db():
+    return OdooDb()
+
+
+@pytest.fixture(scope="module")
+def people(db):
+    """Three realtors, a known caller and a listing with its own line (committed)."""
+    tag = f"{os.getpid()}"
+
+    def create(env):
+        group = env.ref("realtor_3cx.realtor_3cx_group_user")
+        users = env["res.users"].create([
+            {"name": f"Realtor {n}", "login": f"w_realtor_{n}_{tag}",
+             "groups_id": [(6, 0, [group.id, env.ref("base.group_user").id])]}
+            for n in ("A", "B", "C")])
+        env.company.country_id = env.ref("base.us")
+        partner = env["res.partner"].create({"name": "Pat Caller", "phone": CALLER})
+        listing = env["realtor.property"].create({
+            "name": "1 Test Lane", "listing_phone": DID, "listing_agent_id": users[1].id})
+        return {"users": users.ids, "partner": partner.id, "property": listing.id,
+                "partners": users.mapped("partner_id").ids}
+
+    return db.do(create)
+
+
+@pytest.fixture
+def pbx(db, people):
+    """A simulator and a server record pointing at it: 101 -> A, 102 -> B, 100 -> C."""
+    with running_simulator() as sim:
+        def create(env):
+            server = env["threecx.server"].create({
+                "name": f"PBX {next(SERIAL)}", "base_url": sim.url, "client_id": "900",
+                "api_secret": SECRET})
+            env["threecx.extension"].create([
+                {"server_id": server.id, "number": number, "user_id": user}
+                for number, user in zip(("101", "102", "100"), people["users"])])
+            return server.id
+
+        server_id = db.do(create)
+        sim.server_id = server_id
+        yield sim
+        db.do(lambda env: env["threecx.server"].browse(server_id).write({"active": False}))
+
+
+def start_worker(db, pbx, tmp_path, name="worker"):
+    worker = Worker(db, pbx.server_id, tmp_path / f"{name}.log")
+    return worker
+
+
+@pytest.fixture
+def worker(db, pbx, tmp_path):
+    worker = start_worker(db, pbx, tmp_path)
+    wait_connected(db, pbx, worker)
+    yield worker
+    worker.stop()
+    print(worker.output()[-4000:])  # shown by pytest when the test failed
+
+
+def wait_connected(db, pbx, worker, timeout=30):
+    def state():
+        assert worker.proc.poll() is None, worker.output()
+        return db.do(lambda env: env["threecx.server"].browse(pbx.server_id)
+                     .connection_state) == "connected"
+
+    wait_for(state, "the worker to connect", timeout=timeout)
+
+
+def record(db, pbx, callid, predicate=lambda r: True, what="the call record", timeout=10):
+    def find():
+        call = db.calls(pbx.server_id).get(str(callid))
+        return call if call and predicate(call) else None
+
+    return wait_for(find, what, timeout=timeout)
+
+
+def truth(pbx, callid):
+    return control(pbx, f"calls/{callid}", method="GET")
+
+
+def inbound(pbx, to="101", frm=CALLER, **extra):
+    return control(pbx, "calls/inbound", {"from": frm, "to": to, "did": DID, **extra})["callid"]
+
+
+def bus_messages(db, kind, partner_id, pbx, callid):
+    """Payloads of ``kind`` sent to a realtor's partner about one call of this server."""
+    def read(env):
+        found = []
+        for row in env["bus.bus"].sudo().search([("message", "like", kind)]):
+            channel, message = json.loads(row.channel), json.loads(row.message)
+            payload = message["payload"]
+            if channel[1:] == ["res.partner", partner_id] and message["type"] == kind and \
+                    payload["server_id"] == pbx.server_id and payload["call_id"] == str(callid):
+                found.append(payload)
+        return found
+
+    return db.do(read)
+
+
+def check_against_truth(call, t):
+    """The record says what the PBX lived: answered or not, and the talk time."""
+    assert (call["answer_at"] is not False) == (t["answered_at"] is not None)
+    if t["answered_at"] and t["ended_at"]:
+        assert abs(call["talk_seconds"] - (t["ended_at"] - t["answered_at"])) <= 1.5
+
+
+def test_inbound_answered_pops_up_logs_and_posts(db, people, pbx, worker):
+    callid = inbound(pbx, name="PAT CALLER", ring_seconds=600)
+    ringing = record(db, pbx, callid, lambda r: r["state"] == "ringing")
+    assert ringing["partner_id"][0] == people["partner"]
+    assert ringing["property_id"][0] == people["property"]  # dialled on the listing's line
+    assert ringing["user_id"][0] == people["users"][0] and ringing["direction"] == "inbound"
+    pops = wait_for(lambda: bus_messages(db, "realtor_3cx.call/ringing", people["partners"][0],
+                                         pbx, callid), "the ringing notification")
+    assert pops[0]["match"]["partners"][0]["id"] == people["partner"]
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    record(db, pbx, callid, lambda r: r["state"] == "connected", "connected")
+    time.sleep(1.2)
+    control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+    done = record(db, pbx, callid, lambda r: r["state"] == "completed", "completed")
+    check_against_truth(done, truth(pbx, callid))
+    assert done["talk_seconds"] >= 1
+    assert bus_messages(db, "realtor_3cx.call/answered", people["partners"][0], pbx, callid)
+    assert bus_messages(db, "realtor_3cx.call/ended", people["partners"][0], pbx, callid)
+    posted = db.do(lambda env: [
+        m.body for m in env["mail.message"].search([
+            ("model", "in", ("res.partner", "realtor.property")),
+            ("res_id", "in", (people["partner"], people["property"])),
+            ("body", "like", "Inbound call with Realtor A")])])
+    assert len(posted) == 2  # the contact's chatter and the listing's, once each
+
+
+def test_inbound_missed_becomes_a_call_back_activity(db, people, pbx, worker):
+    voicemail = inbound(pbx, ring_seconds=2)
+    queue_missed = inbound(pbx, to="800", frm=UNKNOWN, ring_seconds=2)
+    one = record(db, pbx, voicemail, lambda r: r["state"] == "voicemail", "voicemail")
+    two = record(db, pbx, queue_missed, lambda r: r["state"] == "missed", "missed")
+    assert truth(pbx, voicemail)["result"] == "voicemail"
+    assert truth(pbx, queue_missed)["result"] == "missed"
+    check_against_truth(one, truth(pbx, voicemail))
+    check_against_truth(two, truth(pbx, queue_missed))
+
+    def activities(env):
+        calls = env["threecx.call"].search([("server_id", "=", pbx.server_id),
+                                            ("call_id", "in", [str(voicemail),
+                                                               str(queue_missed)])])
+        return {c.call_id: [(a.user_id.id, a.summary, a.date_deadline.isoformat())
+                            for a in c.activity_ids] for c in calls}
+
+    found = db.do(activities)
+    today = time.strftime("%Y-%m-%d")
+    # The listing's agent (B) calls back the caller who dialled the listing's line.
+    assert found[str(voicemail)] == [(people["users"][1], "Call back Pat Caller", today)]
+    assert found[str(queue_missed)][0][0] == people["users"][1]
+
+
+def test_outbound_from_makecall_and_a_busy_line(db, people, pbx, worker):
+    client = ThreecxClient(pbx.url, "900", SECRET)
+    control(pbx, "scripts", {"destination": "+15550108555", "busy": True})
+    leg = client.callcontrol.makecall("100", CALLER).participant
+    record(db, pbx, leg.callid, lambda r: r["state"] in ("dialing", "connected"), "dialing")
+    record(db, pbx, leg.callid, lambda r: r["state"] == "connected", "the far end answering")
+    client.callcontrol.drop("100", leg.id)
+    done = record(db, pbx, leg.callid, lambda r: r["state"] == "completed", "completed")
+    assert done["direction"] == "outbound" and done["user_id"][0] == people["users"][2]
+    assert done["partner_id"][0] == people["partner"]
+    check_against_truth(done, truth(pbx, leg.callid))
+    busy = client.callcontrol.makecall("100", "+15550108555").participant
+    assert record(db, pbx, busy.callid, lambda r: r["state"] == "busy", "busy")["answer_at"] \
+        is False
+    # The one token: the worker's was revoked by this client's; it re-minted and goes on.
+    callid = inbound(pbx, ring_seconds=600)
+    record(db, pbx, callid, what="a call after the token changed hands")
+
+
+def test_transfer_keeps_one_record_and_the_chain(db, people, pbx, worker):
+    callid = inbound(pbx, ring_seconds=600)
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    record(db, pbx, callid, lambda r: r["state"] == "connected", "connected on 101")
+    control(pbx, f"calls/{callid}/transfer", {"dn": "101", "destination": "102"})
+    # B's pop-up opens for the transferred caller before B answers.
+    wait_for(lambda: bus_messages(db, "realtor_3cx.call/ringing", people["partners"][1], pbx,
+                                  callid), "the ringing notification to B")
+    control(pbx, f"calls/{callid}/answer", {"dn": "102"})
+    record(db, pbx, callid, lambda r: r["transfer_path"] == "101 → 102", "the transfer")
+    control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+    done = record(db, pbx, callid, lambda r: r["state"] == "completed", "completed")
+    assert done["user_id"][0] == people["users"][1]  # the realtor who ended up with it
+    assert len([c for c in db.calls(pbx.server_id) if c == str(callid)]) == 1
+
+
+def test_upset_repeats_write_nothing(db, pbx, worker):
+    callid = inbound(pbx, ring_seconds=600)
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    connected = record(db, pbx, callid, lambda r: r["state"] == "connected", "connected")
+    frames = control(pbx, "stats", method="GET")["frames_sent"]
+    time.sleep(2.5)  # three rounds of 750 ms repeats
+    assert control(pbx, "stats", method="GET")["frames_sent"] >= frames + 3
+    assert db.calls(pbx.server_id)[str(callid)]["write_date"] == connected["write_date"]
+
+
+def test_websocket_dropped_mid_call(db, pbx, worker):
+    callid = inbound(pbx, ring_seconds=600)
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    record(db, pbx, callid, lambda r: r["state"] == "connected", "connected")
+    control(pbx, "faults", {"refuse_upgrades": 3, "upgrade_status": 503})
+    control(pbx, "faults", {"drop_ws": True})
+    control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+    during = inbound(pbx, ring_seconds=600)  # rings while the worker is away
+    done = record(db, pbx, callid, lambda r: r["state"] == "completed", "the hang-up it missed")
+    check_against_truth(done, truth(pbx, callid))
+    assert record(db, pbx, during, lambda r: r["state"] == "ringing")
+
+
+def test_token_revoked_mid_call(db, pbx, worker):
+    callid = inbound(pbx, ring_seconds=600)
+    record(db, pbx, callid, lambda r: r["state"] == "ringing", "ringing")
+    minted = control(pbx, "stats", method="GET")["tokens_minted"]
+    control(pbx, "faults", {"revoke_token": True})
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    record(db, pbx, callid, lambda r: r["state"] == "connected", "the answer after revocation")
+    assert control(pbx, "stats", method="GET")["tokens_minted"] == minted + 1
+
+
+def test_worker_killed_mid_call_and_restarted(db, pbx, tmp_path):
+    worker = start_worker(db, pbx, tmp_path, "first")
+    wait_connected(db, pbx, worker)
+    callid = inbound(pbx, ring_seconds=600)
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    record(db, pbx, callid, lambda r: r["state"] == "connected", "connected")
+    worker.kill()  # SIGKILL: no goodbye
+    control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+    unseen = inbound(pbx, to="102", ring_seconds=600)  # a whole call while no worker runs
+    control(pbx, f"calls/{unseen}/answer", {"dn": "102"})
+    time.sleep(0.3)
+    control(pbx, f"calls/{unseen}/hangup", {"side": "callee"})
+    again = start_worker(db, pbx, tmp_path, "second")
+    try:
+        done = record(db, pbx, callid, lambda r: r["state"] == "completed", "completed",
+                      timeout=30)
+        check_against_truth(done, truth(pbx, callid))
+        imported = record(db, pbx, unseen, lambda r: r["state"] == "completed",
+                          "the call that happened while no worker ran", timeout=30)
+        check_against_truth(imported, truth(pbx, unseen))
+        calls = db.calls(pbx.server_id)
+        assert sorted(calls) == sorted({str(callid), str(unseen)})  # none lost, none doubled
+    finally:
+        again.stop()
+
+
+def test_two_workers_one_acts_and_the_other_takes_over(db, pbx, tmp_path):
+    first = start_worker(db, pbx, tmp_path, "one")
+    wait_connected(db, pbx, first)
+    second = start_worker(db, pbx, tmp_path, "two")
+    try:
+        wait_for(lambda: "standing by" in second.output(), "the second worker to stand by")
+        callid = inbound(pbx, ring_seconds=600)
+        record(db, pbx, callid, what="the call")
+        assert "acting for" in first.output() and "acting for" not in second.output()
+        assert control(pbx, "stats", method="GET")["ws_open"] == 1
+        first.proc.send_signal(signal.SIGKILL)
+        started = time.monotonic()
+        wait_for(lambda: "acting for" in second.output(), "the takeover", timeout=15)
+        assert time.monotonic() - started < 10
+        control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+        record(db, pbx, callid, lambda r: r["state"] == "connected", "the takeover's update")
+        assert len(db.calls(pbx.server_id)) == 1
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_postgresql_restarted_mid_call(db, pbx, worker):
+    callid = inbound(pbx, ring_seconds=600)
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    record(db, pbx, callid, lambda r: r["state"] == "connected", "connected")
+    postgres("stop")
+    try:
+        control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+        during = inbound(pbx, to="102", ring_seconds=600)
+        control(pbx, f"calls/{during}/answer", {"dn": "102"})
+        time.sleep(1)
+        control(pbx, f"calls/{during}/hangup", {"side": "caller"})
+        time.sleep(1)
+    finally:
+        postgres("start")
+    done = record(db, pbx, callid, lambda r: r["state"] == "completed", "completed", timeout=30)
+    held = record(db, pbx, during, lambda r: r["state"] == "completed",
+                  "the call held while PostgreSQL was down", timeout=30)
+    check_against_truth(done, truth(pbx, callid))
+    check_against_truth(held, truth(pbx, during))
+    assert "database unavailable" in worker.output()
+    assert len(db.calls(pbx.server_id)) == 2

@@ -1,0 +1,120 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""A real Odoo database, the simulator and worker processes, for end-to-end worker tests.
+
+``make test`` creates the database with the addon installed and passes it here through
+``REALTOR_3CX_TEST_ODOO_CONF`` / ``REALTOR_3CX_TEST_DB`` (and the commands that stop and start
+its PostgreSQL). Run alone, these tests fail with a message saying to use ``make test``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = {
+    # Worker timings for tests: everything the worker waits for, divided by ten or more.
+    "REALTOR_3CX_WORKER_END_GRACE": "0.3",
+    "REALTOR_3CX_WORKER_LOCK_POLL": "0.3",
+    "REALTOR_3CX_WORKER_HEALTH": "0.5",
+    "REALTOR_3CX_WORKER_DISCOVERY": "1",
+    "REALTOR_3CX_WORKER_BATCH_MS": "20",
+    "REALTOR_3CX_BACKOFF_BASE": "0.05",
+    "REALTOR_3CX_BACKOFF_CAP": "0.5",
+}
+
+
+def settings():
+    conf, db = os.environ.get("REALTOR_3CX_TEST_ODOO_CONF"), os.environ.get("REALTOR_3CX_TEST_DB")
+    if not conf or not db:
+        raise RuntimeError("the worker tests need the database `make test` prepares: run them "
+                           "with `make test T=tests/test_worker.py`")
+    return conf, db
+
+
+class OdooDb:
+    """Odoo's registry of the test database, in this process, with committed transactions."""
+
+    def __init__(self):
+        conf, db = settings()
+        import odoo
+        from odoo import SUPERUSER_ID, api
+        from odoo.tools import config
+
+        config.parse_config(["-c", conf, "--log-level=warn"])
+        self.conf, self.db = conf, db
+        self._api, self._uid = api, SUPERUSER_ID
+        self.registry = odoo.modules.registry.Registry(db)
+
+    def do(self, fn, retries=40):
+        """Run ``fn(env)`` in a transaction and commit; retried while PostgreSQL restarts."""
+        import psycopg2
+
+        for attempt in range(retries):
+            try:
+                with self.registry.cursor() as cr:
+                    result = fn(self._api.Environment(cr, self._uid, {}))
+                    cr.commit()
+                    return result
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                if attempt == retries - 1:
+                    raise
+                time.sleep(0.25)
+        return None
+
+    def calls(self, server_id):
+        """Every call of a server, as plain dicts (read fresh)."""
+        fields = ["call_id", "state", "direction", "external_number", "did_number",
+                  "extension", "user_id", "partner_id", "property_id", "start_at",
+                  "answer_at", "end_at", "talk_seconds", "transfer_path", "write_date"]
+
+        def read(env):
+            records = env["threecx.call"].search([("server_id", "=", server_id)])
+            return {r["call_id"]: r for r in records.read(fields)}
+
+        return self.do(read)
+
+
+class Worker:
+    """``python -m realtor_3cx.worker`` for one server, its output kept in a file."""
+
+    def __init__(self, db, server_id, log_path, **env):
+        self.log_path = log_path
+        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "realtor_3cx.worker", "-c", db.conf, "-d", db.db,
+             "--server", str(server_id), "--log-level", "info"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, **FAST, **env})
+
+    def output(self):
+        if not self.log.closed:
+            self.log.flush()
+        return Path(self.log_path).read_text()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+def postgres(action):
+    """Stop or start the test cluster (``make test`` passes the commands)."""
+    command = os.environ.get(f"REALTOR_3CX_TEST_PG_{action.upper()}")
+    if not command:
+        raise RuntimeError("this test restarts PostgreSQL and needs make test's private "
+                           "cluster (REALTOR_3CX_TEST_PG_STOP/START are not set)")
+    subprocess.run(json.loads(command), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
