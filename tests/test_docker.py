@@ -49,6 +49,9 @@ def test_compose_file_is_valid_and_wires_the_services():
     assert "docker/Dockerfile" in res.stdout
     assert "--init=realtor_3cx" in res.stdout
     assert "test-key" in res.stdout
+    # The worker: its own service, started with python -m, reaching the same database.
+    assert "worker:" in res.stdout and "realtor_3cx.worker" in res.stdout
+    assert "PGHOST: db" in res.stdout
 
 
 def test_compose_refuses_to_start_without_a_secret_key():

@@ -54,6 +54,9 @@ class ThreecxCall(models.Model):
         """
         if not views:
             return {}
+        # The record's own chatter would repeat what its fields say (and cost a write per
+        # state change); the contact's and the property's chatter get the one summary line.
+        self = self.with_context(tracking_disable=True, mail_create_nolog=True)
         calls = self.search(
             [("server_id", "=", server.id), ("call_id", "in", [v["call_id"] for v in views])]
         )
@@ -68,14 +71,16 @@ class ThreecxCall(models.Model):
                 result[view["call_id"]] = call.id
                 continue
             values = self._values_from_view(view, users, call)
+            match = None
             if call is None:
-                call = self._create_from_view(server, view, values)
+                call, match = self._create_from_view(server, view, values)
+                by_call_id[view["call_id"]] = call
             else:
                 changed = {k: v for k, v in values.items() if self._differs(call, k, v)}
                 if changed:
                     call.write(changed)
             result[view["call_id"]] = call.id
-            call._notify_transition(old_state, view, users)
+            call._notify_transition(old_state, view, users, match)
         return result
 
     @api.model
@@ -116,6 +121,7 @@ class ThreecxCall(models.Model):
     def _create_from_view(self, server, view, values):
         values["server_id"] = server.id
         values["call_id"] = view["call_id"]
+        match = None
         if view["external_number"] and view["direction"] != "internal":
             match = self.env["threecx.caller.lookup"].lookup(
                 view["external_number"], did=view["did_number"] or None
@@ -124,7 +130,7 @@ class ThreecxCall(models.Model):
         # Times the worker could not see (it started mid-call) never precede the start.
         if values.get("answer_at") and values["answer_at"] < values["start_at"]:
             values["start_at"] = values["answer_at"]
-        return self.create(values)
+        return self.create(values), match
 
     # -- notifications, activities, chatter ---------------------------------------------------
 
@@ -149,12 +155,12 @@ class ThreecxCall(models.Model):
             "user_id": self.user_id.id,
         }
 
-    def _notify_transition(self, old_state, view, users):
+    def _notify_transition(self, old_state, view, users, match=None):
         self.ensure_one()
         ringing_users = {users[ext] for ext in view.get("notify_ringing", ()) if users.get(ext)}
         payload = None
         if ringing_users:
-            payload = self._ringing_payload()
+            payload = self._ringing_payload(match)
             for user in ringing_users:
                 user.partner_id._bus_send(BUS_RINGING, payload)
         if old_state == self.state:
@@ -175,13 +181,13 @@ class ThreecxCall(models.Model):
             elif self.state == "completed":
                 self._post_summary()
 
-    def _ringing_payload(self):
+    def _ringing_payload(self, match=None):
+        """What the pop-up shows: the call, and everyone and everything the number matches."""
         payload = self._bus_payload()
         if self.external_number and self.direction != "internal":
-            match = self.env["threecx.caller.lookup"].lookup(
+            payload["match"] = match or self.env["threecx.caller.lookup"].lookup(
                 self.external_number, did=self.did_number or None
             )
-            payload["match"] = match
         return payload
 
     def _schedule_call_back(self, view, users):

@@ -8,7 +8,7 @@ odoo.conf key              environment                       meaning (default)
 worker_databases           REALTOR_3CX_WORKER_DATABASES      databases to serve, comma-
                                                              separated (``db_name``)
 worker_batch_ms            REALTOR_3CX_WORKER_BATCH_MS       how long events gather
-                                                             before one fetch+write (50)
+                                                             before one fetch+write (20)
 worker_end_grace           REALTOR_3CX_WORKER_END_GRACE      seconds a call without legs
                                                              waits for a transfer (2)
 worker_lock_poll           REALTOR_3CX_WORKER_LOCK_POLL      a standby's lock retry (2 s)
@@ -28,7 +28,7 @@ SECTION = "realtor_3cx"
 @dataclass
 class WorkerConfig:
     databases: tuple = ()
-    batch_ms: int = 50
+    batch_ms: int = 20
     end_grace: float = 2.0
     lock_poll: float = 2.0
     health_interval: float = 5.0

@@ -33,7 +33,8 @@ from .tracker import CallTracker, with_reason
 _logger = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x3C3C  # first key of our advisory locks; the second is the server id
-SNAPSHOT_THRESHOLD = 64
+SNAPSHOT_THRESHOLD = 64  # legs pending in one batch
+SNAPSHOT_DNS = 16  # DNs pending in one batch
 QUEUE_LIMIT = 100_000
 FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
@@ -263,16 +264,26 @@ class ServerSession(threading.Thread):
         now = time.time()
         for dn, pid in removes:
             changed.add(tracker.remove(dn, pid, now))
-        if self.overflowed or len(upsets) > SNAPSHOT_THRESHOLD:
+        by_dn = {}
+        for key, path in upsets.items():
+            by_dn.setdefault(key[0], {})[key] = path
+        if self.overflowed or len(upsets) > SNAPSHOT_THRESHOLD or len(by_dn) > SNAPSHOT_DNS:
+            # Many legs moved (or repeated): one read of everything beats one read per leg.
             self.overflowed = False
             changed |= tracker.apply_snapshot(self.client.callcontrol.snapshot(), now)
             self.stats["snapshots"] += 1
         elif upsets:
-            for key, leg in zip(upsets, pool.map(self._fetch, upsets.values())):
-                if leg is None:
-                    changed.add(tracker.remove(*key, now))
-                else:
-                    changed.add(tracker.upsert(leg, now))
+            # One read per DN: a DN's participant list when several of its legs are pending.
+            jobs = [(dn, keys) for dn, keys in by_dn.items()]
+            for (dn, keys), result in zip(jobs, pool.map(self._read_dn, jobs)):
+                if isinstance(result, list):
+                    changed |= tracker.apply_dn(dn, result, now)
+                    continue
+                for key, leg in result.items():
+                    if leg is None:
+                        changed.add(tracker.remove(*key, now))
+                    else:
+                        changed.add(tracker.upsert(leg, now))
         changed |= set(tracker.tick(now))
         changed.discard(None)
         if items:
@@ -286,6 +297,18 @@ class ServerSession(threading.Thread):
         for view in views:
             if view is not None:
                 self._queue_view(view)
+
+    def _read_dn(self, job):
+        """A DN's legs: its whole list (several pending) or the one leg, as {key: leg}."""
+        dn, keys = job
+        if len(keys) > 1:
+            try:
+                self.stats["fetches"] += 1
+                return list(self.client.callcontrol.participants(dn))
+            except NotFoundError:
+                return []
+        ((key, path),) = keys.items()
+        return {key: self._fetch(path)}
 
     def _fetch(self, path):
         try:

@@ -110,6 +110,18 @@ class CallTracker:
                 changed.add(call_id)
         return {c for c in changed if c}
 
+    def apply_dn(self, dn, participants, now):
+        """The full list of one DN's legs (``GET /callcontrol/{dn}/participants``).
+
+        :returns: the call ids whose view changed
+        """
+        seen = {(p.dn or dn, p.id): p for p in participants}
+        changed = {self._drop(key, now) for key in list(self._where)
+                   if key[0] == dn and key not in seen}
+        changed |= {self.upsert(leg, now) for leg in seen.values()}
+        changed.discard(None)
+        return changed
+
     def upsert(self, leg, now):
         """A leg was read (after an Upset). :returns: its call id, or None if unchanged."""
         if leg.callid is None:
@@ -231,8 +243,10 @@ class CallTracker:
                 state = "missed" if call.direction == "inbound" else "failed"
         elif any(leg.status == "Connected" for leg in ext_legs):
             state = "connected"
-        elif call.answer_at is not None and legs:
-            state = "connected"  # the caller waits while a transfer rings on
+        elif call.answer_at is not None:
+            # The caller waits while a transfer rings on, or the call is about to end: an
+            # answered call never goes back to ringing.
+            state = "connected"
         elif any(leg.status == "Dialing" for leg in ext_legs):
             state = "dialing"
         else:

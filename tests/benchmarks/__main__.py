@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import client, lookup, report
+from . import client, lookup, pipeline, report
 from .common import Bench
 
-BENCHMARKS = {module.NAME: module for module in (lookup, report, client)}
+BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline)}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -21,7 +21,7 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
-    ``POST /_sim/dns/{dn}/reregister`` · ``POST /_sim/crm {template ("example" or XML),
+    ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` · ``POST /_sim/crm {template ("example" or XML),
     parameters}`` and ``GET /_sim/crm`` (the requests it sent) ·
     ``GET /_sim/stats``.
 
@@ -252,6 +252,7 @@ class Simulator:
         r.add_post("/_sim/scripts", self.sim_script)
         r.add_post("/_sim/faults", self.sim_faults)
         r.add_post("/_sim/config", self.sim_config)
+        r.add_post("/_sim/dns", self.sim_add_dn)
         r.add_post("/_sim/dns/{dn}/reregister", self.sim_reregister)
         r.add_post("/_sim/crm", self.sim_crm)
         r.add_get("/_sim/crm", self.sim_crm_history)
@@ -637,6 +638,19 @@ class Simulator:
         self.pbx.ring_timeout = self.config.ring_timeout
         self.pbx.routeto_delay = self.config.routeto_delay
         return web.json_response(asdict(self.config))
+
+    async def sim_add_dn(self, request):
+        """Add DNs: ``{"number", "type"?, "first_name"?, "last_name"?, "devices"?}`` or a list."""
+        body = await request.json()
+        for item in body if isinstance(body, list) else [body]:
+            number = str(item["number"])
+            if number in self.pbx.dns:
+                raise SimError(422, f"DN {number} exists")
+            self.pbx.add_dn(number, item.get("type", state.EXTENSION),
+                            devices=int(item.get("devices", 1)),
+                            first_name=item.get("first_name", ""),
+                            last_name=item.get("last_name", number))
+        return web.json_response({"dns": sorted(self.pbx.dns)})
 
     async def sim_reregister(self, request):
         return web.json_response({"devices": self.pbx.reregister(request.match_info["dn"])})
