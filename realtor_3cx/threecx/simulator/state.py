@@ -222,7 +222,10 @@ class Pbx:
         self.scripts = {}
         self.monitored = monitored
         self._ids = itertools.count(1)
-        self._callids = itertools.count(1001)
+        # 3CX's call ids keep growing across restarts (they are in its database), so a
+        # restarted simulator must not reuse the ids of calls Odoo has logged: start from the
+        # clock (tenths of seconds since 2023, within the int32 XAPI uses).
+        self._callids = itertools.count(int((clock() - 1_700_000_000) * 10))
         self._recording_ids = itertools.count(1)
         self.recordings = {}  # id -> CallRecord (audio is synthesised on download)
         self.add_dn(client_id, ROUTE_POINT, first_name="Realtor 3CX")

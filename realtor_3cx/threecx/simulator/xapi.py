@@ -206,6 +206,15 @@ def _party(sim, number):
     return dn.number, dn.name, dn.number, DN_TYPES.get(dn.type, 0)
 
 
+# Ids derived from the call id must stay within the int32 the spec gives them.
+def segment_id(callid, index):
+    return (callid % 20_000_000) * 100 + index
+
+
+def party_id(callid, side):
+    return (callid % 200_000_000) * 10 + side
+
+
 def call_history(sim):
     """One row per segment of every finished call: a ring segment, then each talk."""
     rows = []
@@ -220,17 +229,17 @@ def call_history(sim):
         for index, (start, end, dst_number, kind) in enumerate(segments, 1):
             dst = _party(sim, dst_number)
             rows.append({
-                "SegmentId": call.callid * 100 + index,
+                "SegmentId": segment_id(call.callid, index),
                 "SegmentStartTime": _dt(start), "SegmentEndTime": _dt(end),
                 "SegmentType": kind, "SegmentActionId": 1 if kind == 2 else 0,
                 "CallTime": duration(end - start),
                 "CallAnswered": call.answered_at is not None,
-                "SrcId": call.callid * 10 + 1, "SrcParticipantId": call.callid * 10 + 1,
+                "SrcId": party_id(call.callid, 1), "SrcParticipantId": party_id(call.callid, 1),
                 "SrcCallerNumber": src[0], "SrcDisplayName": src[1] or call.caller_name,
                 "SrcExtendedDisplayName": src[1] or call.caller_name, "SrcDn": src[2],
                 "SrcDnType": src[3], "SrcExternal": not src[2], "SrcInternal": bool(src[2]),
                 "SrcRecId": call.recording_id if kind == 2 else None,
-                "DstId": call.callid * 10 + 2, "DstParticipantId": call.callid * 10 + 2,
+                "DstId": party_id(call.callid, 2), "DstParticipantId": party_id(call.callid, 2),
                 "DstCallerNumber": dst[0], "DstDisplayName": dst[1],
                 "DstExtendedDisplayName": dst[1], "DstDn": dst[2], "DstDnType": dst[3],
                 "DstExternal": not dst[2], "DstInternal": bool(dst[2]),
@@ -267,7 +276,7 @@ def call_log(sim, args):
         rows.append({
             "CallId": call.callid, "CdrId": f"00000000-0000-0000-0000-{call.callid:012d}",
             "CallHistoryId": str(call.callid), "MainCallHistoryId": str(call.callid),
-            "SegmentId": call.callid * 100 + 1, "Indent": 0, "StartTime": started,
+            "SegmentId": segment_id(call.callid, 1), "Indent": 0, "StartTime": started,
             "Direction": call.direction, "CallType": call.direction,
             "Status": CALL_LOG_STATUS.get(call.result, "Unanswered"), "Answered": answered,
             "SourceCallerId": src[0], "SourceDisplayName": src[1] or call.caller_name,
