@@ -16,6 +16,7 @@
         "security/realtor_3cx_security.xml",
         "security/ir.model.access.csv",
         "data/ir_sequence_data.xml",
+        "data/mail_activity_type_data.xml",
         "views/threecx_server_views.xml",
         "views/threecx_call_views.xml",
         "views/realtor_property_views.xml",
@@ -29,6 +30,7 @@
     "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
     "assets": {
+        "web.assets_backend": ["realtor_3cx/static/src/**/*"],
         "web.assets_tests": ["realtor_3cx/static/tests/tours/**/*"],
     },
 }

@@ -28,6 +28,15 @@ CALL_OUTCOMES = [
     ("bad_number", "Bad number"),
     ("wrong_number", "Wrong number"),
 ]
+# outcome -> (activity type, due in days, summary(who, property)): the work an outcome implies.
+OUTCOME_FOLLOWUPS = {
+    "showing_booked": ("realtor_3cx.mail_activity_type_showing", 2, "showing"),
+    "listing_appointment": ("realtor_3cx.mail_activity_type_listing_appointment", 3, "listing"),
+    "interested": ("mail.mail_activity_data_call", 2, "follow_up"),
+    "left_message": ("mail.mail_activity_data_call", 1, "message_left"),
+    "no_answer": ("mail.mail_activity_data_call", 1, "call_back"),
+    "busy": ("mail.mail_activity_data_call", 1, "call_back"),
+}
 # What a realtor may change on their own call; the rest is what 3CX reported.
 REALTOR_WRITABLE_FIELDS = {"outcome", "notes", "partner_id", "property_id"}
 
@@ -149,7 +158,39 @@ class ThreecxCall(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
-        return super().write(vals)
+        had_outcome = {call.id: call.outcome for call in self} if "outcome" in vals else {}
+        res = super().write(vals)
+        for call in self:
+            if vals.get("outcome") and had_outcome.get(call.id) != call.outcome:
+                call._schedule_outcome_followup()
+        return res
+
+    def _schedule_outcome_followup(self):
+        """The follow-up an outcome implies, on the contact (or the call), for its realtor."""
+        self.ensure_one()
+        followup = OUTCOME_FOLLOWUPS.get(self.outcome)
+        if not followup:
+            return
+        xmlid, days, kind = followup
+        target = self.partner_id or self
+        who = self.partner_id.name or self.external_number or ""
+        summaries = {
+            "showing": self.env._("Showing with %s", who),
+            "listing": self.env._("Listing appointment with %s", who),
+            "follow_up": self.env._("Follow up with %s", who),
+            "message_left": self.env._("Call back %s (message left)", who),
+            "call_back": self.env._("Call back %s", who),
+        }
+        summary = summaries[kind]
+        if self.property_id:
+            summary = f"{summary} · {self.property_id.display_name}"
+        target.activity_schedule(
+            xmlid,
+            date_deadline=fields.Date.add(fields.Date.context_today(self), days=days),
+            summary=summary,
+            note=self.notes or "",
+            user_id=(self.user_id or self.env.user).id,
+        )
 
     @api.model
     def _values_from_lookup(self, match):

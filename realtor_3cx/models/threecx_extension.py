@@ -35,6 +35,11 @@ class ThreecxExtension(models.Model):
         domain="[('share', '=', False)]",
     )
     company_id = fields.Many2one(related="server_id.company_id", store=True, index=True)
+    # Presence, as 3CX reports it (XAPI Users), refreshed by the worker.
+    presence = fields.Char(readonly=True, help="The 3CX status profile (Available, Away...).")
+    registered = fields.Boolean(readonly=True, help="A phone or app is registered on it.")
+    queue_logged_in = fields.Boolean("In queues", readonly=True)
+    presence_at = fields.Datetime("Presence read at", readonly=True)
 
     _sql_constraints = [
         (
@@ -77,3 +82,18 @@ class ThreecxExtension(models.Model):
     def _compute_display_name(self):
         for extension in self:
             extension.display_name = f"{extension.number} {extension.user_id.name or ''}".strip()
+
+    @api.model
+    def _apply_presence(self, server, users):
+        """The worker's XAPI ``Users`` rows -> presence of the mapped extensions."""
+        rows = {str(u.get("Number")): u for u in users}
+        now = fields.Datetime.now()
+        for extension in self.search([("server_id", "=", server.id)]):
+            row = rows.get(extension.number)
+            values = {
+                "presence": row.get("CurrentProfileName") or False if row else False,
+                "registered": bool(row and row.get("IsRegistered")),
+                "queue_logged_in": bool(row and row.get("QueueStatus") == "LoggedIn"),
+                "presence_at": now,
+            }
+            extension.write(values)

@@ -36,7 +36,9 @@ LOCK_CLASS = 0x3C3C  # first key of our advisory locks; the second is the server
 SNAPSHOT_THRESHOLD = 64  # legs pending in one batch
 SNAPSHOT_DNS = 16  # DNs pending in one batch
 QUEUE_LIMIT = 100_000
-FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
+FATAL_RETRY = 30.0
+DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
+PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
 
@@ -168,13 +170,20 @@ class ServerSession(threading.Thread):
         pool = concurrent.futures.ThreadPoolExecutor(self.config.fetch_threads,
                                                      thread_name_prefix=f"{self.name}-get")
         self._write_health(state="connecting", error="")
-        next_health = next_lock_check = time.monotonic()
+        next_health = next_lock_check = next_dial = next_presence = time.monotonic()
+        self._listen(lock, DIAL_CHANNEL)
         try:
             while not self._stopping():
                 items = self._drain()
                 self._process(items, pool)
                 self._flush()
                 now = time.monotonic()
+                if self._notified(lock) or now >= next_dial:
+                    next_dial = now + 2
+                    self._dial_pending()
+                if now >= next_presence:
+                    next_presence = now + PRESENCE_INTERVAL
+                    self._refresh_presence()
                 if now >= next_lock_check:
                     next_lock_check = now + 2
                     if not lock.alive():
@@ -189,6 +198,80 @@ class ServerSession(threading.Thread):
             stream_thread.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
             client.close()
+
+    # -- click-to-call and presence (the worker holds the one token, so it dials) -------------
+
+    def _listen(self, lock, channel):
+        with lock.conn.cursor() as cr:
+            cr.execute(f"LISTEN {channel}")
+
+    def _notified(self, lock):
+        try:
+            lock.conn.poll()
+        except DB_ERRORS:
+            return False
+        if lock.conn.notifies:
+            lock.conn.notifies.clear()
+            return True
+        return False
+
+    def _dial_pending(self):
+        """Place the realtors' click-to-call requests (``threecx.dial.request``)."""
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute(
+                    "SELECT id, extension, destination, user_id FROM threecx_dial_request "
+                    "WHERE server_id = %s AND state = 'pending' AND create_date > "
+                    "(now() at time zone 'utc') - interval '30 seconds' ORDER BY id "
+                    "FOR UPDATE SKIP LOCKED", (self.server_id,))
+                requests_ = cr.fetchall()
+                if not requests_:
+                    return
+                env = self.odoo.env(cr)
+                for request_id, extension, destination, user_id in requests_:
+                    ok, message, call_id = self._dial(extension, destination)
+                    cr.execute(
+                        "UPDATE threecx_dial_request SET state = %s, message = %s, call_id = %s,"
+                        " write_date = now() at time zone 'utc' WHERE id = %s",
+                        ("done" if ok else "failed", message, call_id, request_id))
+                    env["res.users"].browse(user_id).partner_id._bus_send(
+                        "realtor_3cx.call/dial", {"request_id": request_id, "ok": ok,
+                                                  "message": message, "call_id": call_id})
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot read click-to-call requests: %s", exc)
+
+    def _dial(self, extension, destination):
+        try:
+            result = self.client.callcontrol.makecall(extension, destination)
+        except NotFoundError:
+            return False, f"3CX does not know extension {extension} (or its phone " \
+                          "re-registered): check the extension map.", None
+        except ForbiddenError:
+            return False, f"3CX does not let Odoo control extension {extension}: add it to " \
+                          "the API integration's extensions in 3CX.", None
+        except ThreecxError as exc:
+            return False, f"3CX could not place the call: {exc.reason or exc}", None
+        leg = result.participant
+        _logger.info("worker: click-to-call from %s to %s placed", extension, destination)
+        return True, "", str(leg.callid) if leg and leg.callid is not None else None
+
+    def _refresh_presence(self):
+        """Realtors' presence from XAPI Users (profile, registered, queue login)."""
+        try:
+            users = list(self.client.xapi.users(select=(
+                "Number", "CurrentProfileName", "IsRegistered", "QueueStatus")))
+        except ThreecxError as exc:
+            _logger.info("worker: presence unavailable: %s", exc)
+            return
+        try:
+            with self.odoo.cursor() as cr:
+                env = self.odoo.env(cr)
+                server = env["threecx.server"].browse(self.server_id)
+                env["threecx.extension"]._apply_presence(server, users)
+                cr.commit()
+        except DB_ERRORS:
+            pass
 
     def _run_stream(self, stream):
         try:

@@ -1,0 +1,237 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Click-to-call: a realtor's request, checked here, placed by the worker.
+
+3CX keeps one live token per API integration and revokes the previous one whenever a new one
+is minted, so Odoo's HTTP workers must not talk to 3CX themselves: every mint would cut the
+worker's event connection. A dial request is a row the worker picks up at once (it LISTENs on
+``realtor_3cx_dial``), places with its own token (``makecall`` from the realtor's extension:
+their phone rings first, then the contact) and answers in the same row.
+"""
+
+import datetime
+import logging
+import time
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.phone import to_e164
+
+_logger = logging.getLogger(__name__)
+
+DIAL_CHANNEL = "realtor_3cx_dial"
+DIAL_WAIT = 8.0  # seconds a click waits for the worker before offering the tel: link
+DEFAULT_WINDOW = "08:00-21:00"
+
+
+class ThreecxDialRequest(models.Model):
+    _name = "threecx.dial.request"
+    _description = "Click-to-call request"
+    _order = "id desc"
+
+    server_id = fields.Many2one("threecx.server", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    extension = fields.Char(required=True)
+    destination = fields.Char(required=True)
+    state = fields.Selection(
+        [("pending", "Pending"), ("done", "Placed"), ("failed", "Failed")],
+        default="pending",
+        required=True,
+        index=True,
+    )
+    message = fields.Char()
+    call_id = fields.Char("3CX call ID")
+
+    @api.autovacuum
+    def _gc_old_requests(self):
+        limit = fields.Datetime.now() - datetime.timedelta(days=7)
+        self.search([("create_date", "<", limit)]).unlink()
+
+
+class ThreecxCall(models.Model):
+    _inherit = "threecx.call"
+
+    # -- the realtor's session -----------------------------------------------------------------
+
+    @api.model
+    def realtor_3cx_session(self):
+        """What the browser's call service needs at start: the user's line and rights."""
+        extension = self._dial_extension(raise_if_missing=False)
+        # The bus replays the last minute's notifications to a page that just loaded: the
+        # browser ignores those up to this id, and gets the calls ringing now from here
+        # instead, so a refresh neither loses a ringing pop-up nor revives an ended one.
+        self.env.cr.execute("SELECT coalesce(max(id), 0) FROM bus_bus")
+        bus_last_id = self.env.cr.fetchone()[0]
+        ringing = self.sudo().search(
+            [("user_id", "=", self.env.uid), ("state", "=", "ringing")], limit=5
+        )
+        return {
+            "extension": extension.number if extension else False,
+            "server_id": extension.server_id.id if extension else False,
+            "is_manager": self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"),
+            "bus_last_id": bus_last_id,
+            "ringing": [call._ringing_payload() for call in ringing],
+        }
+
+    @api.model
+    def _dial_extension(self, raise_if_missing=True):
+        extension = self.env["threecx.extension"].sudo().search(
+            [
+                ("user_id", "=", self.env.uid),
+                ("server_id.active", "=", True),
+                ("server_id.company_id", "in", self.env.companies.ids),
+            ],
+            limit=1,
+        )
+        if not extension and raise_if_missing:
+            raise UserError(
+                _(
+                    "You have no 3CX extension in Odoo yet. Ask your administrator to map yours "
+                    "(Telephony > Configuration > Extensions, or the Telephony tab of your user)."
+                )
+            )
+        return extension
+
+    # -- click-to-call -------------------------------------------------------------------------
+
+    @api.model
+    def realtor_3cx_dial(self, number, res_model=False, res_id=False):
+        """Call ``number`` from the user's own extension (their phone rings first).
+
+        :returns: ``{"ok", "message", "tel", "request_id"}``; refusals (do-not-call, outside
+            the contact's calling window, no extension, invalid number) are ``ok: False``
+            with the reason, never an exception, so the button can show it.
+        """
+        if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
+            raise UserError(_("Only realtors and telephony managers can call through 3CX."))
+        tel = "tel:" + "".join(str(number or "").split())
+        try:
+            extension = self._dial_extension()
+            destination = self._dial_check(number, res_model, res_id)
+        except UserError as exc:
+            return {"ok": False, "message": exc.args[0], "tel": tel, "request_id": False}
+        request_id = self._dial_enqueue(extension, destination)
+        state, message = self._dial_wait(request_id)
+        if state == "done":
+            return {"ok": True, "message": _("Calling %s: your phone rings first.", destination),
+                    "tel": tel, "request_id": request_id}
+        return {"ok": False, "message": message, "tel": tel, "request_id": request_id}
+
+    @api.model
+    def _dial_check(self, number, res_model, res_id):
+        """The E.164 to dial, or a UserError saying why not."""
+        region = self.env.company.country_id.code
+        destination = to_e164(number, region)
+        if not destination:
+            raise UserError(_("%s is not a phone number 3CX can dial.", number or _("(empty)")))
+        partners = self.env["res.partner"]
+        if res_model == "res.partner" and res_id:
+            partners |= self.env["res.partner"].browse(res_id).exists()
+        match = self.env["threecx.caller.lookup"].sudo().lookup(destination)
+        partners |= self.env["res.partner"].sudo().browse([p["id"] for p in match["partners"]])
+        blocked = partners.filtered("do_not_call")
+        if blocked:
+            raise UserError(
+                _(
+                    "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
+                    name=blocked[0].name,
+                    number=destination,
+                )
+            )
+        window = self.env["ir.config_parameter"].sudo().get_param(
+            "realtor_3cx.calling_window", DEFAULT_WINDOW
+        )
+        for partner in partners.filtered("tz"):
+            local = datetime.datetime.now(pytz.timezone(partner.tz))
+            start, end = (w.strip() for w in window.split("-"))
+            now = local.strftime("%H:%M")
+            if not start <= now < end:
+                raise UserError(
+                    _(
+                        "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
+                        "%(start)s and %(end)s in the contact's time zone.",
+                        time=now,
+                        name=partner.name,
+                        tz=partner.tz,
+                        start=start,
+                        end=end,
+                    )
+                )
+        return destination
+
+    @api.model
+    def _dial_enqueue(self, extension, destination):
+        # Committed at once, in its own transaction: the worker must see it while this
+        # request still waits for the answer.
+        with self.pool.cursor() as cr:
+            env = self.env(cr=cr, su=True)
+            request = env["threecx.dial.request"].create(
+                {
+                    "server_id": extension.server_id.id,
+                    "user_id": self.env.uid,
+                    "extension": extension.number,
+                    "destination": destination,
+                }
+            )
+            request_id = request.id
+            # Delivered at commit to the worker LISTENing on this database.
+            cr.execute("SELECT pg_notify(%s, %s)", (DIAL_CHANNEL, str(request_id)))
+            cr.commit()
+        return request_id
+
+    @api.model
+    def _dial_wait(self, request_id):
+        deadline = time.monotonic() + DIAL_WAIT
+        while time.monotonic() < deadline:
+            with self.pool.cursor() as cr:
+                cr.execute(
+                    "SELECT state, message FROM threecx_dial_request WHERE id = %s", (request_id,)
+                )
+                state, message = cr.fetchone()
+                if state != "pending":
+                    return state, message
+            time.sleep(0.05)
+        with self.pool.cursor() as cr:
+            message = _(
+                "The telephony service did not answer: the 3CX worker may be stopped. Use "
+                "your phone, or ask your administrator."
+            )
+            cr.execute(
+                "UPDATE threecx_dial_request SET state = 'failed', message = %s "
+                "WHERE id = %s AND state = 'pending' RETURNING id",
+                (message, request_id),
+            )
+            if cr.fetchone():
+                return "failed", message
+            cr.execute(
+                "SELECT state, message FROM threecx_dial_request WHERE id = %s", (request_id,)
+            )
+            return cr.fetchone()
+
+    # -- claim a team call from the pop-up -----------------------------------------------------
+
+    def action_claim(self):
+        """The first realtor to claim an unassigned ringing call (a team line) owns it."""
+        self.ensure_one()
+        if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
+            raise UserError(_("Only realtors can claim calls."))
+        call = self.sudo()
+        if call.state not in ("ringing", "dialing", "connected"):
+            return {"ok": False, "message": _("This call is over.")}
+        # One statement: two realtors clicking at once cannot both win.
+        self.env.cr.execute(
+            "UPDATE threecx_call SET user_id = %s, write_date = now() at time zone 'utc', "
+            "write_uid = %s WHERE id = %s AND user_id IS NULL RETURNING id",
+            (self.env.uid, self.env.uid, call.id),
+        )
+        claimed = bool(self.env.cr.fetchone())
+        call.invalidate_recordset(["user_id"])
+        if not claimed:
+            return {
+                "ok": call.user_id == self.env.user,
+                "message": _("%s took this call already.", call.user_id.name),
+            }
+        return {"ok": True, "message": _("The call is yours.")}

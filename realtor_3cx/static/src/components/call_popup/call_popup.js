@@ -1,0 +1,121 @@
+/** @odoo-module **/
+// Copyright 2026 realtor_3cx contributors
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+import { Component, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+
+/**
+ * One incoming call: who it is (the ranked matches, with a picker when several people share
+ * the number), their properties and last calls, the listing whose line was dialled, and what
+ * to do: open, create (prefilled, never automatic), claim a team call, dismiss.
+ */
+export class CallPopupCard extends Component {
+    static template = "realtor_3cx.CallPopupCard";
+    static props = { call: Object };
+
+    setup() {
+        this.calls = useService("realtor_3cx.call");
+        this.action = useService("action");
+        this.local = useState({ picked: null });
+    }
+
+    get match() {
+        return this.props.call.match || { partners: [], properties: [] };
+    }
+
+    get partners() {
+        return this.match.partners || [];
+    }
+
+    get chosen() {
+        const id = this.local.picked || this.props.call.partner?.id;
+        return this.partners.find((p) => p.id === id) || (this.partners.length === 1 ? this.partners[0] : null);
+    }
+
+    get title() {
+        if (this.chosen) {
+            return this.chosen.name;
+        }
+        if (this.partners.length > 1) {
+            return _t("%s people share this number", this.partners.length);
+        }
+        return _t("Unknown caller");
+    }
+
+    get properties() {
+        // The caller's (or the chosen contact's) properties; the dialled listing is shown above.
+        const listing = this.props.call.property?.id;
+        const all = (this.match.properties || []).filter((p) => p.id !== listing);
+        return this.chosen ? all.filter((p) => this.chosen.property_ids.includes(p.id)) : all;
+    }
+
+    get claimable() {
+        return !this.props.call.user_id && this.props.call.state === "ringing";
+    }
+
+    pick(partnerId) {
+        this.local.picked = partnerId;
+    }
+
+    openContact() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: "res.partner",
+            res_id: this.chosen.id,
+            views: [[false, "form"]],
+        });
+    }
+
+    openProperty(propertyId) {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: "realtor.property",
+            res_id: propertyId,
+            views: [[false, "form"]],
+        });
+    }
+
+    createContact() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: "res.partner",
+            views: [[false, "form"]],
+            target: "current",
+            context: { default_phone: this.props.call.number, default_name: "" },
+        });
+    }
+
+    async claim() {
+        await this.calls.claim(this.props.call.id);
+    }
+
+    dismiss() {
+        this.calls.dismiss(this.props.call.id);
+    }
+}
+
+export class CallPopupSystray extends Component {
+    static template = "realtor_3cx.CallPopupSystray";
+    static components = { CallPopupCard };
+    static props = {};
+
+    setup() {
+        this.calls = useService("realtor_3cx.call");
+        this.state = useState(this.calls.state);
+    }
+
+    get ringing() {
+        return this.state.popups;
+    }
+
+    askPermission() {
+        this.calls.askNotificationPermission();
+    }
+}
+
+registry
+    .category("systray")
+    .add("realtor_3cx.CallPopupSystray", { Component: CallPopupSystray }, { sequence: 26 });

@@ -1,0 +1,181 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What a realtor sees, end to end: Chromium, Odoo, the worker and the simulator, all real.
+
+The screenshots it takes go to docs/screenshots/ for the README.
+"""
+
+import os
+import time
+
+import pytest
+from browser_env import PASSWORD, ROOT, chromium_path, login, odoo_server
+from playwright.sync_api import expect, sync_playwright
+from threecx_sim import SECRET, control, running_simulator, wait_for
+from worker_env import OdooDb, Worker
+
+NUMBER = "+15550108301"
+DID = "+15550108390"
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    db = OdooDb()
+    logs = tmp_path_factory.mktemp("e2e")
+    with running_simulator() as sim:
+        tag = str(os.getpid())
+
+        def create(env):
+            env.company.country_id = env.ref("base.us")
+            realtor_group = env.ref("realtor_3cx.realtor_3cx_group_user")
+            manager_group = env.ref("realtor_3cx.realtor_3cx_group_manager")
+            realtor = env["res.users"].create({
+                "name": "Riley Realtor", "login": f"riley_{tag}", "password": PASSWORD,
+                "tz": "UTC", "groups_id": [(6, 0, [env.ref("base.group_user").id,
+                                                   realtor_group.id])]})
+            manager = env["res.users"].create({
+                "name": "Max Manager", "login": f"max_{tag}", "password": PASSWORD,
+                "groups_id": [(6, 0, [env.ref("base.group_user").id, manager_group.id])]})
+            server = env["threecx.server"].create({
+                "name": "E2E PBX", "base_url": sim.url, "client_id": "900",
+                "api_secret": SECRET})
+            env["threecx.extension"].create([
+                {"server_id": server.id, "number": "101", "user_id": realtor.id},
+                {"server_id": server.id, "number": "102", "user_id": manager.id}])
+            partner = env["res.partner"].create({"name": "Dana Buyer", "phone": NUMBER})
+            listing = env["realtor.property"].create({
+                "name": "7 Harbour Street", "listing_phone": DID,
+                "listing_agent_id": realtor.id, "interested_partner_ids": [(6, 0, [partner.id])]})
+            return {"server": server.id, "partner": partner.id, "property": listing.id,
+                    "realtor": realtor.login, "manager": manager.login, "realtor_id": realtor.id}
+
+        ids = db.do(create)
+        worker = Worker(db, ids["server"], logs / "worker.log")
+        try:
+            with odoo_server(db.conf, db.db, logs / "odoo.log") as url, sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium_path(),
+                                             args=["--no-sandbox"])
+                wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
+                    ids["server"]).connection_state) == "connected", "the worker", timeout=30)
+                yield {"db": db, "sim": sim, "url": url, "browser": browser, **ids,
+                       "worker": worker, "logs": logs}
+                browser.close()
+        finally:
+            worker.stop()
+
+
+@pytest.fixture
+def realtor_page(world):
+    context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    login(page, world["url"], world["realtor"])
+    page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+    yield page
+    # What the realtor saw last: kept beside the run's logs, printed when the test failed.
+    last = world["logs"] / f"last-{time.monotonic_ns()}.png"
+    page.screenshot(path=str(last))
+    print("last screen:", last, "url:", page.url)
+    dialogs = page.locator(".o_technical_modal .modal-body")
+    if dialogs.count():
+        print("dialog:", dialogs.first.inner_text()[:2000])
+    print("browser errors:", "\n".join(errors)[:4000])
+    context.close()
+
+
+def test_a_ringing_contact_pops_up_and_opens(world, realtor_page):
+    page = realtor_page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    call = control(world["sim"], "calls/inbound", {
+        "from": NUMBER, "to": "101", "did": DID, "name": "DANA BUYER", "ring_seconds": 600})
+    popup = page.locator(f".o_realtor_3cx_popup[data-call-id]").first
+    expect(popup).to_be_visible(timeout=10000)
+    expect(popup.locator(".o_realtor_3cx_popup_title")).to_have_text("Dana Buyer")
+    expect(popup.locator(".o_realtor_3cx_popup_listing")).to_contain_text("7 Harbour Street")
+    popup.screenshot(path=str(SHOTS / "popup.png"))
+    popup.locator(".o_realtor_3cx_open_contact").click()
+    expect(page.locator(".o_last_breadcrumb_item")).to_contain_text("Dana Buyer",
+                                                                    timeout=10000)
+    assert f"res.partner/{world['partner']}" in page.url
+    control(world["sim"], f"calls/{call['callid']}/hangup", {"side": "caller"})
+    expect(page.locator(".o_realtor_3cx_popup")).to_have_count(0, timeout=10000)
+
+
+def test_click_to_call_dials_from_the_realtors_extension_then_asks_the_outcome(
+        world, realtor_page):
+    page, sim, db = realtor_page, world["sim"], world["db"]
+    page.goto(f"{world['url']}/odoo/action-contacts.action_contacts/{world['partner']}")
+    dial = page.locator(".o_field_widget[name=phone] .o_realtor_3cx_dial")
+    expect(dial).to_be_visible(timeout=15000)
+    before = {c["callid"] for c in control(sim, "calls", method="GET")}
+    dial.click()
+    status = page.locator(".o_field_widget[name=phone] .o_realtor_3cx_dial_status")
+    expect(status).to_have_attribute("data-status", "ringing", timeout=15000)
+    placed = wait_for(lambda: [c for c in control(sim, "calls", method="GET")
+                               if c["callid"] not in before], "the makecall in the simulator")
+    assert (placed[0]["caller"], placed[0]["callee"]) == ("101", NUMBER)  # the ground truth
+    callid = placed[0]["callid"]
+    wait_for(lambda: control(sim, f"calls/{callid}", method="GET")["answered_at"],
+             "the contact to answer")
+    expect(status).to_have_attribute("data-status", "connected", timeout=10000)
+    time.sleep(1)
+    control(sim, f"calls/{callid}/hangup", {"side": "callee"})
+    dialog = page.locator(".o_realtor_3cx_outcome")
+    expect(dialog).to_be_visible(timeout=10000)
+    page.locator("[data-outcome=showing_booked]").click()
+    page.fill(".o_realtor_3cx_outcome_notes", "Saturday 10:00 at 7 Harbour Street")
+    page.locator(".o_realtor_3cx_outcome_save").click()
+    expect(dialog).to_have_count(0, timeout=10000)
+
+    def showing(env):
+        partner = env["res.partner"].browse(world["partner"])
+        return [(a.activity_type_id.name, a.user_id.id) for a in partner.activity_ids
+                if a.activity_type_id == env.ref("realtor_3cx.mail_activity_type_showing")]
+
+    assert db.do(showing) == [("Showing", world["realtor_id"])]
+    # The contact's calls tab, with the call just made, for the README.
+    page.reload()
+    page.locator(".o_notebook .nav-link", has_text="Calls").click()
+    expect(page.locator(".o_notebook .o_data_row").first).to_be_visible(timeout=10000)
+    page.screenshot(path=str(SHOTS / "contact_calls.png"))
+
+
+def test_do_not_call_is_refused_with_the_reason(world, realtor_page):
+    page, db = realtor_page, world["db"]
+
+    def flag(env, value):
+        env["res.partner"].browse(world["partner"]).do_not_call = value
+
+    db.do(lambda env: flag(env, True))
+    try:
+        page.goto(f"{world['url']}/odoo/action-contacts.action_contacts/{world['partner']}")
+        page.locator(".o_field_widget[name=phone] .o_realtor_3cx_dial").click()
+        status = page.locator(".o_field_widget[name=phone] .o_realtor_3cx_dial_status")
+        expect(status).to_have_attribute("data-status", "failed", timeout=10000)
+        expect(status).to_contain_text("do-not-call")
+        expect(status.locator("a[href^='tel:']")).to_be_visible()
+    finally:
+        db.do(lambda env: flag(env, False))
+
+
+def test_the_live_dashboard_shows_calls_and_presence(world):
+    context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        login(page, world["url"], world["manager"])
+        call = control(world["sim"], "calls/inbound", {
+            "from": NUMBER, "to": "101", "ring_seconds": 600})
+        control(world["sim"], f"calls/{call['callid']}/answer", {"dn": "101"})
+        page.goto(f"{world['url']}/odoo/action-realtor_3cx.threecx_call_dashboard_action")
+        talking = page.locator(".o_realtor_3cx_talking tbody tr", has_text="Dana Buyer")
+        expect(talking).to_be_visible(timeout=15000)
+        expect(page.locator(".o_realtor_3cx_presence li", has_text="Riley Realtor")).to_contain_text(
+            "on a call")
+        page.screenshot(path=str(SHOTS / "dashboard.png"))
+        control(world["sim"], f"calls/{call['callid']}/hangup", {"side": "caller"})
+        expect(talking).to_have_count(0, timeout=10000)
+    finally:
+        context.close()
