@@ -32,5 +32,6 @@
     "assets": {
         "web.assets_backend": ["realtor_3cx/static/src/**/*"],
         "web.assets_tests": ["realtor_3cx/static/tests/tours/**/*"],
+        "web.assets_unit_tests": ["realtor_3cx/static/tests/**/*.test.js"],
     },
 }

@@ -9,3 +9,4 @@ from . import test_threecx_extension
 from . import test_ui
 from . import test_connection
 from . import test_call_sync
+from . import test_hoot

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import client, lookup, pipeline, report
+from . import client, lookup, pipeline, popup, report
 from .common import Bench
 
-BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline)}
+BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup)}
 ROOT = Path(__file__).resolve().parents[2]
 
 

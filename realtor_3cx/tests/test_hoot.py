@@ -1,0 +1,27 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Runs the addon's Hoot unit tests (static/tests/*.test.js) in Chromium."""
+
+from odoo.tests import HttpCase, tagged
+
+
+def hoot_hash(name):
+    # The hash Hoot uses to select a suite in its URL (see web/tests/test_js.py).
+    value = 0
+    for char in name:
+        value = ((value << 5) - value + ord(char)) & 0xFFFFFFFF
+    return f"{value:08x}"
+
+
+@tagged("post_install", "-at_install")
+class TestHoot(HttpCase):
+    def test_hoot_unit_tests(self):
+        suite = hoot_hash("@realtor_3cx")
+        self.browser_js(
+            f"/web/tests?headless&loglevel=2&preset=desktop&timeout=15000&suite={suite}",
+            "",
+            "",
+            login="admin",
+            timeout=600,
+            success_signal="[HOOT] test suite succeeded",
+        )
