@@ -91,7 +91,7 @@ def test_a_ringing_contact_pops_up_and_opens(world, realtor_page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     call = control(world["sim"], "calls/inbound", {
         "from": NUMBER, "to": "101", "did": DID, "name": "DANA BUYER", "ring_seconds": 600})
-    popup = page.locator(f".o_realtor_3cx_popup[data-call-id]").first
+    popup = page.locator(".o_realtor_3cx_popup[data-call-id]").first
     expect(popup).to_be_visible(timeout=10000)
     expect(popup.locator(".o_realtor_3cx_popup_title")).to_have_text("Dana Buyer")
     expect(popup.locator(".o_realtor_3cx_popup_listing")).to_contain_text("7 Harbour Street")
