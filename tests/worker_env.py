@@ -36,9 +36,20 @@ def settings():
 
 
 class OdooDb:
-    """Odoo's registry of the test database, in this process, with committed transactions."""
+    """Odoo's registry of the test database, in this process, with committed transactions.
 
-    def __init__(self):
+    One per process (``OdooDb()`` returns it): Odoo's configuration cannot be parsed twice.
+    """
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            cls._instance._setup()
+        return cls._instance
+
+    def _setup(self):
         conf, db = settings()
         import odoo
         from odoo import SUPERUSER_ID, api
