@@ -179,3 +179,27 @@ def test_the_live_dashboard_shows_calls_and_presence(world):
         expect(talking).to_have_count(0, timeout=10000)
     finally:
         context.close()
+
+
+def test_answer_and_decline_from_the_pop_up(world, realtor_page):
+    page, sim = realtor_page, world["sim"]
+    call = control(sim, "calls/inbound", {"from": NUMBER, "to": "101", "ring_seconds": 600})
+    popup = page.locator(".o_realtor_3cx_popup[data-state=ringing]")
+    expect(popup).to_be_visible(timeout=10000)
+    popup.locator(".o_realtor_3cx_answer").click()
+    wait_for(lambda: control(sim, f"calls/{call['callid']}", method="GET")["answered_by"]
+             == "101", "3CX to answer on the realtor's extension")
+    expect(page.locator(".o_realtor_3cx_popup[data-state=connected]")).to_be_visible(
+        timeout=10000)
+    control(sim, f"calls/{call['callid']}/hangup", {"side": "caller"})
+    # The outcome dialog follows an answered call: not needed here.
+    page.locator(".o_realtor_3cx_outcome").wait_for(timeout=10000)
+    page.keyboard.press("Escape")
+    second = control(sim, "calls/inbound", {"from": NUMBER, "to": "101", "ring_seconds": 600})
+    expect(page.locator(".o_realtor_3cx_popup[data-state=ringing]")).to_be_visible(
+        timeout=10000)
+    page.locator(".o_realtor_3cx_popup .o_realtor_3cx_decline").click()
+    wait_for(lambda: control(sim, f"calls/{second['callid']}", method="GET")["ended_at"],
+             "3CX to drop the declined call")
+    assert control(sim, f"calls/{second['callid']}", method="GET")["ended_by"] == "101"
+    expect(page.locator(".o_realtor_3cx_popup")).to_have_count(0, timeout=10000)

@@ -34,8 +34,13 @@ class ThreecxDialRequest(models.Model):
 
     server_id = fields.Many2one("threecx.server", required=True, ondelete="cascade", index=True)
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    action = fields.Selection(
+        [("makecall", "Call"), ("answer", "Answer"), ("drop", "Decline")],
+        default="makecall",
+        required=True,
+    )
     extension = fields.Char(required=True)
-    destination = fields.Char(required=True)
+    destination = fields.Char(help="The number to call (makecall).")
     state = fields.Selection(
         [("pending", "Pending"), ("done", "Placed"), ("failed", "Failed")],
         default="pending",
@@ -163,7 +168,7 @@ class ThreecxCall(models.Model):
         return destination
 
     @api.model
-    def _dial_enqueue(self, extension, destination):
+    def _dial_enqueue(self, extension, destination, action="makecall", call_id=False):
         # Committed at once, in its own transaction: the worker must see it while this
         # request still waits for the answer.
         with self.pool.cursor() as cr:
@@ -174,6 +179,8 @@ class ThreecxCall(models.Model):
                     "user_id": self.env.uid,
                     "extension": extension.number,
                     "destination": destination,
+                    "action": action,
+                    "call_id": call_id,
                 }
             )
             request_id = request.id
@@ -235,3 +242,30 @@ class ThreecxCall(models.Model):
                 "message": _("%s took this call already.", call.user_id.name),
             }
         return {"ok": True, "message": _("The call is yours.")}
+
+    # -- answer or decline from the pop-up -----------------------------------------------------
+
+    def action_answer_on_phone(self):
+        """Answer this ringing call on the realtor's phone (3CX picks up the ringing device)."""
+        return self._leg_request("answer")
+
+    def action_decline(self):
+        """Decline this call on the realtor's line (a team call keeps ringing the others)."""
+        return self._leg_request("drop")
+
+    def _leg_request(self, action):
+        self.ensure_one()
+        if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
+            raise UserError(_("Only realtors can answer calls."))
+        call = self.sudo()
+        if call.state != "ringing":
+            return {"ok": False, "message": _("This call is no longer ringing.")}
+        try:
+            extension = self._dial_extension()
+        except UserError as exc:
+            return {"ok": False, "message": exc.args[0]}
+        if extension.server_id != call.server_id:
+            return {"ok": False, "message": _("This call rings on another 3CX server.")}
+        request_id = self._dial_enqueue(extension, False, action=action, call_id=call.call_id)
+        state, message = self._dial_wait(request_id)
+        return {"ok": state == "done", "message": message or ""}

@@ -220,7 +220,8 @@ class ServerSession(threading.Thread):
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
-                    "SELECT id, extension, destination, user_id FROM threecx_dial_request "
+                    "SELECT id, extension, destination, user_id, action, call_id "
+                    "FROM threecx_dial_request "
                     "WHERE server_id = %s AND state = 'pending' AND create_date > "
                     "(now() at time zone 'utc') - interval '30 seconds' ORDER BY id "
                     "FOR UPDATE SKIP LOCKED", (self.server_id,))
@@ -228,8 +229,11 @@ class ServerSession(threading.Thread):
                 if not requests_:
                     return
                 env = self.odoo.env(cr)
-                for request_id, extension, destination, user_id in requests_:
-                    ok, message, call_id = self._dial(extension, destination)
+                for request_id, extension, destination, user_id, action, call_id in requests_:
+                    if action == "makecall":
+                        ok, message, call_id = self._dial(extension, destination)
+                    else:
+                        ok, message = self._leg_action(action, extension, call_id)
                     cr.execute(
                         "UPDATE threecx_dial_request SET state = %s, message = %s, call_id = %s,"
                         " write_date = now() at time zone 'utc' WHERE id = %s",
@@ -255,6 +259,22 @@ class ServerSession(threading.Thread):
         leg = result.participant
         _logger.info("worker: click-to-call from %s to %s placed", extension, destination)
         return True, "", str(leg.callid) if leg and leg.callid is not None else None
+
+    def _leg_action(self, action, extension, call_id):
+        """Answer or drop the realtor's ringing leg of a 3CX call."""
+        legs = self.tracker.calls.get(str(call_id))
+        leg = next((leg for (dn, _pid), leg in (legs.legs.items() if legs else ())
+                    if dn == extension and leg.status == "Ringing"), None)
+        if leg is None:
+            return False, f"The call no longer rings on extension {extension}."
+        try:
+            if action == "answer":
+                self.client.callcontrol.answer(extension, leg.id)
+            else:
+                self.client.callcontrol.drop(extension, leg.id)
+        except ThreecxError as exc:
+            return False, f"3CX refused: {exc.reason or exc}"
+        return True, ""
 
     def _refresh_presence(self):
         """Realtors' presence from XAPI Users (profile, registered, queue login)."""

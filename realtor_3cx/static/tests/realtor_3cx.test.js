@@ -90,6 +90,13 @@ test("the pop-up ranks the people sharing a number and lets the realtor pick", a
     await click(".o_realtor_3cx_claim");
     await animationFrame();
     expect.verifySteps(["claim 41"]);
+    onRpc("threecx.call", "action_answer_on_phone", ({ args }) => {
+        expect.step(`answer ${args[0]}`);
+        return { ok: true, message: "" };
+    });
+    await click(".o_realtor_3cx_answer");
+    await animationFrame();
+    expect.verifySteps(["answer 41"]);
     await click(".o_realtor_3cx_dismiss");
     await contains(".o_realtor_3cx_popup", { count: 0 });
 });

@@ -81,6 +81,18 @@ export const callService = {
                 stopRinging();
             },
 
+            /** Answer (or decline) a ringing call on the realtor's phone, through 3CX. */
+            async answer(callId, decline = false) {
+                const method = decline ? "action_decline" : "action_answer_on_phone";
+                const result = await orm.call("threecx.call", method, [[callId]]);
+                if (!result.ok) {
+                    notification.add(result.message, { type: "warning" });
+                } else if (decline) {
+                    api.dismiss(callId);
+                }
+                return result;
+            },
+
             async claim(callId) {
                 const result = await orm.call("threecx.call", "action_claim", [[callId]]);
                 if (!result.ok) {

@@ -88,6 +88,14 @@ export class CallPopupCard extends Component {
         });
     }
 
+    async answer() {
+        await this.calls.answer(this.props.call.id);
+    }
+
+    async decline() {
+        await this.calls.answer(this.props.call.id, true);
+    }
+
     async claim() {
         await this.calls.claim(this.props.call.id);
     }
