@@ -226,6 +226,8 @@ class ThreecxCall(models.Model):
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors can claim calls."))
         call = self.sudo()
+        if call.company_id not in self.env.companies:
+            raise UserError(_("This call belongs to another company."))
         if call.state not in ("ringing", "dialing", "connected"):
             return {"ok": False, "message": _("This call is over.")}
         # One statement: two realtors clicking at once cannot both win.
