@@ -313,10 +313,11 @@ class AudioIn:
         return chunk
 
     def close(self):
-        if self._hold is not None:
+        # Idempotent, and safe from another thread (closing is how a reader is interrupted).
+        hold, self._hold = self._hold, None
+        if hold is not None:
             self._response.close()
-            self._hold.__exit__(None, None, None)
-            self._hold = None
+            hold.__exit__(None, None, None)
 
     def __enter__(self):
         return self

@@ -1,0 +1,218 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The WebRTC bridge: one browser peer <-> one 3CX participant's audio streams.
+
+What
+    3CX has no public WebRTC or SIP-over-WebSocket endpoint (3cx-api.md §7); the supported way
+    to carry call audio is the Call Control participant stream: raw PCM s16le, 8 kHz, mono,
+    chunked HTTP, one GET (what the far end says) and one POST (what we say) per participant.
+    :class:`StreamBridge` answers the browser's WebRTC offer with an aiortc peer and pumps
+    audio both ways: Opus 48 kHz from the browser is resampled to 8 kHz PCM and POSTed; the
+    GET stream's PCM becomes 8 kHz frames that aiortc encodes to Opus for the browser.
+
+How it works
+    The HTTP streams are blocking (requests), so each runs in its own thread; the asyncio side
+    (aiortc) and the threads meet in two bounded buffers. Towards the browser,
+    :class:`PbxAudioTrack` paces itself at real time and plays silence when 3CX is late (the
+    jitter buffer holds at most ``JITTER_MAX`` ms; older audio is dropped rather than delayed).
+    Towards 3CX, the POST body is a generator fed by the browser's frames; it ends when the
+    bridge closes, which ends playback (3cx-api.md §2).
+
+Caveats
+    One bridge per browser call; :meth:`StreamBridge.close` tears down the peer, both
+    streams and their threads, whichever side hangs up.
+"""
+
+import asyncio
+import fractions
+import logging
+import queue
+import threading
+import time
+
+import av
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ..threecx.errors import ThreecxError
+
+_logger = logging.getLogger(__name__)
+
+RATE = 8000
+FRAME_MS = 20
+FRAME_SAMPLES = RATE * FRAME_MS // 1000  # 160
+FRAME_BYTES = FRAME_SAMPLES * 2  # s16le
+JITTER_MAX = 200  # ms of 3CX audio held for the browser before the oldest is dropped
+UPLINK_MAX = 50  # 20 ms chunks queued towards 3CX (1 s) before the oldest is dropped
+
+
+class PbxAudioTrack(MediaStreamTrack):
+    """What the far end says, from the 3CX GET stream, as 8 kHz frames paced at real time."""
+
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._start = None
+        self._pts = 0
+        self.late_frames = 0  # silence played because 3CX audio had not arrived
+
+    def feed(self, data):
+        """Called from the GET-stream thread."""
+        with self._lock:
+            self._buffer.extend(data)
+            excess = len(self._buffer) - JITTER_MAX * RATE * 2 // 1000
+            if excess > 0:
+                del self._buffer[: excess - excess % 2]
+
+    async def recv(self):
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            self._pts += FRAME_SAMPLES
+            wait = self._start + self._pts / RATE - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        with self._lock:
+            if len(self._buffer) >= FRAME_BYTES:
+                chunk = bytes(self._buffer[:FRAME_BYTES])
+                del self._buffer[:FRAME_BYTES]
+            else:
+                chunk = bytes(FRAME_BYTES)
+                self.late_frames += 1
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(chunk)
+        frame.sample_rate = RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, RATE)
+        return frame
+
+
+class StreamBridge:
+    """Bridge one browser call to the 3CX participant ``participant_id`` on ``dn``.
+
+    :param callcontrol: the worker's :class:`~realtor_3cx.threecx.rest.CallControl`
+    :param ice_servers: ``[{"urls": ..., "username"?: ..., "credential"?: ...}]`` (none on a LAN)
+    """
+
+    def __init__(self, callcontrol, dn, participant_id, ice_servers=()):
+        self.callcontrol = callcontrol
+        self.dn = dn
+        self.participant_id = participant_id
+        self.pc = RTCPeerConnection(RTCConfiguration(
+            iceServers=[RTCIceServer(**server) for server in ice_servers]))
+        self.to_browser = PbxAudioTrack()
+        self.pc.addTrack(self.to_browser)
+        self.uplink = queue.Queue(maxsize=UPLINK_MAX)
+        self.closed = threading.Event()
+        self.stats = {"to_pbx_bytes": 0, "from_pbx_bytes": 0, "uplink_dropped": 0}
+        self._threads = []
+        self._tasks = []
+        self._audio_in = None
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def accept(self, offer_sdp):
+        """The browser's offer -> our answer (ICE candidates included: no trickling)."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._start_thread(self._pump_from_pbx, "from-3cx")
+        self._start_thread(self._pump_to_pbx, "to-3cx")
+        return self.pc.localDescription.sdp
+
+    async def close(self):
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self._audio_in is not None:
+            self._audio_in.close()  # unblocks the GET thread
+        for task in self._tasks:
+            task.cancel()
+        self.to_browser.stop()
+        await self.pc.close()
+        loop = asyncio.get_running_loop()
+        for thread in self._threads:
+            await loop.run_in_executor(None, thread.join, 5)
+
+    @property
+    def alive(self):
+        return any(t.is_alive() for t in self._threads) or self.pc.connectionState not in (
+            "closed", "failed")
+
+    # -- browser -> 3CX ------------------------------------------------------------------------
+
+    def _on_track(self, track):
+        if track.kind == "audio":
+            self._tasks.append(asyncio.ensure_future(self._read_browser(track)))
+
+    async def _read_browser(self, track):
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        pending = bytearray()
+        while not self.closed.is_set():
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            for out in resampler.resample(frame):
+                pending.extend(bytes(out.planes[0])[: out.samples * 2])
+            while len(pending) >= FRAME_BYTES:
+                chunk = bytes(pending[:FRAME_BYTES])
+                del pending[:FRAME_BYTES]
+                try:
+                    self.uplink.put_nowait(chunk)
+                except queue.Full:  # 3CX is slow to take it: drop the oldest, stay live
+                    self.stats["uplink_dropped"] += 1
+                    try:
+                        self.uplink.get_nowait()
+                    except queue.Empty:
+                        pass
+                    self.uplink.put_nowait(chunk)
+
+    def _uplink_chunks(self):
+        while not self.closed.is_set():
+            try:
+                chunk = self.uplink.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.stats["to_pbx_bytes"] += len(chunk)
+            yield chunk
+
+    def _pump_to_pbx(self):
+        try:
+            # Not paced here: the browser's frames arrive at real time already.
+            self.callcontrol.send_audio(self.dn, self.participant_id, self._uplink_chunks(),
+                                        pace=False)
+        except ThreecxError as exc:
+            if not self.closed.is_set():
+                _logger.warning("bridge: audio to 3CX stopped: %s", exc)
+
+    # -- 3CX -> browser ------------------------------------------------------------------------
+
+    def _pump_from_pbx(self):
+        try:
+            self._audio_in = self.callcontrol.open_audio(self.dn, self.participant_id)
+            for chunk in self._audio_in:
+                if self.closed.is_set():
+                    break
+                self.stats["from_pbx_bytes"] += len(chunk)
+                self.to_browser.feed(chunk)
+        except ThreecxError as exc:
+            if not self.closed.is_set():
+                _logger.warning("bridge: audio from 3CX stopped: %s", exc)
+        finally:
+            if self._audio_in is not None:
+                self._audio_in.close()
+
+    def _start_thread(self, target, name):
+        thread = threading.Thread(target=target, name=f"bridge-{self.participant_id}-{name}",
+                                  daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    async def _on_state(self):
+        if self.pc.connectionState in ("failed", "closed"):
+            await self.close()
