@@ -125,3 +125,17 @@ def test_a_dn_list_is_the_truth_for_that_dn_only():
     assert changed == {"7", "8"}
     assert t.view("8").state == "connected" and t.view("9").state == "ringing"
     assert t.view("7").state == "ringing" and t.tick(8) == ["7"]  # gone, after the grace
+
+
+def test_a_browser_call_on_the_route_point_counts_as_the_realtors():
+    t = tracker()
+    t.adopt("7", "101")
+    t.upsert(leg(1, "900", "Dialing", originated_by_dn="900", party_did=""), 0)
+    assert (t.view("7").direction, t.view("7").state) == ("outbound", "dialing")
+    t.upsert(leg(1, "900", "Connected", originated_by_dn="900", party_did=""), 2)
+    view = t.view("7")
+    assert (view.state, view.extension, view.answer_at) == ("connected", "101", 2)
+    t.remove("900", 1, 9)
+    t.tick(20)
+    (done,) = t.take_finished()
+    assert (done.state, done.chain) == ("completed", ("101",)) and "7" not in t.adopted

@@ -9,4 +9,5 @@ from . import res_partner
 from . import threecx_call
 from . import threecx_call_sync
 from . import threecx_dial
+from . import threecx_softphone
 from . import threecx_caller_lookup

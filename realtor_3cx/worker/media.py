@@ -34,7 +34,7 @@ import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from ..threecx.errors import ThreecxError
+from ..threecx.errors import NoMediaError, NotFoundError, ThreecxError
 
 _logger = logging.getLogger(__name__)
 
@@ -181,11 +181,31 @@ class StreamBridge:
             self.stats["to_pbx_bytes"] += len(chunk)
             yield chunk
 
+    def _until_media(self, open_stream):
+        """Open a stream once the leg is Connected (the callee picked up).
+
+        3CX answers 424 before that, but a POST whose body is a live generator never gets to
+        read the 424: the body would stream into a request 3CX already refused. So wait for
+        the leg's status first.
+        """
+        while not self.closed.is_set():
+            try:
+                leg = self.callcontrol.participant(self.dn, self.participant_id)
+            except NotFoundError:
+                return None  # the call ended before it was answered
+            if leg.status == "Connected":
+                try:
+                    return open_stream()
+                except NoMediaError:
+                    pass
+            self.closed.wait(0.1)
+        return None
+
     def _pump_to_pbx(self):
         try:
             # Not paced here: the browser's frames arrive at real time already.
-            self.callcontrol.send_audio(self.dn, self.participant_id, self._uplink_chunks(),
-                                        pace=False)
+            self._until_media(lambda: self.callcontrol.send_audio(
+                self.dn, self.participant_id, self._uplink_chunks(), pace=False))
         except ThreecxError as exc:
             if not self.closed.is_set():
                 _logger.warning("bridge: audio to 3CX stopped: %s", exc)
@@ -194,8 +214,9 @@ class StreamBridge:
 
     def _pump_from_pbx(self):
         try:
-            self._audio_in = self.callcontrol.open_audio(self.dn, self.participant_id)
-            for chunk in self._audio_in:
+            self._audio_in = self._until_media(
+                lambda: self.callcontrol.open_audio(self.dn, self.participant_id))
+            for chunk in self._audio_in or ():
                 if self.closed.is_set():
                     break
                 self.stats["from_pbx_bytes"] += len(chunk)
@@ -216,3 +237,24 @@ class StreamBridge:
     async def _on_state(self):
         if self.pc.connectionState in ("failed", "closed"):
             await self.close()
+
+
+class MediaLoop:
+    """The worker's one asyncio loop for every bridge (aiortc is asyncio; the worker is not)."""
+
+    _instance = None
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="media-loop",
+                                       daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def get(cls):
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def run(self, coroutine, timeout=20):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)

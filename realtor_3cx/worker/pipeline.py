@@ -38,6 +38,7 @@ SNAPSHOT_DNS = 16  # DNs pending in one batch
 QUEUE_LIMIT = 100_000
 FATAL_RETRY = 30.0
 DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
+SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphone/*
 PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
@@ -102,6 +103,9 @@ class ServerSession(threading.Thread):
         self.acting = False
         self.stats = {"batches": 0, "fetches": 0, "snapshots": 0, "writes": 0}
         self.event_times = deque()  # arrival times of the last minute's events
+        self.bridges = {}  # softphone session id -> (bridge, 3CX call id)
+        self._bridge_legs = {}  # softphone session id -> the route point's participant id
+        self.softphone_calls = {}  # 3CX call id -> the realtor's extension
         self.connected_since = None
         self.last_error = ""
 
@@ -172,6 +176,11 @@ class ServerSession(threading.Thread):
         self._write_health(state="connecting", error="")
         next_health = next_lock_check = next_dial = next_presence = time.monotonic()
         self._listen(lock, DIAL_CHANNEL)
+        self._listen(lock, SOFTPHONE_CHANNEL)
+        self.route_point = settings["client_id"]
+        self.bridges.clear()
+        self._bridge_legs.clear()
+        self.softphone_calls.clear()
         try:
             while not self._stopping():
                 items = self._drain()
@@ -181,6 +190,7 @@ class ServerSession(threading.Thread):
                 if self._notified(lock) or now >= next_dial:
                     next_dial = now + 2
                     self._dial_pending()
+                    self._softphone_pending()
                 if now >= next_presence:
                     next_presence = now + PRESENCE_INTERVAL
                     self._refresh_presence()
@@ -194,6 +204,8 @@ class ServerSession(threading.Thread):
                     next_health = now + self.config.health_interval
                     self._write_health()
         finally:
+            for session_id in list(self.bridges):
+                self._end_bridge(session_id, "the worker stopped")
             stream.stop()
             stream_thread.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
@@ -275,6 +287,98 @@ class ServerSession(threading.Thread):
         except ThreecxError as exc:
             return False, f"3CX refused: {exc.reason or exc}"
         return True, ""
+
+    # -- browser calls (WebRTC bridged to the route point's audio streams) ---------------------
+
+    def _softphone_pending(self):
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute(
+                    "SELECT id, extension, destination, offer, state, user_id "
+                    "FROM threecx_softphone_session WHERE server_id = %s AND (state = 'offered' "
+                    "OR (state = 'ended' AND id = ANY(%s))) FOR UPDATE SKIP LOCKED",
+                    (self.server_id, list(self.bridges) or [0]))
+                rows = cr.fetchall()
+                for session_id, extension, destination, offer, state, _user_id in rows:
+                    if state == "ended":
+                        self._end_bridge(session_id, "", write=False)
+                        continue
+                    values = self._open_bridge(session_id, extension, destination, offer)
+                    cr.execute(
+                        "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
+                        "message = %s, call_id = %s WHERE id = %s",
+                        (values["state"], values.get("answer"), values.get("message"),
+                         values.get("call_id"), session_id))
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot read browser calls: %s", exc)
+
+    def _open_bridge(self, session_id, extension, destination, offer):
+        from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged
+
+        try:
+            leg = self.client.callcontrol.makecall(self.route_point, destination).participant
+        except ThreecxError as exc:
+            return {"state": "failed", "message": f"3CX could not place the call: "
+                                                   f"{exc.reason or exc}"}
+        call_id = str(leg.callid)
+        self.softphone_calls[call_id] = extension
+        self.tracker.adopt(call_id, extension)
+        media = MediaLoop.get()
+        holder = []
+
+        async def start():
+            # aiortc objects belong to the loop that runs them: create the peer there.
+            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg.id))
+            return await holder[0].accept(offer)
+
+        try:
+            answer = media.run(start())
+        except Exception as exc:  # a bad offer: end the call we placed
+            _logger.warning("worker: browser call %s failed to start: %s", session_id, exc)
+            if holder:
+                media.run(holder[0].close())
+            self._drop_quietly(leg.id)
+            return {"state": "failed", "message": "The browser's audio could not be connected."}
+        bridge = holder[0]
+        self.bridges[session_id] = (bridge, call_id)
+        self._bridge_legs[session_id] = leg.id
+        _logger.info("worker: browser call %s bridged to 3CX call %s", session_id, call_id)
+        return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _end_bridge(self, session_id, message, write=True):
+        from .media import MediaLoop
+
+        entry = self.bridges.pop(session_id, None)
+        if entry is None:
+            return
+        bridge, _call_id = entry
+        _logger.info("worker: browser call %s ended (peer %s, %s B to 3CX, %s B from 3CX)",
+                     session_id, bridge.pc.connectionState, bridge.stats["to_pbx_bytes"],
+                     bridge.stats["from_pbx_bytes"])
+        MediaLoop.get().run(bridge.close())
+        self._drop_quietly(self._bridge_legs.pop(session_id, None))
+        if write:
+            try:
+                with self.odoo.cursor() as cr:
+                    cr.execute("UPDATE threecx_softphone_session SET state = 'ended', "
+                               "message = %s WHERE id = %s RETURNING user_id",
+                               (message or None, session_id))
+                    row = cr.fetchone()
+                    if row:
+                        self.odoo.env(cr)["res.users"].browse(row[0]).partner_id._bus_send(
+                            "realtor_3cx.softphone/ended", {"session_id": session_id})
+                    cr.commit()
+            except DB_ERRORS:
+                pass
+
+    def _drop_quietly(self, participant_id):
+        if participant_id is None:
+            return
+        try:
+            self.client.callcontrol.drop(self.route_point, participant_id)
+        except ThreecxError:
+            pass  # already gone
 
     def _refresh_presence(self):
         """Realtors' presence from XAPI Users (profile, registered, queue login)."""
@@ -394,6 +498,9 @@ class ServerSession(threading.Thread):
         views = [tracker.view(cid) for cid in changed]
         finished = tracker.take_finished()
         for view in finished:
+            for session_id, (_bridge, call_id) in list(self.bridges.items()):
+                if call_id == view.call_id:  # the far end hung up: end the browser call
+                    self._end_bridge(session_id, "")
             if view.answer_at is None:
                 view = with_reason(view, self._reason(view.call_id))
             self._queue_view(view)
@@ -437,6 +544,11 @@ class ServerSession(threading.Thread):
 
     def _queue_view(self, view):
         data = view.as_dict()
+        owner = self.softphone_calls.get(view.call_id)
+        if owner and not data["extension"]:
+            # A browser call runs on the route point: the realtor is who placed it.
+            data["extension"] = owner
+            data["chain"] = data["chain"] or (owner,)
         told = self.notified.setdefault(view.call_id, set())
         fresh = set(view.ringing) - told
         told |= fresh

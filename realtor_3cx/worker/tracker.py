@@ -88,6 +88,7 @@ class CallTracker:
         self._where = {}  # (dn, participant id) -> call id
         self._finished = []
         self._done = {}  # call id -> end time, so late repeats do not revive a logged call
+        self.adopted = {}  # call id -> extension: browser calls run on the route point
 
     # -- input ------------------------------------------------------------------------------
 
@@ -155,6 +156,18 @@ class CallTracker:
                 ended.append(call.call_id)
         return ended
 
+    def adopt(self, call_id, extension):
+        """A browser call: its route-point leg stands for the realtor's ``extension``."""
+        self.adopted[str(call_id)] = extension
+
+    def _effective(self, call_id, leg):
+        """(DN, type) a leg counts as: an adopted call's non-extension legs are the realtor's."""
+        dn_type = self.dn_types.get(leg.dn, EXTENSION)
+        owner = self.adopted.get(call_id)
+        if owner and dn_type != EXTENSION:
+            return owner, EXTENSION
+        return leg.dn, dn_type
+
     def forget_unknown_call(self, call_id):
         """Stop tracking a call (e.g. an internal call nobody logs)."""
         self.calls.pop(call_id, None)
@@ -187,12 +200,9 @@ class CallTracker:
             call.empty_since = now
         return call_id
 
-    def _is_extension(self, dn):
-        return self.dn_types.get(dn, EXTENSION) == EXTENSION
-
     def _learn(self, call, leg, now):
         """What a leg teaches about its call: direction and parties (first sight), answers."""
-        dn_type = self.dn_types.get(leg.dn, EXTENSION)
+        dn, dn_type = self._effective(call.call_id, leg)
         outside = (leg.party_dn_type or "") not in INTERNAL_TYPES and not (
             leg.party_dn and leg.party_dn in self.dn_types)
         if not call.direction:
@@ -211,21 +221,22 @@ class CallTracker:
         if leg.on_behalf_of_dn and not call.queue and \
                 self.dn_types.get(leg.on_behalf_of_dn) == "Wqueue":
             call.queue = leg.on_behalf_of_dn
-        if leg.status == "Ringing" and dn_type == EXTENSION and leg.dn not in call.rung:
-            call.rung.append(leg.dn)
+        if leg.status == "Ringing" and dn_type == EXTENSION and dn not in call.rung:
+            call.rung.append(dn)
         if leg.status == "Connected" and dn_type == EXTENSION:
             if call.answer_at is None:
                 call.answer_at = now
-            if not call.chain or call.chain[-1] != leg.dn:
-                call.chain.append(leg.dn)
-            call.last_extension = leg.dn
+            if not call.chain or call.chain[-1] != dn:
+                call.chain.append(dn)
+            call.last_extension = dn
         elif dn_type == EXTENSION and not call.chain:
-            call.last_extension = leg.dn
+            call.last_extension = dn
 
     def _finish(self, call, at):
         call.end_at = at
         self._finished.append(self._view(call))
         self.calls.pop(call.call_id, None)
+        self.adopted.pop(call.call_id, None)
         done = self._done
         done[call.call_id] = at
         if len(done) > 10000:  # keep the memory of finished ids bounded
@@ -233,9 +244,10 @@ class CallTracker:
                 del done[old]
 
     def _view(self, call):
-        legs = [leg for leg in call.legs.values()]
-        ext_legs = [leg for leg in legs if self._is_extension(leg.dn)]
-        ringing = tuple(sorted(leg.dn for leg in ext_legs if leg.status == "Ringing"))
+        legs = list(call.legs.values())
+        ext_legs = [leg for leg in legs if self._effective(call.call_id, leg)[1] == EXTENSION]
+        ringing = tuple(sorted(self._effective(call.call_id, leg)[0] for leg in ext_legs
+                               if leg.status == "Ringing"))
         if call.end_at is not None:
             if call.answer_at is not None:
                 state = "completed"

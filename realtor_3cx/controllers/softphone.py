@@ -1,0 +1,57 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Softphone signalling endpoints (authenticated users only; JSON-RPC, so CSRF-safe)."""
+
+from odoo import _, http
+from odoo.exceptions import UserError
+from odoo.http import request
+
+MAX_SDP = 64 * 1024  # an SDP offer is a few kB; anything larger is not one
+
+
+class SoftphoneController(http.Controller):
+    @http.route("/realtor_3cx/softphone/offer", type="json", auth="user", methods=["POST"])
+    def offer(self, destination, sdp):
+        """Start a browser call to ``destination`` with the browser's WebRTC ``sdp`` offer.
+
+        :returns: ``{"ok": True, "session_id", "answer"}`` or ``{"ok": False, "message"}``
+        """
+        env = request.env
+        if not env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
+            return {"ok": False, "message": _("Only realtors can call from the browser.")}
+        if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
+            return {"ok": False, "message": _("The browser sent no valid WebRTC offer.")}
+        Session = env["threecx.softphone.session"]
+        try:
+            extension, number = Session._start(destination)
+        except UserError as exc:
+            return {"ok": False, "message": exc.args[0]}
+        # Committed at once: the worker must see it while this request waits for the answer.
+        with env.registry.cursor() as cr:
+            session = Session.with_env(env(cr=cr, su=True)).create(
+                {
+                    "server_id": extension.server_id.id,
+                    "user_id": env.uid,
+                    "extension": extension.number,
+                    "destination": number,
+                    "offer": sdp,
+                }
+            )
+            Session._notify_worker(cr, session.id)
+            cr.commit()
+            session_id = session.id
+        state, answer, message = Session._wait_answer(session_id)
+        if state != "answered":
+            return {"ok": False, "message": message or _("The call could not start.")}
+        return {"ok": True, "session_id": session_id, "answer": answer}
+
+    @http.route("/realtor_3cx/softphone/hangup", type="json", auth="user", methods=["POST"])
+    def hangup(self, session_id):
+        env = request.env
+        session = env["threecx.softphone.session"].sudo().browse(int(session_id)).exists()
+        if not session or session.user_id != env.user:
+            return {"ok": False, "message": _("This browser call is not yours.")}
+        if session.state in ("offered", "answered"):
+            session.state = "ended"
+            session._notify_worker(env.cr, session.id)
+        return {"ok": True}

@@ -1,0 +1,80 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Browser calls: the signalling between a realtor's browser and the worker's WebRTC bridge.
+
+The browser posts its WebRTC offer (ICE candidates included) to
+``/realtor_3cx/softphone/offer``; a session row carries it to the worker (NOTIFY
+``realtor_3cx_softphone``), which places the call from the integration's route point (the DN
+whose audio streams it may read and write), answers the offer with its aiortc peer and writes
+the answer back. Hang-up from either side ends the session; the worker tears the bridge down.
+"""
+
+import logging
+import time
+
+from odoo import _, api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+SOFTPHONE_CHANNEL = "realtor_3cx_softphone"
+ANSWER_WAIT = 15.0  # the worker gathers ICE candidates before answering
+
+
+class ThreecxSoftphoneSession(models.Model):
+    _name = "threecx.softphone.session"
+    _description = "Browser call"
+    _order = "id desc"
+
+    server_id = fields.Many2one("threecx.server", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade", index=True)
+    extension = fields.Char(required=True)
+    destination = fields.Char()
+    offer = fields.Text(required=True)
+    answer = fields.Text()
+    state = fields.Selection(
+        [
+            ("offered", "Offered"),
+            ("answered", "Answered"),
+            ("ended", "Ended"),
+            ("failed", "Failed"),
+        ],
+        default="offered",
+        required=True,
+        index=True,
+    )
+    message = fields.Char()
+    call_id = fields.Char("3CX call ID")
+
+    @api.model
+    def _start(self, destination):
+        """(extension, E.164) of a browser call the user may place; UserError says why not."""
+        Call = self.env["threecx.call"]
+        extension = Call._dial_extension()
+        number = Call._dial_check(destination, False, False)
+        return extension, number
+
+    @api.model
+    def _notify_worker(self, cr, session_id):
+        cr.execute("SELECT pg_notify(%s, %s)", (SOFTPHONE_CHANNEL, str(session_id)))
+
+    @api.model
+    def _wait_answer(self, session_id):
+        deadline = time.monotonic() + ANSWER_WAIT
+        while time.monotonic() < deadline:
+            with self.pool.cursor() as cr:
+                cr.execute(
+                    "SELECT state, answer, message FROM threecx_softphone_session WHERE id = %s",
+                    (session_id,),
+                )
+                state, answer, message = cr.fetchone()
+            if state != "offered":
+                return state, answer, message
+            time.sleep(0.05)
+        message = _("The telephony service did not answer: the 3CX worker may be stopped.")
+        with self.pool.cursor() as cr:
+            cr.execute(
+                "UPDATE threecx_softphone_session SET state = 'failed', message = %s "
+                "WHERE id = %s AND state = 'offered'",
+                (message, session_id),
+            )
+        return "failed", None, message

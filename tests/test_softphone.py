@@ -1,0 +1,142 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""A browser call end to end, signalled through Odoo: the 'browser' is an aiortc peer playing
+a tone; Odoo's controller carries its offer to the worker, whose bridge places the call from the
+route point; the simulator echoes; the tone comes back. Both sides can hang up."""
+
+import asyncio
+import os
+import time
+
+import pytest
+import requests
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from browser_env import PASSWORD, odoo_server
+from test_media_bridge import ToneTrack, listen
+from threecx_sim import SECRET, control, running_simulator, wait_for
+from worker_env import OdooDb, Worker
+
+DESTINATION = "+15550108701"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    db = OdooDb()
+    logs = tmp_path_factory.mktemp("softphone")
+    with running_simulator(audio="echo") as sim:
+        tag = str(os.getpid())
+
+        def create(env):
+            env.company.country_id = env.ref("base.us")
+            realtor = env["res.users"].create({
+                "name": "Sam Softphone", "login": f"sam_{tag}", "password": PASSWORD,
+                "groups_id": [(6, 0, [env.ref("base.group_user").id,
+                                      env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
+            server = env["threecx.server"].create({
+                "name": "Softphone PBX", "base_url": sim.url, "client_id": "900",
+                "api_secret": SECRET})
+            env["threecx.extension"].create(
+                {"server_id": server.id, "number": "101", "user_id": realtor.id})
+            return {"server": server.id, "login": realtor.login, "user": realtor.id}
+
+        ids = db.do(create)
+        worker = Worker(db, ids["server"], logs / "worker.log")
+        try:
+            with odoo_server(db.conf, db.db, logs / "odoo.log") as url:
+                wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
+                    ids["server"]).connection_state) == "connected", "the worker", timeout=30)
+                session = requests.Session()
+                auth = session.post(f"{url}/web/session/authenticate", timeout=10, json={
+                    "jsonrpc": "2.0", "params": {"db": db.db, "login": ids["login"],
+                                                 "password": PASSWORD}}).json()
+                assert auth.get("result"), auth
+                yield {"db": db, "sim": sim, "url": url, "http": session, "worker": worker,
+                       **ids}
+        finally:
+            worker.stop()
+            print(worker.output()[-3000:])
+
+
+def rpc(world, path, **params):
+    response = world["http"].post(f"{world['url']}{path}", timeout=30,
+                                  json={"jsonrpc": "2.0", "params": params})
+    body = response.json()
+    assert "error" not in body, body
+    return body["result"]
+
+
+async def browser_call(world, destination=DESTINATION):
+    browser = RTCPeerConnection()
+    mic = ToneTrack()
+    browser.addTrack(mic)
+    received, stop = [], asyncio.Event()
+    browser.on("track", lambda track: asyncio.ensure_future(listen(track, received, stop)))
+    await browser.setLocalDescription(await browser.createOffer())
+    result = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/offer",
+                                     destination=destination, sdp=browser.localDescription.sdp)
+    if result["ok"]:
+        await browser.setRemoteDescription(
+            RTCSessionDescription(sdp=result["answer"], type="answer"))
+    return browser, mic, received, stop, result
+
+
+def test_a_browser_call_carries_audio_both_ways_and_hangs_up_from_the_browser(world):
+    async def scenario():
+        browser, mic, received, stop, result = await browser_call(world)
+        assert result["ok"], result
+        await asyncio.sleep(2.5)  # ICE, DTLS, and the callee answering (2 s script)
+        mic.tone_at = time.monotonic()
+        await asyncio.sleep(1.5)
+        heard = [t for t, level, peak in received if t > mic.tone_at and level > 0.5
+                 and peak > 1000]
+        hung = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/hangup",
+                                       session_id=result["session_id"])
+        stop.set()
+        await browser.close()
+        return result, heard, mic.tone_at, hung
+
+    result, heard, tone_at, hung = asyncio.run(scenario())
+    assert hung == {"ok": True}
+    assert heard, "the tone did not come back through Odoo's bridge and 3CX"
+    print(f"round trip: {(heard[0] - tone_at) * 1000:.0f} ms")
+    db, sim = world["db"], world["sim"]
+    session = db.do(lambda env: env["threecx.softphone.session"].browse(
+        result["session_id"]).read(["state", "call_id"])[0])
+    call = wait_for(lambda: control(sim, f"calls/{session['call_id']}", method="GET")
+                    ["ended_at"] and control(sim, f"calls/{session['call_id']}", method="GET"),
+                    "the hang-up to reach 3CX")
+    assert (call["caller"], call["callee"], call["result"]) == ("900", DESTINATION, "answered")
+    record = wait_for(lambda: db.calls(world["server"]).get(session["call_id"], {}).get(
+        "state") == "completed" and db.calls(world["server"])[session["call_id"]],
+        "the call record")
+    assert record["user_id"][0] == world["user"]  # the realtor, not the route point
+
+
+def test_the_far_end_hanging_up_ends_the_browser_call(world):
+    async def scenario():
+        browser, mic, received, stop, result = await browser_call(world)
+        assert result["ok"], result
+        await asyncio.sleep(2.5)
+        call_id = world["db"].do(lambda env: env["threecx.softphone.session"].browse(
+            result["session_id"]).call_id)
+        control(world["sim"], f"calls/{call_id}/hangup", {"side": "callee"})
+        state = await asyncio.to_thread(wait_for, lambda: world["db"].do(
+            lambda env: env["threecx.softphone.session"].browse(result["session_id"]).state)
+            == "ended", "the session to end")
+        stop.set()
+        await browser.close()
+        return state
+
+    assert asyncio.run(scenario())
+
+
+def test_refusals_come_back_as_messages(world):
+    bad = rpc(world, "/realtor_3cx/softphone/offer", destination=DESTINATION, sdp="hello")
+    assert bad == {"ok": False, "message": "The browser sent no valid WebRTC offer."}
+    invalid = rpc(world, "/realtor_3cx/softphone/offer", destination="nope", sdp="v=0\r\n")
+    assert not invalid["ok"] and "is not a phone number" in invalid["message"]
+    other = rpc(world, "/realtor_3cx/softphone/hangup", session_id=999999)
+    assert other == {"ok": False, "message": "This browser call is not yours."}
+    anonymous = requests.post(f"{world['url']}/realtor_3cx/softphone/offer", timeout=10, json={
+        "jsonrpc": "2.0", "params": {"destination": DESTINATION, "sdp": "v=0"}}).json()
+    assert anonymous["error"]["data"]["name"] == "odoo.http.SessionExpiredException"
