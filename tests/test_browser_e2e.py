@@ -59,7 +59,7 @@ def world(tmp_path_factory):
                 wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
                     ids["server"]).connection_state) == "connected", "the worker", timeout=30)
                 yield {"db": db, "sim": sim, "url": url, "browser": browser, **ids,
-                       "worker": worker, "logs": logs}
+                       "worker": worker, "logs": logs, "playwright": pw}
                 browser.close()
         finally:
             worker.stop()
@@ -203,3 +203,77 @@ def test_answer_and_decline_from_the_pop_up(world, realtor_page):
              "3CX to drop the declined call")
     assert control(sim, f"calls/{second['callid']}", method="GET")["ended_by"] == "101"
     expect(page.locator(".o_realtor_3cx_popup")).to_have_count(0, timeout=10000)
+
+
+def tone_wav(path, seconds=20, hz=1000, rate=48000):
+    """A microphone recording of a steady 1 kHz tone (Chromium's fake capture device)."""
+    import math
+    import struct
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * hz * i
+                                                                        / rate)))
+                                 for i in range(rate * seconds)))
+
+
+HEAR_TONE = """
+async () => {
+    const audio = document.querySelector("audio.o_realtor_3cx_softphone_audio");
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 4096;
+    ctx.createMediaStreamSource(audio.srcObject).connect(analyser);
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    const started = performance.now();
+    while (performance.now() - started < 8000) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        analyser.getFloatFrequencyData(bins);
+        let best = 1;
+        for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best]) best = i;
+        const hz = (best * ctx.sampleRate) / analyser.fftSize;
+        if (bins[best] > -70 && Math.abs(hz - 1000) < 30) {
+            return { hz, db: bins[best], after: performance.now() - started };
+        }
+    }
+    return null;
+}
+"""
+
+
+def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_path):
+    """Chromium's fake microphone plays 1 kHz; the simulator echoes; the browser hears 1 kHz."""
+    control(world["sim"], "config", {"audio": "echo"})
+    wav = tmp_path / "tone.wav"
+    tone_wav(wav)
+    # The module's Playwright (it cannot be started twice in one thread), another Chromium.
+    browser = world["playwright"].chromium.launch(executable_path=chromium_path(), args=[
+        "--no-sandbox", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
+        "--autoplay-policy=no-user-gesture-required"])
+    context = browser.new_context(permissions=["microphone"])
+    page = context.new_page()
+    try:
+        login(page, world["url"], world["realtor"])
+        page.locator(".o_realtor_3cx_softphone_toggle").click()
+        page.fill(".o_realtor_3cx_softphone_number", "+15550108901")
+        page.locator(".o_realtor_3cx_softphone_call").click()
+        phone = page.locator(".o_realtor_3cx_softphone[data-status=connected]")
+        expect(phone).to_be_visible(timeout=20000)
+        page.wait_for_selector("audio.o_realtor_3cx_softphone_audio", state="attached")
+        heard = page.evaluate(HEAR_TONE)
+        assert heard, "the browser did not hear its tone come back through 3CX"
+        print(f"heard {heard['hz']:.0f} Hz at {heard['db']:.0f} dB")
+        page.locator(".o_realtor_3cx_softphone_hangup").click()
+        expect(page.locator(".o_realtor_3cx_softphone[data-status=ended]")).to_be_visible(
+            timeout=10000)
+        wait_for(lambda: "bridged to 3CX call" in world["worker"].output()
+                 and "ended (peer" in world["worker"].output(), "the worker's teardown")
+    finally:
+        context.close()
+        browser.close()
+        control(world["sim"], "config", {"audio": "tone"})

@@ -40,10 +40,10 @@ class SoftphoneController(http.Controller):
             Session._notify_worker(cr, session.id)
             cr.commit()
             session_id = session.id
-        state, answer, message = Session._wait_answer(session_id)
+        state, answer, message, call_id = Session._wait_answer(session_id)
         if state != "answered":
             return {"ok": False, "message": message or _("The call could not start.")}
-        return {"ok": True, "session_id": session_id, "answer": answer}
+        return {"ok": True, "session_id": session_id, "answer": answer, "call_id": call_id}
 
     @http.route("/realtor_3cx/softphone/hangup", type="json", auth="user", methods=["POST"])
     def hangup(self, session_id):

@@ -63,12 +63,13 @@ class ThreecxSoftphoneSession(models.Model):
         while time.monotonic() < deadline:
             with self.pool.cursor() as cr:
                 cr.execute(
-                    "SELECT state, answer, message FROM threecx_softphone_session WHERE id = %s",
+                    "SELECT state, answer, message, call_id FROM threecx_softphone_session "
+                    "WHERE id = %s",
                     (session_id,),
                 )
-                state, answer, message = cr.fetchone()
+                state, answer, message, call_id = cr.fetchone()
             if state != "offered":
-                return state, answer, message
+                return state, answer, message, call_id
             time.sleep(0.05)
         message = _("The telephony service did not answer: the 3CX worker may be stopped.")
         with self.pool.cursor() as cr:
@@ -77,4 +78,4 @@ class ThreecxSoftphoneSession(models.Model):
                 "WHERE id = %s AND state = 'offered'",
                 (message, session_id),
             )
-        return "failed", None, message
+        return "failed", None, message, None

@@ -8,12 +8,14 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { OutcomeDialog } from "../components/outcome_dialog/outcome_dialog";
+import { BrowserCall } from "./softphone";
 
 export const BUS = {
     ringing: "realtor_3cx.call/ringing",
     answered: "realtor_3cx.call/answered",
     ended: "realtor_3cx.call/ended",
     dial: "realtor_3cx.call/dial",
+    softphoneEnded: "realtor_3cx.softphone/ended",
 };
 const DISMISSED_KEY = "realtor_3cx.dismissed";
 const ASKED_KEY = "realtor_3cx.notification_permission_asked";
@@ -39,7 +41,9 @@ export const callService = {
             dialing: null,
             outcomeFor: null,
             ringtoneBlocked: false,
+            softphone: { status: "idle", number: "", message: "", muted: false, startedAt: null, callId: null, sessionId: null },
         });
+        let browserCall = null;
         const api = {
             state,
             /** @returns {boolean} true when the tab may ring and notify (one tab does). */
@@ -117,6 +121,18 @@ export const callService = {
             },
             closeOutcome() {
                 state.outcomeFor = null;
+            },
+
+            /** Call ``number`` from the browser itself (WebRTC, bridged by the worker). */
+            async browserCall(number) {
+                browserCall = new BrowserCall(state.softphone);
+                await browserCall.start(number);
+            },
+            async hangupBrowserCall() {
+                await browserCall?.hangup();
+            },
+            toggleMute() {
+                browserCall?.toggleMute();
             },
         };
 
@@ -209,7 +225,15 @@ export const callService = {
             startRinging();
             desktopNotification(payload);
         });
+        on(BUS.softphoneEnded, (payload) => {
+            if (browserCall && payload.session_id === state.softphone.sessionId) {
+                browserCall.teardown(_t("The call ended."));
+            }
+        });
         on(BUS.answered, (payload) => {
+            if (browserCall && payload.call_id === state.softphone.callId) {
+                browserCall.connected();
+            }
             const popup = state.popups.find((p) => p.id === payload.id);
             if (payload.user_id === user.userId) {
                 if (popup) {

@@ -1,0 +1,65 @@
+/** @odoo-module **/
+// Copyright 2026 realtor_3cx contributors
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+import { Component, onWillUnmount, useState } from "@odoo/owl";
+import { browser } from "@web/core/browser/browser";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+
+const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+
+/** The softphone in the systray: call from the browser when away from the desk phone. */
+export class Softphone extends Component {
+    static template = "realtor_3cx.Softphone";
+    static props = {};
+
+    setup() {
+        this.calls = useService("realtor_3cx.call");
+        this.state = useState(this.calls.state);
+        this.local = useState({ open: false, number: "", now: Date.now() });
+        this.keys = KEYS;
+        this.tick = browser.setInterval(() => (this.local.now = Date.now()), 1000);
+        onWillUnmount(() => browser.clearInterval(this.tick));
+    }
+
+    get phone() {
+        return this.state.softphone;
+    }
+
+    get busy() {
+        return ["connecting", "ringing", "connected"].includes(this.phone.status);
+    }
+
+    get timer() {
+        if (!this.phone.startedAt) {
+            return "";
+        }
+        const seconds = Math.max(0, Math.floor((this.local.now - this.phone.startedAt) / 1000));
+        return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+    }
+
+    toggle() {
+        this.local.open = !this.local.open;
+    }
+
+    press(key) {
+        this.local.number += key;
+    }
+
+    async call() {
+        if (this.local.number.trim()) {
+            await this.calls.browserCall(this.local.number.trim());
+        }
+    }
+
+    async hangup() {
+        await this.calls.hangupBrowserCall();
+    }
+
+    mute() {
+        this.calls.toggleMute();
+    }
+}
+
+registry.category("systray").add("realtor_3cx.Softphone", { Component: Softphone }, { sequence: 27 });
