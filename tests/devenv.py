@@ -51,7 +51,7 @@ VENV = ROOT / ".venv"
 ADDON = "realtor_3cx"
 RUN_DB = "realtor_3cx"
 # Benchmarks of plain-Python code: no database to prepare.
-NO_DATABASE_BENCHMARKS = {"client"}
+NO_DATABASE_BENCHMARKS = {"client", "webrtc"}
 # The demo database's 3CX server points here (realtor_3cx/demo/realtor_3cx_demo.xml).
 SIM_PORT = 5001
 ODOO_GIT = "https://github.com/odoo/odoo.git"

@@ -4,78 +4,14 @@
 through the participant streams, the tone comes back over WebRTC; latency measured."""
 
 import asyncio
-import fractions
-import math
-import struct
 import time
 
-import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from threecx_sim import SECRET, control, running_simulator, wait_for
+from webrtc_peer import ToneTrack, listen
 
 from realtor_3cx.threecx.client import ThreecxClient
 from realtor_3cx.worker.media import StreamBridge
-
-TONE_HZ = 1000
-RATE = 48000
-FRAME = 960  # 20 ms at 48 kHz
-
-
-class ToneTrack(MediaStreamTrack):
-    """A microphone that is silent until ``tone_at``, then plays a 1 kHz tone."""
-
-    kind = "audio"
-
-    def __init__(self):
-        super().__init__()
-        self.tone_at = None
-        self._pts = 0
-        self._start = None
-
-    async def recv(self):
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            self._pts += FRAME
-            await asyncio.sleep(max(0, self._start + self._pts / RATE - time.monotonic()))
-        loud = self.tone_at is not None and time.monotonic() >= self.tone_at
-        samples = [int(8000 * math.sin(2 * math.pi * TONE_HZ * (self._pts + i) / RATE))
-                   if loud else 0 for i in range(FRAME)]
-        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME)
-        frame.planes[0].update(struct.pack(f"<{FRAME}h", *samples))
-        frame.sample_rate = RATE
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, RATE)
-        return frame
-
-
-def tone_level(pcm, rate, hz):
-    """Goertzel power at ``hz`` relative to the signal's power (0..1)."""
-    n = len(pcm)
-    if not n:
-        return 0.0
-    coeff = 2 * math.cos(2 * math.pi * hz / rate)
-    s1 = s2 = 0.0
-    for x in pcm:
-        s1, s2 = x + coeff * s1 - s2, s1
-    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
-    total = sum(x * x for x in pcm) or 1.0
-    return power / (total * n / 2)
-
-
-async def listen(track, results, stop):
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-    while not stop.is_set():
-        try:
-            frame = await track.recv()
-        except MediaStreamError:
-            return
-        for out in resampler.resample(frame):
-            pcm = struct.unpack(f"<{out.samples}h", bytes(out.planes[0])[: out.samples * 2])
-            results.append((time.monotonic(), tone_level(pcm, RATE, TONE_HZ),
-                            max(abs(x) for x in pcm) if pcm else 0))
-
 
 async def bridged_call(sim, client):
     leg = client.callcontrol.makecall("900", "+15550108501").participant
@@ -138,3 +74,41 @@ def test_the_far_end_hanging_up_tears_the_bridge_down():
     with running_simulator(audio="echo") as sim:
         bridge = asyncio.run(scenario(sim))
         assert not bridge.alive
+
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def test_ten_concurrent_bridged_calls_without_errors_or_memory_growth():
+    async def round_of_calls(sim, client):
+        calls = await asyncio.gather(*(bridged_call(sim, client) for _ in range(10)))
+        await asyncio.sleep(1.0)
+        for _leg, _bridge, _browser, mic, _received, _stop in calls:
+            mic.tone_at = time.monotonic()
+        await asyncio.sleep(1.5)
+        heard = [any(t > mic.tone_at and level > 0.5 and peak > 1000
+                     for t, level, peak in received)
+                 for _leg, _bridge, _browser, mic, received, _stop in calls]
+        for _leg, bridge, browser, _mic, _received, stop in calls:
+            stop.set()
+            await browser.close()
+            await bridge.close()
+        return heard, [bridge for _leg, bridge, *_ in calls]
+
+    async def scenario(sim):
+        client = ThreecxClient(sim.url, "900", SECRET)
+        first, _ = await round_of_calls(sim, client)
+        after_first = rss_mb()
+        second, bridges = await round_of_calls(sim, client)
+        after_second = rss_mb()
+        client.close()
+        return first, second, after_first, after_second, bridges
+
+    with running_simulator(audio="echo") as sim:
+        first, second, after_first, after_second, bridges = asyncio.run(scenario(sim))
+    assert all(first) and all(second), (first, second)
+    assert not any(bridge.alive for bridge in bridges)
+    # A second round of ten calls costs no more memory than the first left behind.
+    assert after_second - after_first < 15, (after_first, after_second)

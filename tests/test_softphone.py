@@ -12,8 +12,8 @@ import pytest
 import requests
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from browser_env import PASSWORD, odoo_server
-from test_media_bridge import ToneTrack, listen
 from threecx_sim import SECRET, control, running_simulator, wait_for
+from webrtc_peer import ToneTrack, listen
 from worker_env import OdooDb, Worker
 
 DESTINATION = "+15550108701"

@@ -173,6 +173,13 @@ class StreamBridge:
                     self.uplink.put_nowait(chunk)
 
     def _uplink_chunks(self):
+        # What the realtor said before the callee picked up is not for the callee: start
+        # from now, or the whole call would lag by that much.
+        while True:
+            try:
+                self.uplink.get_nowait()
+            except queue.Empty:
+                break
         while not self.closed.is_set():
             try:
                 chunk = self.uplink.get(timeout=0.1)

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import client, lookup, pipeline, popup, report
+from . import client, lookup, pipeline, popup, report, webrtc
 from .common import Bench
 
-BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup)}
+BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup, webrtc)}
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -44,11 +44,11 @@ def _free_port():
 
 
 @contextlib.contextmanager
-def simulator():
+def simulator(extra=()):
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "realtor_3cx.threecx.simulator", "--port", str(port),
-         "--client-secret", SECRET, "--log-level", "WARNING"], cwd=ROOT)
+         "--client-secret", SECRET, "--log-level", "WARNING", *extra], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
