@@ -277,3 +277,41 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
         context.close()
         browser.close()
         control(world["sim"], "config", {"audio": "tone"})
+
+
+def test_an_incoming_call_answered_in_the_browser(world, tmp_path):
+    control(world["sim"], "config", {"audio": "echo"})
+    wav = tmp_path / "tone.wav"
+    tone_wav(wav)
+    browser = world["playwright"].chromium.launch(executable_path=chromium_path(), args=[
+        "--no-sandbox", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
+        "--autoplay-policy=no-user-gesture-required"])
+    context = browser.new_context(permissions=["microphone"])
+    page = context.new_page()
+    try:
+        login(page, world["url"], world["realtor"])
+        page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+        call = control(world["sim"], "calls/inbound", {
+            "from": NUMBER, "to": "101", "ring_seconds": 600})
+        page.locator(".o_realtor_3cx_popup .o_realtor_3cx_answer_here").click(timeout=15000)
+        expect(page.locator(".o_realtor_3cx_softphone[data-status=connected]")).to_be_visible(
+            timeout=20000)
+        truth = control(world["sim"], f"calls/{call['callid']}", method="GET")
+        assert truth["answered_by"] == "900"  # taken on the route point, bridged to the page
+        page.wait_for_selector("audio.o_realtor_3cx_softphone_audio", state="attached")
+        assert page.evaluate(HEAR_TONE), "the browser did not hear the call's audio"
+        control(world["sim"], f"calls/{call['callid']}/hangup", {"side": "caller"})
+        # The caller hung up: the call leaves the softphone (it was never opened by hand).
+        expect(page.locator(".o_realtor_3cx_softphone")).to_have_count(0, timeout=15000)
+
+        def logged(env):
+            record = env["threecx.call"].search([
+                ("server_id", "=", world["server"]), ("call_id", "=", str(call["callid"]))])
+            return record.state == "completed" and record.user_id.login == world["realtor"]
+
+        wait_for(lambda: world["db"].do(logged), "the call logged as the realtor's")
+    finally:
+        context.close()
+        browser.close()
+        control(world["sim"], "config", {"audio": "tone"})

@@ -11,8 +11,9 @@ MAX_SDP = 64 * 1024  # an SDP offer is a few kB; anything larger is not one
 
 class SoftphoneController(http.Controller):
     @http.route("/realtor_3cx/softphone/offer", type="json", auth="user", methods=["POST"])
-    def offer(self, destination, sdp):
-        """Start a browser call to ``destination`` with the browser's WebRTC ``sdp`` offer.
+    def offer(self, sdp, destination=None, call_id=None):
+        """Start a browser call with the browser's WebRTC ``sdp`` offer: to ``destination``,
+        or answering the ringing call ``call_id`` (a ``threecx.call`` id) in the browser.
 
         :returns: ``{"ok": True, "session_id", "answer"}`` or ``{"ok": False, "message"}``
         """
@@ -22,8 +23,13 @@ class SoftphoneController(http.Controller):
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
             return {"ok": False, "message": _("The browser sent no valid WebRTC offer.")}
         Session = env["threecx.softphone.session"]
+        pbx_call_id = False
         try:
-            extension, number = Session._start(destination)
+            if call_id:
+                extension, pbx_call_id = Session._start_answer(int(call_id))
+                number = False
+            else:
+                extension, number = Session._start(destination)
         except UserError as exc:
             return {"ok": False, "message": exc.args[0]}
         # Committed at once: the worker must see it while this request waits for the answer.
@@ -35,6 +41,7 @@ class SoftphoneController(http.Controller):
                     "extension": extension.number,
                     "destination": number,
                     "offer": sdp,
+                    "call_id": pbx_call_id,
                 }
             )
             Session._notify_worker(cr, session.id)

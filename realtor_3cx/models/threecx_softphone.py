@@ -13,6 +13,7 @@ import logging
 import time
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class ThreecxSoftphoneSession(models.Model):
         extension = Call._dial_extension()
         number = Call._dial_check(destination, False, False)
         return extension, number
+
+    @api.model
+    def _start_answer(self, call_id):
+        """(extension, 3CX call id) of a ringing call the user may take in the browser."""
+        Call = self.env["threecx.call"]
+        extension = Call._dial_extension()
+        call = Call.sudo().browse(call_id).exists()
+        if not call or call.state != "ringing" or call.server_id != extension.server_id:
+            raise UserError(_("This call is no longer ringing for you."))
+        return extension, call.call_id
 
     @api.model
     def _notify_worker(self, cr, session_id):

@@ -294,16 +294,17 @@ class ServerSession(threading.Thread):
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
-                    "SELECT id, extension, destination, offer, state, user_id "
+                    "SELECT id, extension, destination, offer, state, call_id "
                     "FROM threecx_softphone_session WHERE server_id = %s AND (state = 'offered' "
                     "OR (state = 'ended' AND id = ANY(%s))) FOR UPDATE SKIP LOCKED",
                     (self.server_id, list(self.bridges) or [0]))
                 rows = cr.fetchall()
-                for session_id, extension, destination, offer, state, _user_id in rows:
+                for session_id, extension, destination, offer, state, call_id in rows:
                     if state == "ended":
                         self._end_bridge(session_id, "", write=False)
                         continue
-                    values = self._open_bridge(session_id, extension, destination, offer)
+                    values = self._open_bridge(session_id, extension, destination, offer,
+                                               call_id)
                     cr.execute(
                         "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
                         "message = %s, call_id = %s WHERE id = %s",
@@ -313,14 +314,19 @@ class ServerSession(threading.Thread):
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read browser calls: %s", exc)
 
-    def _open_bridge(self, session_id, extension, destination, offer):
+    def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
         from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged
 
         try:
-            leg = self.client.callcontrol.makecall(self.route_point, destination).participant
+            if answer_call_id:
+                leg = self._take_to_route_point(extension, answer_call_id)
+            else:
+                leg = self.client.callcontrol.makecall(self.route_point, destination).participant
         except ThreecxError as exc:
-            return {"state": "failed", "message": f"3CX could not place the call: "
+            return {"state": "failed", "message": f"3CX could not connect the call: "
                                                    f"{exc.reason or exc}"}
+        if leg is None:
+            return {"state": "failed", "message": "The call no longer rings on your line."}
         call_id = str(leg.callid)
         self.softphone_calls[call_id] = extension
         self.tracker.adopt(call_id, extension)
@@ -345,6 +351,25 @@ class ServerSession(threading.Thread):
         self._bridge_legs[session_id] = leg.id
         _logger.info("worker: browser call %s bridged to 3CX call %s", session_id, call_id)
         return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _take_to_route_point(self, extension, call_id):
+        """Answer in the browser: divert the realtor's ringing leg to the route point, whose
+        audio streams the bridge may use, and answer it there."""
+        tracked = self.tracker.calls.get(str(call_id))
+        ringing = next((leg for (dn, _pid), leg in (tracked.legs.items() if tracked else ())
+                        if dn == extension and leg.status == "Ringing"), None)
+        if ringing is None:
+            return None
+        self.tracker.adopt(str(call_id), extension)
+        self.client.callcontrol.divert(extension, ringing.id, self.route_point)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for leg in self.client.callcontrol.participants(self.route_point):
+                if str(leg.callid) == str(call_id):
+                    self.client.callcontrol.answer(self.route_point, leg.id)
+                    return leg
+            time.sleep(0.05)
+        return None
 
     def _end_bridge(self, session_id, message, write=True):
         from .media import MediaLoop

@@ -128,6 +128,13 @@ export const callService = {
                 browserCall = new BrowserCall(state.softphone);
                 await browserCall.start(number);
             },
+            /** Answer a ringing call in the browser (away from the desk phone). */
+            async answerInBrowser(call) {
+                removePopup(call.id);
+                stopRinging();
+                browserCall = new BrowserCall(state.softphone);
+                await browserCall.start(call.number, call.id);
+            },
             async hangupBrowserCall() {
                 await browserCall?.hangup();
             },

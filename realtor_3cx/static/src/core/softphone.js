@@ -21,7 +21,11 @@ export class BrowserCall {
         this.sessionId = null;
     }
 
-    async start(number) {
+    /**
+     * @param {string} number the number to call, or the caller's (shown while answering)
+     * @param {number} [answerCallId] a ringing ``threecx.call`` to answer here instead
+     */
+    async start(number, answerCallId = false) {
         Object.assign(this.state, { status: "connecting", number, message: _t("Connecting..."), muted: false, startedAt: null, callId: null });
         try {
             this.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -53,7 +57,8 @@ export class BrowserCall {
             setTimeout(resolve, 3000); // enough candidates on a LAN; never hang the click
         });
         const result = await rpc("/realtor_3cx/softphone/offer", {
-            destination: number,
+            destination: answerCallId ? null : number,
+            call_id: answerCallId || null,
             sdp: this.pc.localDescription.sdp,
         });
         if (!result.ok) {
@@ -62,6 +67,9 @@ export class BrowserCall {
         this.sessionId = result.session_id;
         Object.assign(this.state, { status: "ringing", message: _t("Ringing..."), callId: result.call_id, sessionId: result.session_id });
         await this.pc.setRemoteDescription({ type: "answer", sdp: result.answer });
+        if (answerCallId) {
+            this.connected(); // 3CX answered it on the route point already
+        }
     }
 
     connected() {

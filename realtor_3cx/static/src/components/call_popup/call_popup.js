@@ -92,6 +92,10 @@ export class CallPopupCard extends Component {
         await this.calls.answer(this.props.call.id);
     }
 
+    async answerHere() {
+        await this.calls.answerInBrowser(this.props.call);
+    }
+
     async decline() {
         await this.calls.answer(this.props.call.id, true);
     }
