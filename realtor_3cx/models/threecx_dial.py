@@ -78,6 +78,7 @@ class ThreecxCall(models.Model):
             "server_id": extension.server_id.id if extension else False,
             "is_manager": self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"),
             "bus_last_id": bus_last_id,
+            "ice_servers": extension.server_id.sudo()._ice_servers() if extension else [],
             "ringing": [call._ringing_payload() for call in ringing],
         }
 

@@ -93,6 +93,12 @@ class ThreecxServer(models.Model):
     threecx_version = fields.Char("3CX version", readonly=True, copy=False)
     last_event_at = fields.Datetime("Last event", readonly=True, copy=False)
     events_per_minute = fields.Integer(readonly=True, copy=False)
+    ice_servers = fields.Text(
+        "STUN/TURN servers",
+        help="For browser calls across networks, one per line: stun:host:port, or "
+        "turn:user:password@host:port. None is needed when browsers and the worker share a LAN. "
+        "TURN credentials are given to realtors' browsers, which need them to connect.",
+    )
     last_error = fields.Text(readonly=True, copy=False)
 
     def init(self):
@@ -368,3 +374,35 @@ class ThreecxServer(models.Model):
         return messages.get(
             problem.code, _("3CX gave an unexpected answer: %(detail)s", detail=detail)
         )
+
+    def _ice_servers(self):
+        """``ice_servers`` as RTCIceServer dicts (the browser's and aiortc's shape)."""
+        self.ensure_one()
+        servers = []
+        for line in (self.ice_servers or "").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            scheme, _sep, rest = line.partition(":")
+            if scheme in ("turn", "turns") and "@" in rest:
+                credentials, _at, host = rest.rpartition("@")
+                username, _colon, password = credentials.partition(":")
+                servers.append(
+                    {"urls": f"{scheme}:{host}", "username": username, "credential": password}
+                )
+            else:
+                servers.append({"urls": line})
+        return servers
+
+    @api.constrains("ice_servers")
+    def _check_ice_servers(self):
+        for server in self:
+            for line in (server.ice_servers or "").splitlines():
+                if line.strip() and not line.strip().startswith(("stun:", "turn:", "turns:")):
+                    raise ValidationError(
+                        _(
+                            "%(line)s is not a STUN or TURN server: write stun:host:port or "
+                            "turn:user:password@host:port, one per line.",
+                            line=line.strip(),
+                        )
+                    )

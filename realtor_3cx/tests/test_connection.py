@@ -75,3 +75,22 @@ class TestDemoSecret(Realtor3cxCase):
         self.assertIn("API secret was not saved", logs.output[0])
         server._demo_save_api_secret(server.id, "simulator-secret")
         self.assertEqual(server._get_api_secret(), "simulator-secret")
+
+
+class TestIceServers(Realtor3cxCase):
+    def test_ice_servers_parse_for_browsers_and_the_worker(self):
+        self.server.ice_servers = "stun:stun.example.com:3478\n\nturn:agent:s3cret@turn.example.com:3478"
+        self.assertEqual(
+            self.server._ice_servers(),
+            [
+                {"urls": "stun:stun.example.com:3478"},
+                {"urls": "turn:turn.example.com:3478", "username": "agent",
+                 "credential": "s3cret"},
+            ],
+        )
+
+    def test_a_line_that_is_not_stun_or_turn_is_refused(self):
+        from odoo.exceptions import ValidationError
+
+        with self.assertRaises(ValidationError):
+            self.server.ice_servers = "http://example.com"

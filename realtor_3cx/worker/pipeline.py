@@ -178,6 +178,7 @@ class ServerSession(threading.Thread):
         self._listen(lock, DIAL_CHANNEL)
         self._listen(lock, SOFTPHONE_CHANNEL)
         self.route_point = settings["client_id"]
+        self.ice_servers = settings["ice_servers"]
         self.bridges.clear()
         self._bridge_legs.clear()
         self.softphone_calls.clear()
@@ -335,7 +336,8 @@ class ServerSession(threading.Thread):
 
         async def start():
             # aiortc objects belong to the loop that runs them: create the peer there.
-            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg.id))
+            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg.id,
+                                       ice_servers=self.ice_servers))
             return await holder[0].accept(offer)
 
         try:
@@ -694,7 +696,7 @@ class ServerSession(threading.Thread):
             except Exception as exc:  # UserError: no secret, or no key to read it
                 raise Fatal(str(exc)) from None
             return {"base_url": server.base_url, "client_id": server.client_id or "",
-                    "secret": secret}
+                    "secret": secret, "ice_servers": server._ice_servers()}
 
     def _write_health(self, state=None, error=None):
         now = time.time()

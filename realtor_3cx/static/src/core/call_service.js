@@ -125,14 +125,14 @@ export const callService = {
 
             /** Call ``number`` from the browser itself (WebRTC, bridged by the worker). */
             async browserCall(number) {
-                browserCall = new BrowserCall(state.softphone);
+                browserCall = new BrowserCall(state.softphone, state.session?.ice_servers || []);
                 await browserCall.start(number);
             },
             /** Answer a ringing call in the browser (away from the desk phone). */
             async answerInBrowser(call) {
                 removePopup(call.id);
                 stopRinging();
-                browserCall = new BrowserCall(state.softphone);
+                browserCall = new BrowserCall(state.softphone, state.session?.ice_servers || []);
                 await browserCall.start(call.number, call.id);
             },
             async hangupBrowserCall() {

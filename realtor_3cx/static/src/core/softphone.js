@@ -13,8 +13,9 @@ import { rpc } from "@web/core/network/rpc";
  * ``softphone`` object: status, number, timer start, mute, message.
  */
 export class BrowserCall {
-    constructor(state) {
+    constructor(state, iceServers = []) {
         this.state = state;
+        this.iceServers = iceServers;
         this.pc = null;
         this.stream = null;
         this.audio = null;
@@ -32,7 +33,7 @@ export class BrowserCall {
         } catch {
             return this.fail(_t("Odoo may not use your microphone. Allow it for this site (the icon in the address bar), then retry."));
         }
-        this.pc = new RTCPeerConnection();
+        this.pc = new RTCPeerConnection({ iceServers: this.iceServers });
         for (const track of this.stream.getAudioTracks()) {
             this.pc.addTrack(track, this.stream);
         }
