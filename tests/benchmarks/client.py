@@ -158,10 +158,11 @@ def events(bench, url):
     applied = (mirror.fetches - fetched) / elapsed
     stream.stop()
     thread.join(5)
-    bench.figure(f"client WS events applied to the mirror ({LIVE_LEGS} live legs, GET per "
-                 "Upset)", round(applied), "events/s",
-                 target=f">= {LARGEST_PBX_EVENTS_PER_S:.0f}/s (largest 3CX)",
-                 met=applied >= LARGEST_PBX_EVENTS_PER_S)
+    # The 3CX sample's way, for reference: the worker's batched reads are measured by the
+    # pipeline benchmark against the largest 3CX's load.
+    bench.figure(f"client WS events applied by a GET per Upset ({LIVE_LEGS} live legs, the 3CX "
+                 f"sample's way; the largest 3CX sends {LARGEST_PBX_EVENTS_PER_S:.0f}/s)",
+                 round(applied), "events/s")
     bench.figure("client WS events received meanwhile", round(
         (stream.stats.events - before) / elapsed), "events/s")
 
