@@ -5,6 +5,7 @@
 The screenshots it takes go to docs/screenshots/ for the README.
 """
 
+import contextlib
 import os
 import time
 
@@ -245,12 +246,13 @@ async () => {
 """
 
 
-def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_path):
-    """Chromium's fake microphone plays 1 kHz; the simulator echoes; the browser hears 1 kHz."""
+@contextlib.contextmanager
+def fake_microphone_page(world, tmp_path):
+    """A realtor's page in another Chromium whose microphone plays a steady 1 kHz tone (the
+    module's Playwright: it cannot be started twice in one thread); the simulator echoes."""
     control(world["sim"], "config", {"audio": "echo"})
     wav = tmp_path / "tone.wav"
     tone_wav(wav)
-    # The module's Playwright (it cannot be started twice in one thread), another Chromium.
     browser = world["playwright"].chromium.launch(executable_path=chromium_path(), args=[
         "--no-sandbox", "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
@@ -259,6 +261,17 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
     page = context.new_page()
     try:
         login(page, world["url"], world["realtor"])
+        page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+        yield page
+    finally:
+        context.close()
+        browser.close()
+        control(world["sim"], "config", {"audio": "tone"})
+
+
+def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_path):
+    """Chromium's fake microphone plays 1 kHz; the simulator echoes; the browser hears 1 kHz."""
+    with fake_microphone_page(world, tmp_path) as page:
         page.locator(".o_realtor_3cx_softphone_toggle").click()
         page.fill(".o_realtor_3cx_softphone_number", "+15550108901")
         page.locator(".o_realtor_3cx_softphone_call").click()
@@ -273,25 +286,10 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
             timeout=10000)
         wait_for(lambda: "bridged to 3CX call" in world["worker"].output()
                  and "ended (peer" in world["worker"].output(), "the worker's teardown")
-    finally:
-        context.close()
-        browser.close()
-        control(world["sim"], "config", {"audio": "tone"})
 
 
 def test_an_incoming_call_answered_in_the_browser(world, tmp_path):
-    control(world["sim"], "config", {"audio": "echo"})
-    wav = tmp_path / "tone.wav"
-    tone_wav(wav)
-    browser = world["playwright"].chromium.launch(executable_path=chromium_path(), args=[
-        "--no-sandbox", "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
-        "--autoplay-policy=no-user-gesture-required"])
-    context = browser.new_context(permissions=["microphone"])
-    page = context.new_page()
-    try:
-        login(page, world["url"], world["realtor"])
-        page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+    with fake_microphone_page(world, tmp_path) as page:
         call = control(world["sim"], "calls/inbound", {
             "from": NUMBER, "to": "101", "ring_seconds": 600})
         page.locator(".o_realtor_3cx_popup .o_realtor_3cx_answer_here").click(timeout=15000)
@@ -311,7 +309,3 @@ def test_an_incoming_call_answered_in_the_browser(world, tmp_path):
             return record.state == "completed" and record.user_id.login == world["realtor"]
 
         wait_for(lambda: world["db"].do(logged), "the call logged as the realtor's")
-    finally:
-        context.close()
-        browser.close()
-        control(world["sim"], "config", {"audio": "tone"})
