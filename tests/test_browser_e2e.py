@@ -281,6 +281,8 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
         heard = page.evaluate(HEAR_TONE)
         assert heard, "the browser did not hear its tone come back through 3CX"
         print(f"heard {heard['hz']:.0f} Hz at {heard['db']:.0f} dB")
+        page.locator(".o_realtor_3cx_softphone_mute").click()
+        expect(page.locator(".o_realtor_3cx_softphone_mute .fa-microphone-slash")).to_be_visible()
         page.locator(".o_realtor_3cx_softphone_hangup").click()
         expect(page.locator(".o_realtor_3cx_softphone[data-status=ended]")).to_be_visible(
             timeout=10000)
@@ -299,13 +301,20 @@ def test_an_incoming_call_answered_in_the_browser(world, tmp_path):
         assert truth["answered_by"] == "900"  # taken on the route point, bridged to the page
         page.wait_for_selector("audio.o_realtor_3cx_softphone_audio", state="attached")
         assert page.evaluate(HEAR_TONE), "the browser did not hear the call's audio"
-        control(world["sim"], f"calls/{call['callid']}/hangup", {"side": "caller"})
-        # The caller hung up: the call leaves the softphone (it was never opened by hand).
+        # Hand the caller to a colleague: the browser leaves the call, the caller stays.
+        page.fill(".o_realtor_3cx_softphone_transfer_to", "102")
+        page.locator(".o_realtor_3cx_softphone_transfer").click()
         expect(page.locator(".o_realtor_3cx_softphone")).to_have_count(0, timeout=15000)
+        moved = control(world["sim"], f"calls/{call['callid']}", method="GET")
+        assert [leg["dn"] for leg in moved["legs"]] == ["102"] and moved["ended_at"] is None
+        control(world["sim"], f"calls/{call['callid']}/answer", {"dn": "102"})
+        time.sleep(1)  # they talk
+        control(world["sim"], f"calls/{call['callid']}/hangup", {"side": "caller"})
 
         def logged(env):
             record = env["threecx.call"].search([
                 ("server_id", "=", world["server"]), ("call_id", "=", str(call["callid"]))])
-            return record.state == "completed" and record.user_id.login == world["realtor"]
+            return record.state == "completed" and record.transfer_path == "101 → 102"
 
-        wait_for(lambda: world["db"].do(logged), "the call logged as the realtor's")
+        wait_for(lambda: world["db"].do(logged), "one record, the realtor then the colleague",
+                 timeout=10)

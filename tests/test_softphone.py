@@ -140,3 +140,25 @@ def test_refusals_come_back_as_messages(world):
     anonymous = requests.post(f"{world['url']}/realtor_3cx/softphone/offer", timeout=10, json={
         "jsonrpc": "2.0", "params": {"destination": DESTINATION, "sdp": "v=0"}}).json()
     assert anonymous["error"]["data"]["name"] == "odoo.http.SessionExpiredException"
+
+
+def test_a_browser_call_transferred_to_a_colleague(world):
+    async def scenario():
+        browser, mic, received, stop, result = await browser_call(world)
+        assert result["ok"], result
+        await asyncio.sleep(2.5)
+        moved = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/transfer",
+                                        session_id=result["session_id"], destination="102")
+        state = await asyncio.to_thread(wait_for, lambda: world["db"].do(
+            lambda env: env["threecx.softphone.session"].browse(result["session_id"]).state)
+            == "ended", "the browser call to end once transferred")
+        stop.set()
+        await browser.close()
+        return result, moved, state
+
+    result, moved, state = asyncio.run(scenario())
+    assert moved == {"ok": True, "message": ""} and state
+    call = control(world["sim"], f"calls/{result['call_id']}", method="GET")
+    assert call["ended_at"] is None  # the caller stays, now with the colleague
+    assert [(leg["dn"], leg["referred_by_dn"]) for leg in call["legs"]] == [("102", "900")]
+    control(world["sim"], f"calls/{result['call_id']}/hangup", {"side": "callee"})

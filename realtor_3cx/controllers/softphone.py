@@ -62,3 +62,28 @@ class SoftphoneController(http.Controller):
             session.state = "ended"
             session._notify_worker(env.cr, session.id)
         return {"ok": True}
+
+    @http.route("/realtor_3cx/softphone/transfer", type="json", auth="user", methods=["POST"])
+    def transfer(self, session_id, destination):
+        """Hand the browser call over to ``destination`` (an extension or a number)."""
+        env = request.env
+        session = env["threecx.softphone.session"].sudo().browse(int(session_id)).exists()
+        if not session or session.user_id != env.user:
+            return {"ok": False, "message": _("This browser call is not yours.")}
+        if session.state != "answered":
+            return {"ok": False, "message": _("This browser call is over.")}
+        target = str(destination or "").strip()
+        if not target:
+            return {"ok": False, "message": _("Say where to transfer the call.")}
+        Call = env["threecx.call"]
+        extension = Call._dial_extension()
+        if not target.isdigit() or len(target) > 10:  # an outside number: same checks as a call
+            try:
+                target = Call._dial_check(target, False, False)
+            except UserError as exc:
+                return {"ok": False, "message": exc.args[0]}
+        request_id = Call._dial_enqueue(
+            extension, target, action="transfer", call_id=session.call_id
+        )
+        state, message = Call._dial_wait(request_id)
+        return {"ok": state == "done", "message": message or ""}

@@ -35,7 +35,8 @@ class ThreecxDialRequest(models.Model):
     server_id = fields.Many2one("threecx.server", required=True, ondelete="cascade", index=True)
     user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
     action = fields.Selection(
-        [("makecall", "Call"), ("answer", "Answer"), ("drop", "Decline")],
+        [("makecall", "Call"), ("answer", "Answer"), ("drop", "Decline"),
+         ("transfer", "Transfer a browser call")],
         default="makecall",
         required=True,
     )

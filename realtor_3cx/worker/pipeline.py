@@ -245,6 +245,8 @@ class ServerSession(threading.Thread):
                 for request_id, extension, destination, user_id, action, call_id in requests_:
                     if action == "makecall":
                         ok, message, call_id = self._dial(extension, destination)
+                    elif action == "transfer":
+                        ok, message = self._transfer_browser_call(call_id, destination)
                     else:
                         ok, message = self._leg_action(action, extension, call_id)
                     cr.execute(
@@ -353,6 +355,27 @@ class ServerSession(threading.Thread):
         self._bridge_legs[session_id] = leg.id
         _logger.info("worker: browser call %s bridged to 3CX call %s", session_id, call_id)
         return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _leg_gone(self, dn, participant_id):
+        """A bridged leg left (hang-up, or transferred away): the browser call is over."""
+        if dn != self.route_point:
+            return
+        for session_id, leg_id in list(self._bridge_legs.items()):
+            if leg_id == participant_id:
+                self._end_bridge(session_id, "")
+
+    def _transfer_browser_call(self, call_id, destination):
+        """Hand a browser call over (to a colleague's extension or a number)."""
+        session_id = next((sid for sid, (_bridge, cid) in self.bridges.items()
+                           if cid == str(call_id)), None)
+        if session_id is None:
+            return False, "This browser call is over."
+        try:
+            self.client.callcontrol.transferto(self.route_point, self._bridge_legs[session_id],
+                                               destination)
+        except ThreecxError as exc:
+            return False, f"3CX could not transfer the call: {exc.reason or exc}"
+        return True, ""
 
     def _take_to_route_point(self, extension, call_id):
         """Answer in the browser: divert the realtor's ringing leg to the route point, whose
@@ -498,6 +521,7 @@ class ServerSession(threading.Thread):
         now = time.time()
         for dn, pid in removes:
             changed.add(tracker.remove(dn, pid, now))
+            self._leg_gone(dn, pid)
         by_dn = {}
         for key, path in upsets.items():
             by_dn.setdefault(key[0], {})[key] = path
@@ -516,6 +540,7 @@ class ServerSession(threading.Thread):
                 for key, leg in result.items():
                     if leg is None:
                         changed.add(tracker.remove(*key, now))
+                        self._leg_gone(*key)
                     else:
                         changed.add(tracker.upsert(leg, now))
         changed |= set(tracker.tick(now))

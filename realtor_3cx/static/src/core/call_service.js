@@ -135,6 +135,9 @@ export const callService = {
                 browserCall = new BrowserCall(state.softphone, state.session?.ice_servers || []);
                 await browserCall.start(call.number, call.id);
             },
+            async transferBrowserCall(destination) {
+                return browserCall?.transfer(destination);
+            },
             async hangupBrowserCall() {
                 await browserCall?.hangup();
             },

@@ -84,6 +84,20 @@ export class BrowserCall {
         }
     }
 
+    /** Hand the call to a colleague's extension or a number; this browser leaves it. */
+    async transfer(destination) {
+        const result = await rpc("/realtor_3cx/softphone/transfer", {
+            session_id: this.sessionId,
+            destination,
+        });
+        if (result.ok) {
+            this.teardown(_t("Transferred to %s", destination));
+        } else {
+            this.state.message = result.message;
+        }
+        return result;
+    }
+
     async hangup() {
         if (this.sessionId) {
             await rpc("/realtor_3cx/softphone/hangup", { session_id: this.sessionId });

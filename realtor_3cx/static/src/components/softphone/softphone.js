@@ -17,7 +17,7 @@ export class Softphone extends Component {
     setup() {
         this.calls = useService("realtor_3cx.call");
         this.state = useState(this.calls.state);
-        this.local = useState({ open: false, number: "", now: Date.now() });
+        this.local = useState({ open: false, number: "", transferTo: "", now: Date.now() });
         this.keys = KEYS;
         this.tick = browser.setInterval(() => (this.local.now = Date.now()), 1000);
         onWillUnmount(() => browser.clearInterval(this.tick));
@@ -55,6 +55,13 @@ export class Softphone extends Component {
 
     async hangup() {
         await this.calls.hangupBrowserCall();
+    }
+
+    async transfer() {
+        if (this.local.transferTo.trim()) {
+            await this.calls.transferBrowserCall(this.local.transferTo.trim());
+            this.local.transferTo = "";
+        }
     }
 
     mute() {
