@@ -162,3 +162,25 @@ def test_a_browser_call_transferred_to_a_colleague(world):
     assert call["ended_at"] is None  # the caller stays, now with the colleague
     assert [(leg["dn"], leg["referred_by_dn"]) for leg in call["legs"]] == [("102", "900")]
     control(world["sim"], f"calls/{result['call_id']}/hangup", {"side": "callee"})
+
+
+def test_waiting_for_the_worker_times_out_cleanly_and_an_answer_wins(world):
+    from odoo.addons.realtor_3cx.models.worker_queue import await_worker
+
+    db = world["db"]
+
+    def row(env, state):
+        request = env["threecx.dial.request"].create({
+            "server_id": world["server"], "user_id": world["user"], "extension": "101",
+            "destination": DESTINATION, "state": state, "action": "makecall"})
+        return request.id
+
+    silent = db.do(lambda env: row(env, "pending"))
+    answered = db.do(lambda env: row(env, "done"))
+    timed_out = db.do(lambda env: await_worker(env, "threecx_dial_request", silent, "pending",
+                                               ["message"], 0.2, "nobody answered"))
+    assert timed_out == {"state": "failed", "message": "nobody answered"}
+    assert db.do(lambda env: env["threecx.dial.request"].browse(silent).state) == "failed"
+    done = db.do(lambda env: await_worker(env, "threecx_dial_request", answered, "pending",
+                                          ["message"], 0.0, "nobody answered"))
+    assert done["state"] == "done" and done["message"] is None  # the answer wins

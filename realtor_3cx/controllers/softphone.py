@@ -32,21 +32,7 @@ class SoftphoneController(http.Controller):
                 extension, number = Session._start(destination)
         except UserError as exc:
             return {"ok": False, "message": exc.args[0]}
-        # Committed at once: the worker must see it while this request waits for the answer.
-        with env.registry.cursor() as cr:
-            session = Session.with_env(env(cr=cr, su=True)).create(
-                {
-                    "server_id": extension.server_id.id,
-                    "user_id": env.uid,
-                    "extension": extension.number,
-                    "destination": number,
-                    "offer": sdp,
-                    "call_id": pbx_call_id,
-                }
-            )
-            Session._notify_worker(cr, session.id)
-            cr.commit()
-            session_id = session.id
+        session_id = Session._enqueue(extension, sdp, number, pbx_call_id)
         state, answer, message, call_id = Session._wait_answer(session_id)
         if state != "answered":
             return {"ok": False, "message": message or _("The call could not start.")}
@@ -60,7 +46,7 @@ class SoftphoneController(http.Controller):
             return {"ok": False, "message": _("This browser call is not yours.")}
         if session.state in ("offered", "answered"):
             session.state = "ended"
-            session._notify_worker(env.cr, session.id)
+            session._notify_worker()
         return {"ok": True}
 
     @http.route("/realtor_3cx/softphone/transfer", type="json", auth="user", methods=["POST"])

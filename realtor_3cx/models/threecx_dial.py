@@ -11,7 +11,6 @@ their phone rings first, then the contact) and answers in the same row.
 
 import datetime
 import logging
-import time
 
 import pytz
 
@@ -19,6 +18,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.phone import to_e164
+from .worker_queue import await_worker, enqueue
 
 _logger = logging.getLogger(__name__)
 
@@ -171,54 +171,30 @@ class ThreecxCall(models.Model):
 
     @api.model
     def _dial_enqueue(self, extension, destination, action="makecall", call_id=False):
-        # Committed at once, in its own transaction: the worker must see it while this
-        # request still waits for the answer.
-        with self.pool.cursor() as cr:
-            env = self.env(cr=cr, su=True)
-            request = env["threecx.dial.request"].create(
-                {
-                    "server_id": extension.server_id.id,
-                    "user_id": self.env.uid,
-                    "extension": extension.number,
-                    "destination": destination,
-                    "action": action,
-                    "call_id": call_id,
-                }
-            )
-            request_id = request.id
-            # Delivered at commit to the worker LISTENing on this database.
-            cr.execute("SELECT pg_notify(%s, %s)", (DIAL_CHANNEL, str(request_id)))
-            cr.commit()
-        return request_id
+        return enqueue(
+            self.env,
+            "threecx.dial.request",
+            {
+                "server_id": extension.server_id.id,
+                "user_id": self.env.uid,
+                "extension": extension.number,
+                "destination": destination,
+                "action": action,
+                "call_id": call_id,
+            },
+            DIAL_CHANNEL,
+        )
 
     @api.model
     def _dial_wait(self, request_id):
-        deadline = time.monotonic() + DIAL_WAIT
-        while time.monotonic() < deadline:
-            with self.pool.cursor() as cr:
-                cr.execute(
-                    "SELECT state, message FROM threecx_dial_request WHERE id = %s", (request_id,)
-                )
-                state, message = cr.fetchone()
-                if state != "pending":
-                    return state, message
-            time.sleep(0.05)
-        with self.pool.cursor() as cr:
-            message = _(
+        answer = await_worker(
+            self.env, "threecx_dial_request", request_id, "pending", ["message"], DIAL_WAIT,
+            _(
                 "The telephony service did not answer: the 3CX worker may be stopped. Use "
                 "your phone, or ask your administrator."
-            )
-            cr.execute(
-                "UPDATE threecx_dial_request SET state = 'failed', message = %s "
-                "WHERE id = %s AND state = 'pending' RETURNING id",
-                (message, request_id),
-            )
-            if cr.fetchone():
-                return "failed", message
-            cr.execute(
-                "SELECT state, message FROM threecx_dial_request WHERE id = %s", (request_id,)
-            )
-            return cr.fetchone()
+            ),
+        )
+        return answer["state"], answer["message"]
 
     # -- claim a team call from the pop-up -----------------------------------------------------
 

@@ -10,10 +10,11 @@ the answer back. Hang-up from either side ends the session; the worker tears the
 """
 
 import logging
-import time
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+
+from .worker_queue import await_worker, enqueue
 
 _logger = logging.getLogger(__name__)
 
@@ -65,28 +66,29 @@ class ThreecxSoftphoneSession(models.Model):
         return extension, call.call_id
 
     @api.model
-    def _notify_worker(self, cr, session_id):
-        cr.execute("SELECT pg_notify(%s, %s)", (SOFTPHONE_CHANNEL, str(session_id)))
+    def _enqueue(self, extension, sdp, number, pbx_call_id):
+        return enqueue(
+            self.env,
+            self._name,
+            {
+                "server_id": extension.server_id.id,
+                "user_id": self.env.uid,
+                "extension": extension.number,
+                "destination": number,
+                "offer": sdp,
+                "call_id": pbx_call_id,
+            },
+            SOFTPHONE_CHANNEL,
+        )
 
     @api.model
     def _wait_answer(self, session_id):
-        deadline = time.monotonic() + ANSWER_WAIT
-        while time.monotonic() < deadline:
-            with self.pool.cursor() as cr:
-                cr.execute(
-                    "SELECT state, answer, message, call_id FROM threecx_softphone_session "
-                    "WHERE id = %s",
-                    (session_id,),
-                )
-                state, answer, message, call_id = cr.fetchone()
-            if state != "offered":
-                return state, answer, message, call_id
-            time.sleep(0.05)
-        message = _("The telephony service did not answer: the 3CX worker may be stopped.")
-        with self.pool.cursor() as cr:
-            cr.execute(
-                "UPDATE threecx_softphone_session SET state = 'failed', message = %s "
-                "WHERE id = %s AND state = 'offered'",
-                (message, session_id),
-            )
-        return "failed", None, message, None
+        answer = await_worker(
+            self.env, "threecx_softphone_session", session_id, "offered",
+            ["answer", "message", "call_id"], ANSWER_WAIT,
+            _("The telephony service did not answer: the 3CX worker may be stopped."),
+        )
+        return answer["state"], answer["answer"], answer["message"], answer["call_id"]
+
+    def _notify_worker(self):
+        self.env.cr.execute("SELECT pg_notify(%s, %s)", (SOFTPHONE_CHANNEL, str(self.id)))

@@ -117,10 +117,6 @@ class EventStream:
             except (OSError, websocket.WebSocketException):
                 pass
 
-    @property
-    def stopped(self):
-        return self._stop.is_set()
-
     def run(self):
         """Connect, snapshot, pump events; reconnect until stopped. Raises only fatal errors."""
         delays = self.backoff()

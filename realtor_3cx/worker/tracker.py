@@ -168,12 +168,6 @@ class CallTracker:
             return owner, EXTENSION
         return leg.dn, dn_type
 
-    def forget_unknown_call(self, call_id):
-        """Stop tracking a call (e.g. an internal call nobody logs)."""
-        self.calls.pop(call_id, None)
-
-    # -- output -----------------------------------------------------------------------------
-
     def view(self, call_id):
         call = self.calls.get(call_id)
         if call is None:
@@ -184,11 +178,6 @@ class CallTracker:
         """Views of the calls that ended since the last call (each handed out once)."""
         finished, self._finished = self._finished, []
         return finished
-
-    def live_views(self):
-        return [self._view(call) for call in self.calls.values()]
-
-    # -- internals --------------------------------------------------------------------------
 
     def _drop(self, key, now):
         call_id = self._where.pop(key, None)

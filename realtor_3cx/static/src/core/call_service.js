@@ -39,7 +39,6 @@ export const callService = {
             session: null,
             popups: [],
             dialing: null,
-            outcomeFor: null,
             ringtoneBlocked: false,
             softphone: { status: "idle", number: "", message: "", muted: false, startedAt: null, callId: null, sessionId: null },
         });
@@ -118,9 +117,6 @@ export const callService = {
                     browser.Notification.permission === "default" &&
                     !browser.localStorage.getItem(ASKED_KEY)
                 );
-            },
-            closeOutcome() {
-                state.outcomeFor = null;
             },
 
             /** Call ``number`` from the browser itself (WebRTC, bridged by the worker). */
@@ -265,8 +261,7 @@ export const callService = {
             }
             if (payload.state === "completed" && payload.user_id === user.userId && !document.hidden) {
                 // The visible tab asks (a hidden one would show a stale dialog later).
-                state.outcomeFor = payload;
-                dialog.add(OutcomeDialog, { call: payload }, { onClose: () => api.closeOutcome() });
+                dialog.add(OutcomeDialog, { call: payload });
             }
         });
         on(BUS.dial, (payload) => {

@@ -1,0 +1,53 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Requests an HTTP worker hands to the 3CX worker, and waits for (click-to-call, softphone).
+
+Only the worker talks to 3CX (it holds the integration's one token), so a browser's request is
+a row the worker picks up at once: committed in its own transaction, with a NOTIFY on the
+channel the worker LISTENs to on this database, then polled until the worker has answered.
+"""
+
+import time
+
+from psycopg2 import sql
+
+POLL = 0.05
+
+
+def enqueue(env, model, values, channel):
+    """Create a ``model`` row in a transaction of its own and wake the worker. Returns its id."""
+    with env.registry.cursor() as cr:
+        record = env(cr=cr, su=True)[model].create(values)
+        # Delivered at commit to the worker LISTENing on this database.
+        cr.execute("SELECT pg_notify(%s, %s)", (channel, str(record.id)))
+        cr.commit()
+        return record.id
+
+
+def await_worker(env, table, row_id, pending, columns, timeout, timeout_message):
+    """Poll ``table`` until the row leaves the ``pending`` state; returns ``columns`` as a dict.
+
+    On timeout the row is failed with ``timeout_message``, unless the worker answered in the
+    same instant (then its answer wins: it may already have placed the call).
+    """
+    select = sql.SQL("SELECT state, {} FROM {} WHERE id = %s").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table))
+    deadline = time.monotonic() + timeout
+    while True:
+        with env.registry.cursor() as cr:
+            if time.monotonic() >= deadline:
+                cr.execute(
+                    sql.SQL("UPDATE {} SET state = 'failed', message = %s "
+                            "WHERE id = %s AND state = %s RETURNING id").format(
+                        sql.Identifier(table)),
+                    (timeout_message, row_id, pending),
+                )
+                timed_out = bool(cr.fetchone())
+                cr.commit()
+            else:
+                timed_out = False
+            cr.execute(select, (row_id,))
+            state, *values = cr.fetchone()
+        if timed_out or state != pending:
+            return {"state": state, **dict(zip(columns, values))}
+        time.sleep(POLL)
