@@ -13,7 +13,7 @@ from webrtc_peer import ToneTrack, listen
 from realtor_3cx.threecx.client import ThreecxClient
 from realtor_3cx.worker.media import StreamBridge
 
-async def bridged_call(sim, client):
+async def bridged_call(sim, client, channel=None):
     leg = client.callcontrol.makecall("900", "+15550108501").participant
     await asyncio.to_thread(wait_for, lambda: client.callcontrol.participant(
         "900", leg.id).status == "Connected", "the far end to answer")
@@ -23,6 +23,8 @@ async def bridged_call(sim, client):
     browser.addTrack(mic)
     received, stop = [], asyncio.Event()
     browser.on("track", lambda track: asyncio.ensure_future(listen(track, received, stop)))
+    if channel is not None:  # the softphone's control channel, as the browser opens it
+        channel.append(browser.createDataChannel("control"))
     await browser.setLocalDescription(await browser.createOffer())
     answer = await bridge.accept(browser.localDescription.sdp)
     await browser.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
@@ -56,6 +58,53 @@ def test_a_tone_goes_through_3cx_and_comes_back_with_its_latency():
         assert not bridge.alive  # no peer, thread or stream left behind
         figures = control(sim, "stats", method="GET")["streams"][str(leg.id)]
         assert figures["odd_chunks"] == 0
+
+
+def test_keys_and_hold_travel_in_band_and_bad_control_messages_change_nothing():
+    def window(received, since, until):
+        return [(level, peak) for t, level, peak in received if since < t < until]
+
+    async def scenario(sim):
+        client = ThreecxClient(sim.url, "900", SECRET)
+        channel = []
+        leg, bridge, browser, mic, received, stop = await bridged_call(sim, client, channel)
+        await asyncio.to_thread(wait_for, lambda: channel[0].readyState == "open",
+                                "the control channel")
+        await asyncio.sleep(1.0)
+        channel[0].send('{"dtmf": "15#"}')
+        await asyncio.to_thread(wait_for, lambda: control(
+            sim, f"calls/{leg.callid}", method="GET")["heard_dtmf"] == "15#", "the keys heard")
+        for bad in ("nonsense", '{"dtmf": "x"}', '{"hold": "yes"}', '["hold"]',
+                    '{"dtmf": "' + "1" * 300 + '"}'):
+            channel[0].send(bad)
+        mic.tone_at = time.monotonic()
+        await asyncio.sleep(1.5)
+        talking = time.monotonic()
+        channel[0].send('{"hold": true}')
+        await asyncio.sleep(1.5)
+        held = time.monotonic()
+        channel[0].send('{"hold": false}')
+        await asyncio.sleep(1.5)
+        back = time.monotonic()
+        stop.set()
+        await browser.close()
+        await bridge.close()
+        client.close()
+        return bridge, received, (mic.tone_at, talking, held, back)
+
+    with running_simulator(audio="echo") as sim:
+        bridge, received, (tone_at, talking, held, back) = asyncio.run(scenario(sim))
+    assert bridge.stats["keys"] == "15#" and bridge.stats["bad_control"] == 5
+    assert any(level > 0.5 for level, _peak in window(received, tone_at, talking)), \
+        "the microphone's tone did not come back before the hold"
+    # Half a second for the hold to reach 3CX and come back; then only the quiet beep, which
+    # starts as the hold does.
+    on_hold = window(received, talking + 0.5, held)
+    assert not any(level > 0.5 for level, _peak in on_hold), "the microphone leaked on hold"
+    assert any(300 < peak < 2500 for _level, peak in window(received, talking, held)), \
+        "no hold beep"
+    assert any(level > 0.5 for level, _peak in window(received, held + 0.5, back)), \
+        "the microphone did not come back after the hold"
 
 
 def test_the_far_end_hanging_up_tears_the_bridge_down():

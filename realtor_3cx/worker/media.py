@@ -18,14 +18,23 @@ How it works
     Towards 3CX, the POST body is a generator fed by the browser's frames; it ends when the
     bridge closes, which ends playback (3cx-api.md §2).
 
+    The browser opens a data channel ("control") for what is not audio: ``{"dtmf": "12#"}``
+    plays the keys' tones into the call in place of the microphone, as a desk phone does
+    (sending DTMF through the API is unconfirmed, so it travels in-band; see threecx/dtmf.py),
+    and ``{"hold": true|false}`` replaces the microphone with a quiet beep every few seconds, so
+    the caller knows the line is alive while the realtor is away.
+
 Caveats
     One bridge per browser call; :meth:`StreamBridge.close` tears down the peer, both
     streams and their threads, whichever side hangs up.
 """
 
+import array
 import asyncio
 import fractions
+import json
 import logging
+import math
 import queue
 import threading
 import time
@@ -34,6 +43,7 @@ import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from ..threecx import dtmf
 from ..threecx.errors import NoMediaError, NotFoundError, ThreecxError
 
 _logger = logging.getLogger(__name__)
@@ -44,6 +54,11 @@ FRAME_SAMPLES = RATE * FRAME_MS // 1000  # 160
 FRAME_BYTES = FRAME_SAMPLES * 2  # s16le
 JITTER_MAX = 200  # ms of 3CX audio held for the browser before the oldest is dropped
 UPLINK_MAX = 50  # 20 ms chunks queued towards 3CX (1 s) before the oldest is dropped
+CONTROL_MAX = 256  # bytes in one data-channel message: a few keys, or the hold flag
+HOLD_EVERY = 3000  # ms between two beeps while on hold
+HOLD_BEEP = array.array("h", (
+    int(1800 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(RATE * 250 // 1000)
+)).tobytes()  # 250 ms of 440 Hz, about -25 dBFS: heard, not startling
 
 
 class PbxAudioTrack(MediaStreamTrack):
@@ -109,11 +124,17 @@ class StreamBridge:
         self.pc.addTrack(self.to_browser)
         self.uplink = queue.Queue(maxsize=UPLINK_MAX)
         self.closed = threading.Event()
-        self.stats = {"to_pbx_bytes": 0, "from_pbx_bytes": 0, "uplink_dropped": 0}
+        self.held = False
+        self._keys = bytearray()  # key tones still to play towards 3CX
+        self._keys_lock = threading.Lock()
+        self._hold_at = 0  # position in the hold pattern, in bytes
+        self.stats = {"to_pbx_bytes": 0, "from_pbx_bytes": 0, "uplink_dropped": 0,
+                      "keys": "", "bad_control": 0}
         self._threads = []
         self._tasks = []
         self._audio_in = None
         self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
 
     async def accept(self, offer_sdp):
@@ -172,6 +193,51 @@ class StreamBridge:
                         pass
                     self.uplink.put_nowait(chunk)
 
+    # -- the control channel -------------------------------------------------------------------
+
+    def _on_channel(self, channel):
+        channel.on("message", self.control)
+
+    def control(self, message):
+        """One message from the browser's control channel; anything malformed is counted and
+        ignored (the call goes on)."""
+        try:
+            if len(message) > CONTROL_MAX:
+                raise ValueError(f"{len(message)} bytes")
+            order = json.loads(message)
+            if not isinstance(order, dict):
+                raise ValueError("not an object")
+            if "dtmf" in order:
+                keys = order["dtmf"]
+                if not isinstance(keys, str) or not keys:
+                    raise ValueError("dtmf must be a string of keys")
+                audio = b"".join(dtmf.key_audio(key) for key in keys)
+                with self._keys_lock:
+                    self._keys.extend(audio)
+                self.stats["keys"] += keys
+            if "hold" in order:
+                if not isinstance(order["hold"], bool):
+                    raise ValueError("hold must be true or false")
+                self.held = order["hold"]
+                self._hold_at = 0
+        except (ValueError, TypeError) as exc:
+            self.stats["bad_control"] += 1
+            _logger.warning("bridge %s: control message ignored (%s)", self.participant_id, exc)
+
+    def _outgoing(self, chunk):
+        """What 3CX gets instead of the browser's ``chunk``: a key's tone, the hold beep, or
+        the chunk itself."""
+        with self._keys_lock:
+            if self._keys:
+                tone = bytes(self._keys[:FRAME_BYTES])
+                del self._keys[:FRAME_BYTES]
+                return tone
+        if self.held:
+            at = self._hold_at
+            self._hold_at = (at + FRAME_BYTES) % (HOLD_EVERY * RATE * 2 // 1000)
+            return HOLD_BEEP[at : at + FRAME_BYTES].ljust(FRAME_BYTES, b"\0")
+        return chunk
+
     def _uplink_chunks(self):
         # What the realtor said before the callee picked up is not for the callee: start
         # from now, or the whole call would lag by that much.
@@ -186,7 +252,7 @@ class StreamBridge:
             except queue.Empty:
                 continue
             self.stats["to_pbx_bytes"] += len(chunk)
-            yield chunk
+            yield self._outgoing(chunk)
 
     def _until_media(self, open_stream):
         """Open a stream once the leg is Connected (the callee picked up).

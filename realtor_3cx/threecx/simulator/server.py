@@ -13,7 +13,8 @@ How it works
     :meth:`Simulator.emit`, which stamps a global ``sequence`` and queues the frame on every
     WebSocket. A repeater re-sends Upset for every live leg about every 750 ms, as 3CX does.
     Delays in the PBX (ringing, scripted answers) are multiplied by ``SimConfig.speed`` so tests
-    run a 20 s ring in 1 s; audio always runs at real time (16 000 B/s).
+    run a 20 s ring in 1 s; audio always runs at real time (16 000 B/s). The far end of a leg
+    listens for DTMF keys in the audio POSTed to it; what it heard is the call's ``heard_dtmf``.
 
 Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpoint)
     ``POST /_sim/calls/inbound {from, to, did?, name?, ring_seconds?}`` ·
@@ -47,6 +48,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from aiohttp import WSCloseCode, web
 
+from .. import dtmf
 from . import state
 from .state import CONNECTED, DIALING, RINGING, Pbx, Script, SimError
 
@@ -449,6 +451,8 @@ class Simulator:
         loop = asyncio.get_running_loop()
         start = loop.time()
         buffer = self.streams.setdefault(leg.id, bytearray())
+        # The far end listens for keys in what it is played, as an IVR would (in-band DTMF).
+        detector = dtmf.Detector()
         try:
             async for chunk in request.content.iter_any():
                 figures["bytes"] += len(chunk)
@@ -456,6 +460,9 @@ class Simulator:
                 figures["odd_chunks"] += len(chunk) % 2
                 if self.config.audio == "echo":
                     buffer.extend(chunk)
+                digits = detector.feed(chunk)
+                if digits:
+                    self.pbx.heard(leg, digits)
         except Exception:  # the client cut the stream without ending it
             figures["aborted"] = True
             if self.config.hangup_on_abrupt_cut and leg.callid in self.pbx.calls:

@@ -162,7 +162,8 @@ class CallRecord:
     result: str = ""  # ANSWERED, MISSED, ...; "" while active
     ended_by: str = ""  # "caller", "callee", "pbx" (timeout, restart) or the DN that dropped
     agent_dn: str = ""  # the realtor's extension (rung, answered or calling)
-    dtmf: str = ""
+    dtmf: str = ""  # keys the far end pressed (control API), reported as WS DTMF events
+    heard_dtmf: str = ""  # keys the far end heard in the audio POSTed to it (in-band)
     events: list = field(default_factory=list)  # (time, text) timeline
     recording_id: int | None = None
     segments: list = field(default_factory=list)  # (start, end, src_dn, dst_dn, kind)
@@ -183,6 +184,7 @@ class CallRecord:
             "result": self.result,
             "ended_by": self.ended_by,
             "dtmf": self.dtmf,
+            "heard_dtmf": self.heard_dtmf,
             "recording_id": self.recording_id,
             "events": [[round(t, 3), text] for t, text in self.events],
         }
@@ -561,6 +563,13 @@ class Pbx:
             call.dtmf += digits
             self._log(call, f"dtmf {digits} on leg {leg.id}")
         self.emit(DTMF, leg.path, {"dtmf_input": digits})
+
+    def heard(self, leg, digits):
+        """The far end of ``leg`` heard ``digits`` in the audio we played to it."""
+        call = self.calls.get(leg.callid)
+        if call is not None:
+            call.heard_dtmf += digits
+            self._log(call, f"heard dtmf {digits} played on leg {leg.id}")
 
     def attach_data(self, leg, data):
         if not isinstance(data, dict):
