@@ -206,19 +206,22 @@ def test_answer_and_decline_from_the_pop_up(world, realtor_page):
     expect(page.locator(".o_realtor_3cx_popup")).to_have_count(0, timeout=10000)
 
 
-def tone_wav(path, seconds=20, hz=1000, rate=48000):
-    """A microphone recording of a steady 1 kHz tone (Chromium's fake capture device)."""
+def tone_wav(path, seconds=40, hz=1000, rate=48000, on_ms=200, period_ms=1000):
+    """A microphone recording of 1 kHz bursts (Chromium's fake capture device): 200 ms of tone
+    every second, so each burst's return can be timed."""
     import math
     import struct
     import wave
 
+    on, period = rate * on_ms // 1000, rate * period_ms // 1000
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * hz * i
-                                                                        / rate)))
-                                 for i in range(rate * seconds)))
+        out.writeframes(b"".join(
+            struct.pack("<h", int(9000 * math.sin(2 * math.pi * hz * i / rate))
+                        if i % period < on else 0)
+            for i in range(rate * seconds)))
 
 
 HEAR_TONE = """
@@ -246,10 +249,99 @@ async () => {
 """
 
 
+# The page's own senders, for the latency probe: recorded by the test, not by the product.
+KEEP_LOCAL_TRACKS = """
+window.__localAudio = [];
+const addTrack = RTCPeerConnection.prototype.addTrack;
+RTCPeerConnection.prototype.addTrack = function (track, ...streams) {
+    window.__localAudio.push(track);
+    return addTrack.call(this, track, ...streams);
+};
+"""
+
+TONE_LEVEL = """
+async (ms) => {
+    // The loudest the 1 kHz bin of what the browser receives gets over ``ms``, in dB.
+    const audio = document.querySelector("audio.o_realtor_3cx_softphone_audio");
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 4096;
+    ctx.createMediaStreamSource(audio.srcObject).connect(analyser);
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    const bin = Math.round((1000 * analyser.fftSize) / ctx.sampleRate);
+    let loudest = -200;
+    const started = performance.now();
+    while (performance.now() - started < ms) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        analyser.getFloatFrequencyData(bins);
+        loudest = Math.max(loudest, bins[bin - 1], bins[bin], bins[bin + 1]);
+    }
+    await ctx.close();
+    return loudest;
+}
+"""
+
+ROUND_TRIP = """
+async (ms) => {
+    // Time each burst the microphone sends until it comes back in what the browser receives:
+    // both streams go into one AudioWorklet, so both are timed on the same audio clock.
+    const audio = document.querySelector("audio.o_realtor_3cx_softphone_audio");
+    const local = new MediaStream([window.__localAudio.at(-1)]);
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const code = `registerProcessor("levels", class extends AudioWorkletProcessor {
+        process(inputs) {
+            const level = (input) => {
+                const data = input[0] || [];
+                let sum = 0;
+                for (const x of data) sum += x * x;
+                return data.length ? sum / data.length : 0;
+            };
+            this.port.postMessage([currentTime, level(inputs[0]), level(inputs[1])]);
+            return true;
+        }
+    });`;
+    await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
+    const node = new AudioWorkletNode(ctx, "levels", { numberOfInputs: 2 });
+    const blocks = [];
+    node.port.onmessage = ({ data }) => blocks.push(data);
+    ctx.createMediaStreamSource(local).connect(node, 0, 0);
+    ctx.createMediaStreamSource(audio.srcObject).connect(node, 0, 1);
+    const silent = ctx.createGain();
+    silent.gain.value = 0;
+    node.connect(silent).connect(ctx.destination);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await ctx.close();
+    const onsets = (channel) => {
+        // An absolute threshold (-40 dB): the microphone's automatic gain makes the first
+        // burst louder than the next ones; silence between bursts is far below it.
+        const found = [];
+        let quietSince = -1;
+        for (const b of blocks) {
+            if (b[channel] > 1e-4) {
+                if (quietSince >= 0 && b[0] - quietSince > 0.1) found.push(b[0]);
+                quietSince = -1;
+            } else if (quietSince < 0) {
+                quietSince = b[0];
+            }
+        }
+        return found;
+    };
+    const sent = onsets(1), back = onsets(2);
+    const trips = sent
+        .map((t) => back.find((r) => r > t && r - t < 0.9))
+        .map((r, i) => (r === undefined ? null : (r - sent[i]) * 1000))
+        .filter((x) => x !== null);
+    return { sent: sent.length, back: back.length, trips };
+}
+"""
+
+
 @contextlib.contextmanager
 def fake_microphone_page(world, tmp_path):
-    """A realtor's page in another Chromium whose microphone plays a steady 1 kHz tone (the
-    module's Playwright: it cannot be started twice in one thread); the simulator echoes."""
+    """A realtor's page in another Chromium whose microphone plays 1 kHz bursts (the module's
+    Playwright: it cannot be started twice in one thread); the simulator echoes."""
     control(world["sim"], "config", {"audio": "echo"})
     wav = tmp_path / "tone.wav"
     tone_wav(wav)
@@ -258,6 +350,7 @@ def fake_microphone_page(world, tmp_path):
         "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
         "--autoplay-policy=no-user-gesture-required"])
     context = browser.new_context(permissions=["microphone"])
+    context.add_init_script(KEEP_LOCAL_TRACKS)
     page = context.new_page()
     try:
         login(page, world["url"], world["realtor"])
@@ -270,10 +363,14 @@ def fake_microphone_page(world, tmp_path):
 
 
 def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_path):
-    """Chromium's fake microphone plays 1 kHz; the simulator echoes; the browser hears 1 kHz."""
+    """Chromium's fake microphone plays 1 kHz bursts; the simulator echoes; the browser hears
+    them and times their round trip; keys reach the far end; hold silences the microphone;
+    another microphone can be chosen mid-call."""
+    sim = world["sim"]
+    number = "+15550108901"
     with fake_microphone_page(world, tmp_path) as page:
         page.locator(".o_realtor_3cx_softphone_toggle").click()
-        page.fill(".o_realtor_3cx_softphone_number", "+15550108901")
+        page.fill(".o_realtor_3cx_softphone_number", number)
         page.locator(".o_realtor_3cx_softphone_call").click()
         phone = page.locator(".o_realtor_3cx_softphone[data-status=connected]")
         expect(phone).to_be_visible(timeout=20000)
@@ -281,6 +378,53 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
         heard = page.evaluate(HEAR_TONE)
         assert heard, "the browser did not hear its tone come back through 3CX"
         print(f"heard {heard['hz']:.0f} Hz at {heard['db']:.0f} dB")
+
+        measured = page.evaluate(ROUND_TRIP, 6000)
+        trips = sorted(measured["trips"])
+        callid = next(c["callid"] for c in reversed(control(sim, "calls", method="GET"))
+                      if c["callee"] == number)
+        backlog = max(figures.get("echo_backlog_ms", 0)
+                      for figures in control(sim, "stats", method="GET")["streams"].values())
+        print(f"round trip in Chromium (microphone to loudspeaker, through Odoo's worker and "
+              f"3CX's echo): median {trips[len(trips) // 2]:.0f} ms over {len(trips)} bursts, "
+              f"all {[round(t) for t in trips]}; the echo held at most "
+              f"{backlog} ms")
+        assert measured["sent"] >= 4 and len(trips) >= measured["sent"] - 1, measured
+        assert trips[len(trips) // 2] < 1000, trips
+
+        # Keys: the far end hears their tones (an IVR would act on them).
+        for key in "15#":
+            page.locator(".o_realtor_3cx_keypad button", has_text=key).click()
+        expect(page.locator(".o_realtor_3cx_softphone_keys")).to_have_text("15#")
+        wait_for(lambda: control(sim, f"calls/{callid}", method="GET")["heard_dtmf"] == "15#",
+                 "the far end to hear the keys")
+
+        # Hold: the microphone stops reaching the far end (its echo carries no 1 kHz), then
+        # comes back.
+        talking = page.evaluate(TONE_LEVEL, 1500)
+        page.locator(".o_realtor_3cx_softphone_hold").click()
+        expect(page.locator(".o_realtor_3cx_softphone_hold.btn-warning")).to_be_visible()
+        time.sleep(0.6)  # what was already on its way back
+        held = page.evaluate(TONE_LEVEL, 2000)
+        page.locator(".o_realtor_3cx_softphone_hold").click()
+        expect(page.locator(".o_realtor_3cx_softphone_hold.btn-outline-secondary")).to_be_visible()
+        time.sleep(0.6)
+        resumed = page.evaluate(TONE_LEVEL, 1500)
+        print(f"1 kHz level: talking {talking:.0f} dB, on hold {held:.0f} dB, "
+              f"resumed {resumed:.0f} dB")
+        assert talking > -70 and resumed > -70 and held < talking - 20, (talking, held, resumed)
+
+        # Another microphone, mid-call: the choice is kept and the far end still hears us.
+        page.locator(".o_realtor_3cx_softphone_settings_toggle").click()
+        options = page.locator(".o_realtor_3cx_softphone_microphone option")
+        expect(options).not_to_have_count(1)  # the system default and the fake devices
+        choice = options.nth(options.count() - 1).get_attribute("value")
+        page.select_option(".o_realtor_3cx_softphone_microphone", choice)
+        wait_for(lambda: page.evaluate(
+            "localStorage.getItem('realtor_3cx.microphone')") == choice, "the choice kept")
+        assert page.evaluate("window.__localAudio.length") == 1  # replaced, not renegotiated
+        assert page.evaluate(TONE_LEVEL, 2000) > -70, "no tone after changing microphones"
+
         page.locator(".o_realtor_3cx_softphone_mute").click()
         expect(page.locator(".o_realtor_3cx_softphone_mute .fa-microphone-slash")).to_be_visible()
         page.locator(".o_realtor_3cx_softphone_hangup").click()

@@ -430,6 +430,9 @@ class Simulator:
         while dn is not None and leg.id in dn.participants:
             if self.config.audio == "echo":
                 buffer = self.streams.setdefault(leg.id, bytearray())
+                figures = self.stats.streams.setdefault(leg.id, {})
+                figures["echo_backlog_ms"] = max(figures.get("echo_backlog_ms", 0),
+                                                 len(buffer) * 1000 // AUDIO_RATE)
                 chunk = bytes(buffer[:AUDIO_CHUNK]).ljust(AUDIO_CHUNK, b"\0")
                 del buffer[:AUDIO_CHUNK]
             else:
@@ -446,8 +449,10 @@ class Simulator:
 
     async def cc_stream_post(self, request):
         leg = self._media_leg(request)
-        figures = self.stats.streams.setdefault(leg.id, {
-            "bytes": 0, "chunks": 0, "odd_chunks": 0, "seconds": 0.0, "aborted": False})
+        figures = self.stats.streams.setdefault(leg.id, {})
+        for name, zero in (("bytes", 0), ("chunks", 0), ("odd_chunks", 0), ("seconds", 0.0),
+                           ("aborted", False)):
+            figures.setdefault(name, zero)
         loop = asyncio.get_running_loop()
         start = loop.time()
         buffer = self.streams.setdefault(leg.id, bytearray())

@@ -8,7 +8,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { OutcomeDialog } from "../components/outcome_dialog/outcome_dialog";
-import { BrowserCall } from "./softphone";
+import { BrowserCall, listAudioDevices, MICROPHONE_KEY, SPEAKER_KEY } from "./softphone";
 
 export const BUS = {
     ringing: "realtor_3cx.call/ringing",
@@ -40,7 +40,7 @@ export const callService = {
             popups: [],
             dialing: null,
             ringtoneBlocked: false,
-            softphone: { status: "idle", number: "", message: "", muted: false, startedAt: null, callId: null, sessionId: null },
+            softphone: { status: "idle", number: "", message: "", muted: false, held: false, keys: "", startedAt: null, callId: null, sessionId: null },
         });
         let browserCall = null;
         const api = {
@@ -139,6 +139,27 @@ export const callService = {
             },
             toggleMute() {
                 browserCall?.toggleMute();
+            },
+            toggleHold() {
+                browserCall?.toggleHold();
+            },
+            /** @param {string} keys DTMF keys to play into the browser call */
+            sendKeys(keys) {
+                browserCall?.sendKeys(keys);
+            },
+            listAudioDevices,
+            /** The chosen microphone and speaker ids ("" = the system's default). */
+            audioDevices() {
+                return {
+                    microphone: browser.localStorage.getItem(MICROPHONE_KEY) || "",
+                    speaker: browser.localStorage.getItem(SPEAKER_KEY) || "",
+                };
+            },
+            async setMicrophone(deviceId) {
+                await (browserCall || new BrowserCall(state.softphone)).setMicrophone(deviceId);
+            },
+            async setSpeaker(deviceId) {
+                await (browserCall || new BrowserCall(state.softphone)).setSpeaker(deviceId);
             },
         };
 

@@ -2,15 +2,62 @@
 // Copyright 2026 realtor_3cx contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 
+import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
+
+// The realtor's choice of devices belongs to this computer, not to the Odoo user.
+export const MICROPHONE_KEY = "realtor_3cx.microphone";
+export const SPEAKER_KEY = "realtor_3cx.speaker";
+const KEY_TONES = {
+    1: [697, 1209], 2: [697, 1336], 3: [697, 1477], A: [697, 1633],
+    4: [770, 1209], 5: [770, 1336], 6: [770, 1477], B: [770, 1633],
+    7: [852, 1209], 8: [852, 1336], 9: [852, 1477], C: [852, 1633],
+    "*": [941, 1209], 0: [941, 1336], "#": [941, 1477], D: [941, 1633],
+};
+
+/**
+ * The microphones and speakers this browser offers. Their names are only known once the
+ * page may use the microphone; until then they are numbered.
+ * @returns {Promise<{microphones: {id: string, label: string}[], speakers: {id: string, label: string}[]}>}
+ */
+export async function listAudioDevices() {
+    const devices = (await browser.navigator.mediaDevices?.enumerateDevices?.()) || [];
+    const pick = (kind, name) =>
+        devices
+            .filter((d) => d.kind === kind && d.deviceId)
+            .map((d, i) => ({ id: d.deviceId, label: d.label || `${name} ${i + 1}` }));
+    return {
+        microphones: pick("audioinput", _t("Microphone")),
+        // Choosing the speaker needs setSinkId (Chromium, Edge, recent Firefox).
+        speakers: "setSinkId" in HTMLMediaElement.prototype ? pick("audiooutput", _t("Speaker")) : [],
+    };
+}
+
+/** The microphone, the chosen one if it is still plugged in, else the default. */
+async function openMicrophone() {
+    const chosen = browser.localStorage.getItem(MICROPHONE_KEY);
+    if (chosen) {
+        try {
+            return await browser.navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: chosen } } });
+        } catch (error) {
+            if (error.name !== "OverconstrainedError" && error.name !== "NotFoundError") {
+                throw error;
+            }
+            browser.localStorage.removeItem(MICROPHONE_KEY); // unplugged: back to the default
+        }
+    }
+    return browser.navigator.mediaDevices.getUserMedia({ audio: true });
+}
 
 /**
  * The browser end of a call bridged by the worker (see realtor_3cx/worker/media.py).
  *
  * The offer is sent once ICE gathering is complete (no trickling: one round trip through
- * Odoo); the worker answers with its own candidates. ``state`` is the call service's reactive
- * ``softphone`` object: status, number, timer start, mute, message.
+ * Odoo); the worker answers with its own candidates. A data channel ("control") carries what
+ * is not audio: the keys pressed (played into the call as tones by the worker) and hold.
+ * ``state`` is the call service's reactive ``softphone`` object: status, number, timer start,
+ * mute, hold, the keys sent, message.
  */
 export class BrowserCall {
     constructor(state, iceServers = []) {
@@ -19,6 +66,7 @@ export class BrowserCall {
         this.pc = null;
         this.stream = null;
         this.audio = null;
+        this.channel = null;
         this.sessionId = null;
     }
 
@@ -27,9 +75,9 @@ export class BrowserCall {
      * @param {number} [answerCallId] a ringing ``threecx.call`` to answer here instead
      */
     async start(number, answerCallId = false) {
-        Object.assign(this.state, { status: "connecting", number, message: _t("Connecting..."), muted: false, startedAt: null, callId: null });
+        Object.assign(this.state, { status: "connecting", number, message: _t("Connecting..."), muted: false, held: false, keys: "", startedAt: null, callId: null });
         try {
-            this.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+            this.stream = await openMicrophone();
         } catch {
             return this.fail(_t("Odoo may not use your microphone. Allow it for this site (the icon in the address bar), then retry."));
         }
@@ -37,11 +85,13 @@ export class BrowserCall {
         for (const track of this.stream.getAudioTracks()) {
             this.pc.addTrack(track, this.stream);
         }
+        this.channel = this.pc.createDataChannel("control");
         this.pc.ontrack = ({ streams }) => {
             this.audio = this.audio || document.createElement("audio");
             this.audio.className = "o_realtor_3cx_softphone_audio d-none";
             this.audio.autoplay = true;
             this.audio.srcObject = streams[0];
+            this.applySpeaker();
             document.body.appendChild(this.audio);
         };
         this.pc.onconnectionstatechange = () => {
@@ -79,8 +129,105 @@ export class BrowserCall {
 
     toggleMute() {
         this.state.muted = !this.state.muted;
+        this.applyMicrophoneState();
+    }
+
+    /** The microphone is live only when neither muted nor on hold. */
+    applyMicrophoneState() {
         for (const track of this.stream?.getAudioTracks() || []) {
-            track.enabled = !this.state.muted;
+            track.enabled = !this.state.muted && !this.state.held;
+        }
+    }
+
+    /** Put the caller on hold (they hear a quiet beep) or take them back. */
+    toggleHold() {
+        if (!this.send({ hold: !this.state.held })) {
+            return;
+        }
+        this.state.held = !this.state.held;
+        this.applyMicrophoneState();
+        if (this.audio) {
+            this.audio.muted = this.state.held;
+        }
+        this.state.message = this.state.held ? _t("On hold") : _t("Connected");
+    }
+
+    /** Press keys during the call (an IVR's menu, a door code): 3CX hears their tones. */
+    sendKeys(keys) {
+        if (this.send({ dtmf: keys })) {
+            this.state.keys += keys;
+            this.playKeyTone(keys[keys.length - 1]);
+        }
+    }
+
+    send(order) {
+        if (this.channel?.readyState !== "open") {
+            this.state.message = _t("Not connected yet: try again in a moment.");
+            return false;
+        }
+        this.channel.send(JSON.stringify(order));
+        return true;
+    }
+
+    /** A quiet local echo of the key, as a desk phone gives. */
+    playKeyTone(key) {
+        const tones = KEY_TONES[key];
+        if (!tones || !browser.AudioContext) {
+            return;
+        }
+        this.keyContext = this.keyContext || new browser.AudioContext();
+        const gain = this.keyContext.createGain();
+        gain.gain.value = 0.05;
+        gain.connect(this.keyContext.destination);
+        const end = this.keyContext.currentTime + 0.1;
+        for (const hz of tones) {
+            const oscillator = this.keyContext.createOscillator();
+            oscillator.frequency.value = hz;
+            oscillator.connect(gain);
+            oscillator.start();
+            oscillator.stop(end);
+        }
+    }
+
+    /** Switch to another microphone, mid-call too (the far end hears no gap in the call). */
+    async setMicrophone(deviceId) {
+        if (deviceId) {
+            browser.localStorage.setItem(MICROPHONE_KEY, deviceId);
+        } else {
+            browser.localStorage.removeItem(MICROPHONE_KEY);
+        }
+        if (!this.pc) {
+            return;
+        }
+        const stream = await openMicrophone();
+        const [track] = stream.getAudioTracks();
+        const sender = this.pc.getSenders().find((s) => s.track?.kind === "audio" || s.track === null);
+        await sender.replaceTrack(track);
+        for (const old of this.stream?.getTracks() || []) {
+            old.stop();
+        }
+        this.stream = stream;
+        this.applyMicrophoneState();
+    }
+
+    async setSpeaker(deviceId) {
+        if (deviceId) {
+            browser.localStorage.setItem(SPEAKER_KEY, deviceId);
+        } else {
+            browser.localStorage.removeItem(SPEAKER_KEY);
+        }
+        await this.applySpeaker();
+    }
+
+    async applySpeaker() {
+        const chosen = browser.localStorage.getItem(SPEAKER_KEY) || "";
+        if (this.audio?.setSinkId && this.audio.sinkId !== chosen) {
+            try {
+                await this.audio.setSinkId(chosen);
+            } catch {
+                browser.localStorage.removeItem(SPEAKER_KEY); // unplugged: the default plays
+                await this.audio.setSinkId("");
+            }
         }
     }
 
@@ -116,8 +263,9 @@ export class BrowserCall {
             track.stop();
         }
         this.audio?.remove();
-        this.pc = this.stream = this.audio = null;
+        this.keyContext?.close();
+        this.pc = this.stream = this.audio = this.channel = this.keyContext = null;
         this.sessionId = null;
-        Object.assign(this.state, { status: "ended", message, startedAt: null });
+        Object.assign(this.state, { status: "ended", message, startedAt: null, held: false });
     }
 }

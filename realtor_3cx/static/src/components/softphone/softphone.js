@@ -17,7 +17,15 @@ export class Softphone extends Component {
     setup() {
         this.calls = useService("realtor_3cx.call");
         this.state = useState(this.calls.state);
-        this.local = useState({ open: false, number: "", transferTo: "", now: Date.now() });
+        this.local = useState({
+            open: false,
+            number: "",
+            transferTo: "",
+            now: Date.now(),
+            settings: false,
+            devices: { microphones: [], speakers: [] },
+            ...this.calls.audioDevices(),
+        });
         this.keys = KEYS;
         this.tick = browser.setInterval(() => (this.local.now = Date.now()), 1000);
         onWillUnmount(() => browser.clearInterval(this.tick));
@@ -43,8 +51,35 @@ export class Softphone extends Component {
         this.local.open = !this.local.open;
     }
 
+    /** A key: part of the number before the call, a tone for the far end during it. */
     press(key) {
-        this.local.number += key;
+        if (this.phone.status === "connected") {
+            this.calls.sendKeys(key);
+        } else if (!this.busy) {
+            this.local.number += key;
+        }
+    }
+
+    async toggleSettings() {
+        this.local.settings = !this.local.settings;
+        if (this.local.settings) {
+            Object.assign(this.local, this.calls.audioDevices());
+            this.local.devices = await this.calls.listAudioDevices();
+        }
+    }
+
+    async chooseMicrophone(ev) {
+        this.local.microphone = ev.target.value;
+        await this.calls.setMicrophone(ev.target.value);
+    }
+
+    async chooseSpeaker(ev) {
+        this.local.speaker = ev.target.value;
+        await this.calls.setSpeaker(ev.target.value);
+    }
+
+    hold() {
+        this.calls.toggleHold();
     }
 
     async call() {
