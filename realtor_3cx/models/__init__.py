@@ -6,6 +6,7 @@ from . import res_users
 from . import realtor_property
 from . import res_config_settings
 from . import res_partner
+from . import threecx_outcome
 from . import threecx_call
 from . import threecx_call_sync
 from . import threecx_dial
