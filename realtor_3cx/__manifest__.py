@@ -15,6 +15,7 @@
     "data": [
         "security/realtor_3cx_security.xml",
         "security/ir.model.access.csv",
+        "security/threecx_call_report_security.xml",
         "data/ir_sequence_data.xml",
         "data/mail_activity_type_data.xml",
         "data/threecx_outcome_data.xml",
@@ -27,6 +28,7 @@
         "views/res_config_settings_views.xml",
         "views/realtor_3cx_menus.xml",
         "views/threecx_outcome_views.xml",
+        "views/threecx_call_report_views.xml",
     ],
     "demo": ["demo/realtor_3cx_demo.xml"],
     "pre_init_hook": "pre_init_hook",

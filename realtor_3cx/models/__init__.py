@@ -11,6 +11,7 @@ from . import threecx_outcome
 from . import threecx_call
 from . import threecx_call_sync
 from . import threecx_call_lead
+from . import threecx_call_report
 from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup

@@ -170,6 +170,7 @@ class ThreecxCall(models.Model):
         if old_state == self.state:
             return
         concerned = set(ringing_users) | {users[e] for e in view["rung"] if users.get(e)}
+        concerned |= set(self._did_listing_agent())  # their pop-up closes with the others
         if self.user_id:
             concerned.add(self.user_id)
         if self.state == "connected" and old_state in (None, "ringing", "dialing"):
