@@ -104,11 +104,11 @@ class TestCallReport(Realtor3cxCase):
         mine = self.Report.with_user(self.realtor).search([])
         self.assertTrue(mine)
         self.assertEqual(mine.user_id, self.realtor)
-        self.assertEqual(len(mine), 10)
+        self.assertEqual(len(mine), 9)
         self.assertFalse(self.Report.with_user(self.other).search(
             [("user_id", "=", self.realtor.id)]))
         self.assertEqual(self.Report.with_user(self.manager).search_count(
-            [("user_id", "in", [self.realtor.id, self.other.id])]), 11)
+            [("user_id", "in", [self.realtor.id, self.other.id])]), 10)
 
 
 @tagged("post_install", "-at_install")
