@@ -29,6 +29,7 @@
         "views/realtor_3cx_menus.xml",
         "views/threecx_outcome_views.xml",
         "views/threecx_call_report_views.xml",
+        "views/threecx_call_workflow_views.xml",
     ],
     "demo": ["demo/realtor_3cx_demo.xml"],
     "pre_init_hook": "pre_init_hook",
