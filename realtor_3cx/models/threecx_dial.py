@@ -131,8 +131,9 @@ class ThreecxCall(models.Model):
             partner = partner.browse(res_id).exists()
         elif res_model == "threecx.call" and res_id:
             # A call back from the Missed Calls list or a calls tab: the call's contact counts
-            # even when the number is not (or no longer) on their record.
-            partner = self.browse(res_id).exists().partner_id
+            # even when the number is not (or no longer) on their record. Read as superuser:
+            # the check only protects, and a manager's row may be another realtor's call.
+            partner = self.sudo().browse(res_id).exists().partner_id
         destination, reason = partner._realtor_3cx_outbound_block(number)
         if reason:
             raise UserError(reason)
