@@ -53,8 +53,8 @@ class TestOutboundBlock(Realtor3cxCase):
         self.assertFalse(self.Partner.search([("id", "=", self.dnc.id)]))
         self.assertIn("do-not-call", self.Partner._realtor_3cx_outbound_block(DNC, NOON_NY)[1])
 
-    def dial(self, number, res_model, res_id):
-        Call = self.env["threecx.call"].with_user(self.realtor)
+    def dial(self, number, res_model, res_id, user=None):
+        Call = self.env["threecx.call"].with_user(user or self.realtor)
         with mock.patch.object(type(Call), "_dial_enqueue", return_value=91) as enqueue, \
                 mock.patch.object(type(Call), "_dial_wait", return_value=("done", "")):
             result = Call.realtor_3cx_dial(number, res_model, res_id)
@@ -72,6 +72,18 @@ class TestOutboundBlock(Realtor3cxCase):
         )
         result, enqueue = self.dial("+15550108809", "threecx.call", missed.id)
         self.assertFalse(result["ok"])
+        self.assertIn("Picked Spouse is on the do-not-call list", result["message"])
+        enqueue.assert_not_called()
+        # A colleague who may not read the call (dialling its id by RPC) gets the reason, not
+        # an access error.
+        colleague = self.env["res.users"].create({
+            "name": "Colleague", "login": "r3cx_colleague",
+            "groups_id": [(6, 0, [self.env.ref("realtor_3cx.realtor_3cx_group_user").id])],
+        })
+        self.env["threecx.extension"].create(
+            {"server_id": self.server.id, "number": "102", "user_id": colleague.id}
+        )
+        result, enqueue = self.dial("+15550108809", "threecx.call", missed.id, colleague)
         self.assertIn("Picked Spouse is on the do-not-call list", result["message"])
         enqueue.assert_not_called()
         result, enqueue = self.dial(OPEN, "realtor.property", 1)
