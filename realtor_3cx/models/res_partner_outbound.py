@@ -8,7 +8,6 @@ browser calls and their transfers to an outside number all reach
 other entry points (the CRM-template endpoints) call it directly.
 """
 
-
 import pytz
 
 from odoo import _, fields, models
