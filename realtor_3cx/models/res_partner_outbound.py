@@ -21,7 +21,7 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     def _realtor_3cx_outbound_block(self, number, when=None):
-        """Why an outbound call to ``number`` must not be placed at ``when``, or ``False``.
+        """Whether an outbound call to ``number`` may be placed at ``when``, and why not.
 
         The contacts checked are ``self`` (the record the realtor called from, if any) and
         everyone the number belongs to, whatever the current user may read: a do-not-call
