@@ -8,13 +8,34 @@ browser calls and their transfers to an outside number all reach
 other entry points (the CRM-template endpoints) call it directly.
 """
 
+import logging
+import re
+
 import pytz
 
 from odoo import _, fields, models
 
 from ..tools.phone import to_e164
 
+_logger = logging.getLogger(__name__)
+
 DEFAULT_WINDOW = "08:00-21:00"
+WINDOW_RE = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*$")
+
+
+def parse_calling_window(text):
+    """``("08:00", "21:00")`` from ``"08:00-21:00"``; ``None`` when ``text`` is not a window.
+
+    >>> parse_calling_window(" 9:00-17:00"), parse_calling_window("09:00 - 17:30")
+    (None, ('09:00', '17:30'))
+    >>> parse_calling_window("21:00-08:00") is None  # overnight windows are not supported
+    True
+    """
+    found = WINDOW_RE.match(text or "")
+    if not found:
+        return None
+    start, end = "%s:%s" % found.group(1, 2), "%s:%s" % found.group(3, 4)
+    return (start, end) if start < end else None
 
 
 class ResPartner(models.Model):
@@ -48,7 +69,13 @@ class ResPartner(models.Model):
         window = self.env["ir.config_parameter"].sudo().get_param(
             "realtor_3cx.calling_window", DEFAULT_WINDOW
         )
-        start, end = (w.strip() for w in window.split("-"))
+        parsed = parse_calling_window(window)
+        if not parsed:
+            # Set by hand to something unreadable: the default protects contacts meanwhile.
+            _logger.warning("realtor_3cx.calling_window %r is not HH:MM-HH:MM; using %s",
+                            window, DEFAULT_WINDOW)
+            parsed = parse_calling_window(DEFAULT_WINDOW)
+        start, end = parsed
         utc = pytz.utc.localize(when or fields.Datetime.now())
         for partner in partners.filtered("tz"):
             now = utc.astimezone(pytz.timezone(partner.tz)).strftime("%H:%M")

@@ -7,6 +7,7 @@ from unittest import mock
 
 from freezegun import freeze_time
 
+from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, tagged
 
 from .common import Realtor3cxCase, Realtor3cxMixin
@@ -47,6 +48,25 @@ class TestOutboundBlock(Realtor3cxCase):
         self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "09:00-12:00")
         self.assertIn("between 09:00 and 12:00",
                       self.Partner._realtor_3cx_outbound_block(OPEN, NOON_NY)[1])
+
+    def test_the_settings_refuse_a_window_that_is_not_one(self):
+        Settings = self.env["res.config.settings"]
+        for bad in ("9-17", "21:00-08:00", "25:00-26:00"):
+            with self.subTest(window=bad), self.assertRaises(ValidationError):
+                Settings.create({"realtor_3cx_calling_window": bad})
+        with self.assertRaises(ValidationError):
+            Settings.create({"realtor_3cx_speed_to_lead_minutes": 0})
+        Settings.create({"realtor_3cx_calling_window": "09:30-18:00",
+                         "realtor_3cx_speed_to_lead_minutes": 10}).execute()
+        get_param = self.env["ir.config_parameter"].get_param
+        self.assertEqual(get_param("realtor_3cx.calling_window"), "09:30-18:00")
+        self.assertEqual(get_param("realtor_3cx.speed_to_lead_minutes"), "10")
+
+    def test_an_unreadable_window_set_by_hand_falls_back_to_the_default(self):
+        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "all day")
+        with self.assertLogs("odoo.addons.realtor_3cx.models.res_partner_outbound", "WARNING"):
+            reason = self.Partner._realtor_3cx_outbound_block(OPEN, NIGHT_NY)[1]
+        self.assertIn("between 08:00 and 21:00", reason)
 
     def test_a_contact_the_realtor_cannot_read_is_still_protected(self):
         self.dnc.company_id = self.env["res.company"].create({"name": "Other Brokerage"})
