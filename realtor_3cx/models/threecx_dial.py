@@ -67,9 +67,17 @@ class ThreecxCall(models.Model):
         # instead, so a refresh neither loses a ringing pop-up nor revives an ended one.
         self.env.cr.execute("SELECT coalesce(max(id), 0) FROM bus_bus")
         bus_last_id = self.env.cr.fetchone()[0]
+        # The user's own ringing calls, and calls ringing on the listing lines they are the
+        # agent of (threecx_call_lead.py), as the ringing notification had them.
         ringing = self.sudo().search(
-            [("user_id", "=", self.env.uid), ("state", "=", "ringing")], limit=5
-        )
+            [
+                ("state", "=", "ringing"),
+                "|",
+                ("user_id", "=", self.env.uid),
+                ("property_id.listing_agent_id", "=", self.env.uid),
+            ],
+            limit=10,
+        ).filtered(lambda c: self.env.user in (c.user_id | c._did_listing_agent()))[:5]
         return {
             "extension": extension.number if extension else False,
             "server_id": extension.server_id.id if extension else False,

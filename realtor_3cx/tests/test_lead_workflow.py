@@ -152,6 +152,9 @@ class TestListingLine(Realtor3cxCase):
             pops = self.pushes("realtor_3cx.call/ringing", user)
             self.assertEqual(len(pops), 1, user.name)
             self.assertEqual(pops[0]["property"]["id"], self.listing.id)
+        # A reload while it rings shows the agent the pop-up again.
+        session = Call.with_user(self.agent).realtor_3cx_session()
+        self.assertEqual([c["id"] for c in session["ringing"]], [call.id])
         Call._sync_from_3cx(self.server, [self.view("missed", end_at=self.t0 + 30)])
         self.assertEqual(len(self.pushes("realtor_3cx.call/ended", self.agent)), 1)
         self.assertEqual(call.activity_ids.user_id, self.agent)
