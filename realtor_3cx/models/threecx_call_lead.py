@@ -86,6 +86,7 @@ class ThreecxCall(models.Model):
         for call in missed:
             if call._is_lead():
                 call.sudo().write(call._callback_deadline_values())
+                call._settle_by_earlier_logged_call_back()
         outbound = self.filtered(lambda c: c.direction == "outbound" and c.external_e164)
         for call in outbound:
             call._settle_callbacks()
@@ -130,6 +131,25 @@ class ThreecxCall(models.Model):
             "callback_deadline": self.start_at + datetime.timedelta(minutes=minutes),
             "callback_user_id": (self.property_id.listing_agent_id or self.user_id).id,
         }
+
+    def _settle_by_earlier_logged_call_back(self):
+        """The call back may be logged first: the worker can write a realtor's instant call
+        back before the missed call's own end (they are different 3CX calls)."""
+        self.ensure_one()
+        if not self.external_e164:
+            return
+        later = self.sudo().search(
+            [
+                ("external_e164", "=", self.external_e164),
+                ("direction", "=", "outbound"),
+                ("start_at", ">=", self.start_at),
+                ("company_id", "=", self.company_id.id),
+            ],
+            order="start_at, id",
+            limit=1,
+        )
+        if later:
+            later._settle_callbacks()
 
     def _settle_callbacks(self):
         """This outbound call answers every open missed lead from its number that came before."""

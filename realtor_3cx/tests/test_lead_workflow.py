@@ -97,6 +97,13 @@ class TestSpeedToLead(Realtor3cxCase):
         self.assertFalse(self.call("s-15", "inbound", "completed", T0).callback_deadline)
         self.assertFalse(self.call("s-16", "outbound", "missed", T0).callback_deadline)
 
+    def test_a_call_back_logged_before_the_missed_call_ended_still_counts(self):
+        missed = self.call("s-18", "inbound", "ringing", T0)
+        back = self.call("s-19", "outbound", "dialing", T0 + datetime.timedelta(minutes=2))
+        missed.state = "missed"
+        self.assertEqual(missed.callback_call_id, back)
+        self.assertEqual(missed.callback_seconds, 120)
+
     def test_the_deadline_is_a_setting(self):
         self.env["ir.config_parameter"].set_param("realtor_3cx.speed_to_lead_minutes", "5")
         missed = self.call("s-17", "inbound", "missed", T0)
