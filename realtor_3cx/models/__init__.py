@@ -6,8 +6,13 @@ from . import res_users
 from . import realtor_property
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_outbound
+from . import threecx_outcome
 from . import threecx_call
 from . import threecx_call_sync
+from . import threecx_call_lead
+from . import threecx_call_report
+from . import res_config_settings_workflow
 from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup

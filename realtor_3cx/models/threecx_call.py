@@ -16,29 +16,8 @@ CALL_STATES = [
     ("failed", "Failed"),
     ("transferred", "Transferred"),
 ]
-# Outcomes a realtor records after a call (after Follow Up Boss's, plus the realtor's own).
-CALL_OUTCOMES = [
-    ("showing_booked", "Showing booked"),
-    ("listing_appointment", "Listing appointment"),
-    ("interested", "Interested"),
-    ("not_interested", "Not interested"),
-    ("left_message", "Left message"),
-    ("no_answer", "No answer"),
-    ("busy", "Busy"),
-    ("bad_number", "Bad number"),
-    ("wrong_number", "Wrong number"),
-]
-# outcome -> (activity type, due in days, summary(who, property)): the work an outcome implies.
-OUTCOME_FOLLOWUPS = {
-    "showing_booked": ("realtor_3cx.mail_activity_type_showing", 2, "showing"),
-    "listing_appointment": ("realtor_3cx.mail_activity_type_listing_appointment", 3, "listing"),
-    "interested": ("mail.mail_activity_data_call", 2, "follow_up"),
-    "left_message": ("mail.mail_activity_data_call", 1, "message_left"),
-    "no_answer": ("mail.mail_activity_data_call", 1, "call_back"),
-    "busy": ("mail.mail_activity_data_call", 1, "call_back"),
-}
 # What a realtor may change on their own call; the rest is what 3CX reported.
-REALTOR_WRITABLE_FIELDS = {"outcome", "notes", "partner_id", "property_id"}
+REALTOR_WRITABLE_FIELDS = {"outcome_id", "notes", "partner_id", "property_id"}
 
 
 class ThreecxCall(models.Model):
@@ -95,7 +74,8 @@ class ThreecxCall(models.Model):
     talk_seconds = fields.Integer(
         "Talk time (s)", compute="_compute_durations", store=True, aggregator="sum"
     )
-    outcome = fields.Selection(CALL_OUTCOMES, tracking=True)
+    # Managers configure the outcomes and what each one plans (models/threecx_outcome.py).
+    outcome_id = fields.Many2one("threecx.outcome", "Outcome", tracking=True, ondelete="restrict")
     notes = fields.Text()
     company_id = fields.Many2one(
         related="server_id.company_id", store=True, index=True, precompute=True
@@ -158,38 +138,28 @@ class ThreecxCall(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
-        had_outcome = {call.id: call.outcome for call in self} if "outcome" in vals else {}
+        had_outcome = {call.id: call.outcome_id for call in self} if "outcome_id" in vals else {}
         res = super().write(vals)
         for call in self:
-            if vals.get("outcome") and had_outcome.get(call.id) != call.outcome:
+            if vals.get("outcome_id") and had_outcome.get(call.id) != call.outcome_id:
                 call._schedule_outcome_followup()
         return res
 
     def _schedule_outcome_followup(self):
-        """The follow-up an outcome implies, on the contact (or the call), for its realtor."""
+        """The follow-up the outcome implies, on the contact (or the call), as configured."""
         self.ensure_one()
-        followup = OUTCOME_FOLLOWUPS.get(self.outcome)
-        if not followup:
+        outcome = self.outcome_id
+        if not outcome.activity_type_id:
             return
-        xmlid, days, kind = followup
         target = self.partner_id or self
-        who = self.partner_id.name or self.external_number or ""
-        summaries = {
-            "showing": self.env._("Showing with %s", who),
-            "listing": self.env._("Listing appointment with %s", who),
-            "follow_up": self.env._("Follow up with %s", who),
-            "message_left": self.env._("Call back %s (message left)", who),
-            "call_back": self.env._("Call back %s", who),
-        }
-        summary = summaries[kind]
-        if self.property_id:
-            summary = f"{summary} · {self.property_id.display_name}"
         target.activity_schedule(
-            xmlid,
-            date_deadline=fields.Date.add(fields.Date.context_today(self), days=days),
-            summary=summary,
+            activity_type_id=outcome.activity_type_id.id,
+            date_deadline=fields.Date.add(
+                fields.Date.context_today(self), days=outcome.delay_days
+            ),
+            summary=outcome._followup_summary(self),
             note=self.notes or "",
-            user_id=(self.user_id or self.env.user).id,
+            user_id=outcome._followup_assignee(self).id,
         )
 
     @api.model

@@ -158,6 +158,10 @@ class ThreecxCall(models.Model):
     def _notify_transition(self, old_state, view, users, match=None):
         self.ensure_one()
         ringing_users = {users[ext] for ext in view.get("notify_ringing", ()) if users.get(ext)}
+        if old_state is None and self.state == "ringing":
+            # A call to a listing's own number pops up for its listing agent too, whoever 3CX
+            # rings for it (often a team queue).
+            ringing_users |= set(self._did_listing_agent())
         payload = None
         if ringing_users:
             payload = self._ringing_payload(match)
@@ -166,6 +170,7 @@ class ThreecxCall(models.Model):
         if old_state == self.state:
             return
         concerned = set(ringing_users) | {users[e] for e in view["rung"] if users.get(e)}
+        concerned |= set(self._did_listing_agent())  # their pop-up closes with the others
         if self.user_id:
             concerned.add(self.user_id)
         if self.state == "connected" and old_state in (None, "ringing", "dialing"):
@@ -201,6 +206,8 @@ class ThreecxCall(models.Model):
         if not assignee:
             _logger.info("missed call %s has no realtor to call back", self.call_id)
             return
+        if self.callback_deadline and not self.callback_user_id:
+            self.sudo().callback_user_id = assignee  # speed to lead: whose figure it is
         who = self.partner_id.name or self.external_number or _("an unknown number")
         self.activity_schedule(
             "mail.mail_activity_data_call",

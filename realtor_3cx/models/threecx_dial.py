@@ -12,19 +12,15 @@ their phone rings first, then the contact) and answers in the same row.
 import datetime
 import logging
 
-import pytz
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.phone import to_e164
 from .worker_queue import await_worker, enqueue
 
 _logger = logging.getLogger(__name__)
 
 DIAL_CHANNEL = "realtor_3cx_dial"
 DIAL_WAIT = 8.0  # seconds a click waits for the worker before offering the tel: link
-DEFAULT_WINDOW = "08:00-21:00"
 
 
 class ThreecxDialRequest(models.Model):
@@ -71,9 +67,17 @@ class ThreecxCall(models.Model):
         # instead, so a refresh neither loses a ringing pop-up nor revives an ended one.
         self.env.cr.execute("SELECT coalesce(max(id), 0) FROM bus_bus")
         bus_last_id = self.env.cr.fetchone()[0]
+        # The user's own ringing calls, and calls ringing on the listing lines they are the
+        # agent of (threecx_call_lead.py), as the ringing notification had them.
         ringing = self.sudo().search(
-            [("user_id", "=", self.env.uid), ("state", "=", "ringing")], limit=5
-        )
+            [
+                ("state", "=", "ringing"),
+                "|",
+                ("user_id", "=", self.env.uid),
+                ("property_id.listing_agent_id", "=", self.env.uid),
+            ],
+            limit=10,
+        ).filtered(lambda c: self.env.user in (c.user_id | c._did_listing_agent()))[:5]
         return {
             "extension": extension.number if extension else False,
             "server_id": extension.server_id.id if extension else False,
@@ -129,44 +133,18 @@ class ThreecxCall(models.Model):
 
     @api.model
     def _dial_check(self, number, res_model, res_id):
-        """The E.164 to dial, or a UserError saying why not."""
-        region = self.env.company.country_id.code
-        destination = to_e164(number, region)
-        if not destination:
-            raise UserError(_("%s is not a phone number 3CX can dial.", number or _("(empty)")))
-        partners = self.env["res.partner"]
+        """The E.164 to dial, or a UserError saying why not (res_partner_outbound.py)."""
+        partner = self.env["res.partner"]
         if res_model == "res.partner" and res_id:
-            partners |= self.env["res.partner"].browse(res_id).exists()
-        match = self.env["threecx.caller.lookup"].sudo().lookup(destination)
-        partners |= self.env["res.partner"].sudo().browse([p["id"] for p in match["partners"]])
-        blocked = partners.filtered("do_not_call")
-        if blocked:
-            raise UserError(
-                _(
-                    "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
-                    name=blocked[0].name,
-                    number=destination,
-                )
-            )
-        window = self.env["ir.config_parameter"].sudo().get_param(
-            "realtor_3cx.calling_window", DEFAULT_WINDOW
-        )
-        for partner in partners.filtered("tz"):
-            local = datetime.datetime.now(pytz.timezone(partner.tz))
-            start, end = (w.strip() for w in window.split("-"))
-            now = local.strftime("%H:%M")
-            if not start <= now < end:
-                raise UserError(
-                    _(
-                        "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
-                        "%(start)s and %(end)s in the contact's time zone.",
-                        time=now,
-                        name=partner.name,
-                        tz=partner.tz,
-                        start=start,
-                        end=end,
-                    )
-                )
+            partner = partner.browse(res_id).exists()
+        elif res_model == "threecx.call" and res_id:
+            # A call back from the Missed Calls list or a calls tab: the call's contact counts
+            # even when the number is not (or no longer) on their record. Read as superuser:
+            # the check only protects, and a manager's row may be another realtor's call.
+            partner = self.sudo().browse(res_id).exists().partner_id
+        destination, reason = partner._realtor_3cx_outbound_block(number)
+        if reason:
+            raise UserError(reason)
         return destination
 
     @api.model

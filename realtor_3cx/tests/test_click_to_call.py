@@ -101,7 +101,8 @@ class TestClickToCall(Realtor3cxCase):
              "user_id": self.realtor.id, "partner_id": self.partner.id,
              "external_number": NUMBER}
         )
-        call.with_user(self.realtor).write({"outcome": "showing_booked", "notes": "Sat 10:00"})
+        showing = self.env.ref("realtor_3cx.threecx_outcome_showing_booked")
+        call.with_user(self.realtor).write({"outcome_id": showing.id, "notes": "Sat 10:00"})
         activity = self.partner.activity_ids
         self.assertEqual(activity.activity_type_id,
                          self.env.ref("realtor_3cx.mail_activity_type_showing"))
@@ -109,8 +110,9 @@ class TestClickToCall(Realtor3cxCase):
         self.assertEqual(activity.summary, "Showing with Click Contact")
         self.assertEqual(activity.date_deadline,
                          datetime.date.today() + datetime.timedelta(days=2))
-        call.with_user(self.realtor).write({"outcome": "showing_booked"})  # unchanged
-        call.with_user(self.realtor).write({"outcome": "not_interested"})  # nothing implied
+        call.with_user(self.realtor).write({"outcome_id": showing.id})  # unchanged
+        not_interested = self.env.ref("realtor_3cx.threecx_outcome_not_interested")
+        call.with_user(self.realtor).write({"outcome_id": not_interested.id})  # nothing implied
         self.assertEqual(len(self.partner.activity_ids), 1)
 
 

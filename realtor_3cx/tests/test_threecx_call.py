@@ -78,8 +78,9 @@ class TestThreecxCall(Realtor3cxCase):
         Call = self.Call.with_user(self.realtor)
         self.assertEqual(Call.search([]), self.my_call)
         mine = self.my_call.with_user(self.realtor)
-        mine.write({"outcome": "showing_booked", "notes": "Saturday 10am"})
-        self.assertEqual(self.my_call.outcome, "showing_booked")
+        showing = self.env.ref("realtor_3cx.threecx_outcome_showing_booked")
+        mine.write({"outcome_id": showing.id, "notes": "Saturday 10am"})
+        self.assertEqual(self.my_call.outcome_id, showing)
         with self.assertRaises(AccessError):
             self.their_call.with_user(self.realtor).read(["state"])
         with self.assertRaises(AccessError):

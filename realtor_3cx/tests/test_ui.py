@@ -85,7 +85,7 @@ class TestRealtor3cxUi(HttpCase, Realtor3cxMixin):
                     "start_at": now - timedelta(minutes=10),
                     "answer_at": now - timedelta(minutes=9),
                     "end_at": now - timedelta(minutes=5),
-                    "outcome": "showing_booked",
+                    "outcome_id": self.env.ref("realtor_3cx.threecx_outcome_showing_booked").id,
                 },
                 {
                     "server_id": self.server.id,

@@ -142,13 +142,21 @@ test("the outcome dialog saves the outcome and the notes", async () => {
         expect.step(JSON.stringify(args));
         return true;
     });
+    // The configured outcomes, in the managers' order (an archived one is not returned).
+    onRpc("threecx.outcome", "search_read", () => [
+        { id: 3, code: "showing_booked", name: "Showing booked" },
+        { id: 5, code: "left_message", name: "Left message" },
+        { id: 9, code: "open_house", name: "Coming to the open house" },
+    ]);
     await start();
     getService("dialog").add(OutcomeDialog, { call: { ...RINGING, state: "completed" } });
     await contains(".o_realtor_3cx_outcome");
+    expect("[data-outcome]").toHaveCount(3);
+    expect("[data-outcome=open_house]").toHaveText("Coming to the open house");
     await click("[data-outcome=left_message]");
     await contains("[data-outcome=left_message].btn-primary");
     await insertText(".o_realtor_3cx_outcome_notes", "Call Friday");
     await click(".o_realtor_3cx_outcome_save");
     await contains(".o_realtor_3cx_outcome", { count: 0 });
-    expect.verifySteps([JSON.stringify([[41], { notes: "Call Friday", outcome: "left_message" }])]);
+    expect.verifySteps([JSON.stringify([[41], { notes: "Call Friday", outcome_id: 5 }])]);
 });

@@ -2,23 +2,10 @@
 // Copyright 2026 realtor_3cx contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 
-import { Component, useState } from "@odoo/owl";
+import { Component, onWillStart, useState } from "@odoo/owl";
 import { Dialog } from "@web/core/dialog/dialog";
 import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
-
-// Mirrors CALL_OUTCOMES in models/threecx_call.py; the server creates the follow-up.
-export const OUTCOMES = [
-    ["showing_booked", _t("Showing booked")],
-    ["listing_appointment", _t("Listing appointment")],
-    ["interested", _t("Interested")],
-    ["not_interested", _t("Not interested")],
-    ["left_message", _t("Left message")],
-    ["no_answer", _t("No answer")],
-    ["busy", _t("Busy")],
-    ["bad_number", _t("Bad number")],
-    ["wrong_number", _t("Wrong number")],
-];
 
 /** After an answered call: how did it go? The outcome implies the next activity. */
 export class OutcomeDialog extends Component {
@@ -29,8 +16,13 @@ export class OutcomeDialog extends Component {
     setup() {
         this.orm = useService("orm");
         this.notification = useService("notification");
-        this.outcomes = OUTCOMES;
-        this.state = useState({ outcome: "", notes: "", saving: false });
+        this.outcomes = [];
+        this.state = useState({ outcomeId: false, notes: "", saving: false });
+        // Managers configure the outcomes (Telephony > Configuration > Call Outcomes): the
+        // dialog lists the active ones, in their order; the server plans the follow-up.
+        onWillStart(async () => {
+            this.outcomes = await this.orm.searchRead("threecx.outcome", [], ["code", "name"]);
+        });
     }
 
     get who() {
@@ -41,8 +33,8 @@ export class OutcomeDialog extends Component {
     async save() {
         this.state.saving = true;
         const values = { notes: this.state.notes || false };
-        if (this.state.outcome) {
-            values.outcome = this.state.outcome;
+        if (this.state.outcomeId) {
+            values.outcome_id = this.state.outcomeId;
         }
         await this.orm.write("threecx.call", [this.props.call.id], values);
         this.notification.add(_t("Call outcome saved"), { type: "success" });

@@ -1,0 +1,93 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The one check every outbound call passes: do-not-call and the contact's calling window.
+
+Click-to-call (phone fields, the Missed Calls list, the calls tabs of contacts and properties),
+browser calls and their transfers to an outside number all reach
+``threecx.call._dial_check()``, which asks :meth:`ResPartner._realtor_3cx_outbound_block`;
+other entry points (the CRM-template endpoints) call it directly.
+"""
+
+import logging
+import re
+
+import pytz
+
+from odoo import _, fields, models
+
+from ..tools.phone import to_e164
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = "08:00-21:00"
+WINDOW_RE = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*$")
+
+
+def parse_calling_window(text):
+    """``("08:00", "21:00")`` from ``"08:00-21:00"``; ``None`` when ``text`` is not a window.
+
+    >>> parse_calling_window(" 9:00-17:00"), parse_calling_window("09:00 - 17:30")
+    (None, ('09:00', '17:30'))
+    >>> parse_calling_window("21:00-08:00") is None  # overnight windows are not supported
+    True
+    """
+    found = WINDOW_RE.match(text or "")
+    if not found:
+        return None
+    start, end = "%s:%s" % found.group(1, 2), "%s:%s" % found.group(3, 4)
+    return (start, end) if start < end else None
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    def _realtor_3cx_outbound_block(self, number, when=None):
+        """Whether an outbound call to ``number`` may be placed at ``when``, and why not.
+
+        The contacts checked are ``self`` (the record the realtor called from, if any) and
+        everyone the number belongs to, whatever the current user may read: a do-not-call
+        flag on a contact the realtor cannot see still protects that person.
+
+        :param str number: the number to call, in any format (national numbers are read in
+            the company's country)
+        :param datetime when: naive UTC; default now
+        :returns: ``(e164, reason)``: the number to dial, and ``False`` or a sentence for the
+            realtor (invalid number, do-not-call, outside the calling window)
+        """
+        destination = to_e164(number, self.env.company.country_id.code)
+        if not destination:
+            return False, _("%s is not a phone number 3CX can dial.", number or _("(empty)"))
+        match = self.env["threecx.caller.lookup"].sudo().lookup(destination)
+        partners = self.sudo().exists() | self.sudo().browse([p["id"] for p in match["partners"]])
+        blocked = partners.filtered("do_not_call")
+        if blocked:
+            return destination, _(
+                "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
+                name=blocked[0].name,
+                number=destination,
+            )
+        window = self.env["ir.config_parameter"].sudo().get_param(
+            "realtor_3cx.calling_window", DEFAULT_WINDOW
+        )
+        parsed = parse_calling_window(window)
+        if not parsed:
+            # Set by hand to something unreadable: the default protects contacts meanwhile.
+            _logger.warning("realtor_3cx.calling_window %r is not HH:MM-HH:MM; using %s",
+                            window, DEFAULT_WINDOW)
+            parsed = parse_calling_window(DEFAULT_WINDOW)
+        start, end = parsed
+        utc = pytz.utc.localize(when or fields.Datetime.now())
+        for partner in partners.filtered("tz"):
+            now = utc.astimezone(pytz.timezone(partner.tz)).strftime("%H:%M")
+            if not start <= now < end:
+                return destination, _(
+                    "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
+                    "%(start)s and %(end)s in the contact's time zone.",
+                    time=now,
+                    name=partner.name,
+                    tz=partner.tz,
+                    start=start,
+                    end=end,
+                )
+        return destination, False
+

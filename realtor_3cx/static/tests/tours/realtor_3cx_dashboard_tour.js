@@ -1,0 +1,46 @@
+/** @odoo-module **/
+// Copyright 2026 realtor_3cx contributors
+// License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import {registry} from "@web/core/registry";
+
+// A manager's Telephony dashboard: the pivot per realtor and month, then the graph.
+// The figures come from tests/test_call_report.py (make_activity).
+registry.category("web_tour.tours").add("realtor_3cx_dashboard_tour", {
+    url: "/odoo/action-realtor_3cx.threecx_call_report_action",
+    steps: () => [
+        {
+            content: "The pivot has a row per realtor and a column per month",
+            trigger: ".o_pivot table thead th:contains('October 2026')",
+        },
+        {
+            content: "with the median time to call back among its measures",
+            trigger: ".o_pivot table th:contains('Median time to call back (s)')",
+        },
+        {
+            content: "Dash Realtor's median call back is 150 s (the mean would be 470)",
+            trigger: ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('150.00')",
+        },
+        {
+            content: "and their answer rate is 20 %",
+            trigger: ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('20.00')",
+        },
+        {
+            content: "Switch to the graph",
+            trigger: ".o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            content: "The graph is drawn",
+            trigger: ".o_graph_renderer canvas",
+        },
+        {
+            content: "Back to the pivot",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "The pivot shows the realtor again",
+            trigger: ".o_pivot table tbody th:contains('Dash Realtor')",
+        },
+    ],
+});

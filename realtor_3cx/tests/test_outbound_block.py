@@ -1,0 +1,158 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Do-not-call and the calling window hold on every outbound path, through one check."""
+
+import datetime
+from unittest import mock
+
+from freezegun import freeze_time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import HttpCase, tagged
+
+from .common import Realtor3cxCase, Realtor3cxMixin
+
+DNC = "+15550108801"
+OPEN = "+15550108802"
+NOON_NY = datetime.datetime(2026, 11, 25, 17, 0)  # 12:00 in New York
+NIGHT_NY = datetime.datetime(2026, 11, 26, 3, 30)  # 22:30 in New York
+
+
+class TestOutboundBlock(Realtor3cxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["threecx.extension"].create(
+            {"server_id": cls.server.id, "number": "101", "user_id": cls.realtor.id}
+        )
+        cls.dnc = cls.env["res.partner"].create(
+            {"name": "Never Call", "phone": DNC, "do_not_call": True}
+        )
+        cls.open = cls.env["res.partner"].create(
+            {"name": "Open Contact", "phone": OPEN, "tz": "America/New_York"}
+        )
+        cls.Partner = cls.env["res.partner"].with_user(cls.realtor)
+
+    def test_the_check_says_why_or_returns_the_number(self):
+        block = self.Partner._realtor_3cx_outbound_block
+        self.assertEqual(block("(555) 010-8802", NOON_NY), (OPEN, False))
+        number, reason = block(DNC, NOON_NY)
+        self.assertEqual(number, DNC)
+        self.assertIn("Never Call is on the do-not-call list", reason)
+        _number, reason = block(OPEN, NIGHT_NY)
+        self.assertIn("It is 22:30 for Open Contact (America/New_York)", reason)
+        self.assertEqual(block("not a number")[0], False)
+        self.assertIn("is not a phone number", block("not a number")[1])
+
+    def test_the_calling_window_is_a_setting(self):
+        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "09:00-12:00")
+        self.assertIn("between 09:00 and 12:00",
+                      self.Partner._realtor_3cx_outbound_block(OPEN, NOON_NY)[1])
+
+    def test_the_settings_refuse_a_window_that_is_not_one(self):
+        Settings = self.env["res.config.settings"]
+        for bad in ("9-17", "21:00-08:00", "25:00-26:00"):
+            with self.subTest(window=bad), self.assertRaises(ValidationError):
+                Settings.create({"realtor_3cx_calling_window": bad})
+        with self.assertRaises(ValidationError):
+            Settings.create({"realtor_3cx_speed_to_lead_minutes": 0})
+        Settings.create({"realtor_3cx_calling_window": "09:30-18:00",
+                         "realtor_3cx_speed_to_lead_minutes": 10}).execute()
+        get_param = self.env["ir.config_parameter"].get_param
+        self.assertEqual(get_param("realtor_3cx.calling_window"), "09:30-18:00")
+        self.assertEqual(get_param("realtor_3cx.speed_to_lead_minutes"), "10")
+
+    def test_an_unreadable_window_set_by_hand_falls_back_to_the_default(self):
+        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "all day")
+        with self.assertLogs("odoo.addons.realtor_3cx.models.res_partner_outbound", "WARNING"):
+            reason = self.Partner._realtor_3cx_outbound_block(OPEN, NIGHT_NY)[1]
+        self.assertIn("between 08:00 and 21:00", reason)
+
+    def test_a_contact_the_realtor_cannot_read_is_still_protected(self):
+        self.dnc.company_id = self.env["res.company"].create({"name": "Other Brokerage"})
+        self.assertFalse(self.Partner.search([("id", "=", self.dnc.id)]))
+        self.assertIn("do-not-call", self.Partner._realtor_3cx_outbound_block(DNC, NOON_NY)[1])
+
+    def dial(self, number, res_model, res_id, user=None):
+        Call = self.env["threecx.call"].with_user(user or self.realtor)
+        with mock.patch.object(type(Call), "_dial_enqueue", return_value=91) as enqueue, \
+                mock.patch.object(type(Call), "_dial_wait", return_value=("done", "")):
+            result = Call.realtor_3cx_dial(number, res_model, res_id)
+        return result, enqueue
+
+    @freeze_time(NOON_NY)
+    def test_a_call_back_from_a_call_row_checks_that_calls_contact(self):
+        # The Missed Calls list and the calls tabs dial from a call row: a do-not-call contact
+        # picked on the call is protected even if the number is not on their record.
+        picked = self.env["res.partner"].create({"name": "Picked Spouse", "do_not_call": True})
+        missed = self.env["threecx.call"].create(
+            {"server_id": self.server.id, "call_id": "b-1", "state": "missed",
+             "user_id": self.realtor.id, "external_number": "+15550108809",
+             "partner_id": picked.id}
+        )
+        result, enqueue = self.dial("+15550108809", "threecx.call", missed.id)
+        self.assertFalse(result["ok"])
+        self.assertIn("Picked Spouse is on the do-not-call list", result["message"])
+        enqueue.assert_not_called()
+        # A colleague who may not read the call (dialling its id by RPC) gets the reason, not
+        # an access error.
+        colleague = self.env["res.users"].create({
+            "name": "Colleague", "login": "r3cx_colleague",
+            "groups_id": [(6, 0, [self.env.ref("realtor_3cx.realtor_3cx_group_user").id])],
+        })
+        self.env["threecx.extension"].create(
+            {"server_id": self.server.id, "number": "102", "user_id": colleague.id}
+        )
+        result, enqueue = self.dial("+15550108809", "threecx.call", missed.id, colleague)
+        self.assertIn("Picked Spouse is on the do-not-call list", result["message"])
+        enqueue.assert_not_called()
+        result, enqueue = self.dial(OPEN, "realtor.property", 1)
+        self.assertTrue(result["ok"], result)
+        enqueue.assert_called_once()
+
+    @freeze_time(NIGHT_NY)
+    def test_a_browser_call_is_refused_like_a_click_to_call(self):
+        Session = self.env["threecx.softphone.session"].with_user(self.realtor)
+        with self.assertRaisesRegex(Exception, "do-not-call"):
+            Session._start(DNC)
+        with self.assertRaisesRegex(Exception, "It is 22:30 for Open Contact"):
+            Session._start(OPEN)
+
+
+@tagged("post_install", "-at_install")
+class TestOutboundBlockHttp(HttpCase, Realtor3cxMixin):
+    """The softphone's JSON endpoints, as the browser calls them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_realtor_3cx()
+        cls.env["threecx.extension"].create(
+            {"server_id": cls.server.id, "number": "101", "user_id": cls.realtor.id}
+        )
+        cls.env["res.partner"].create({"name": "Never Call", "phone": DNC, "do_not_call": True})
+
+    def test_the_softphone_refuses_a_do_not_call_number_before_the_worker_is_asked(self):
+        self.authenticate("r3cx_realtor", "r3cx_realtor")
+        Session = self.env["threecx.softphone.session"]
+        before = Session.search_count([])
+        result = self.make_jsonrpc_request(
+            "/realtor_3cx/softphone/offer", {"sdp": "v=0\r\n", "destination": "(555) 010-8801"}
+        )
+        self.assertFalse(result["ok"])
+        self.assertIn("Never Call is on the do-not-call list", result["message"])
+        self.assertEqual(Session.search_count([]), before)  # nothing reached the worker
+
+    def test_a_browser_call_cannot_be_transferred_to_a_do_not_call_number(self):
+        session = self.env["threecx.softphone.session"].create(
+            {"server_id": self.server.id, "user_id": self.realtor.id, "extension": "101",
+             "offer": "v=0\r\n", "state": "answered", "call_id": "955"}
+        )
+        self.authenticate("r3cx_realtor", "r3cx_realtor")
+        requests_before = self.env["threecx.dial.request"].search_count([])
+        result = self.make_jsonrpc_request(
+            "/realtor_3cx/softphone/transfer", {"session_id": session.id, "destination": DNC}
+        )
+        self.assertFalse(result["ok"])
+        self.assertIn("do-not-call", result["message"])
+        self.assertEqual(self.env["threecx.dial.request"].search_count([]), requests_before)
