@@ -139,25 +139,50 @@ class ThreecxCall(models.Model):
             partners |= self.env["res.partner"].browse(res_id).exists()
         match = self.env["threecx.caller.lookup"].sudo().lookup(destination)
         partners |= self.env["res.partner"].sudo().browse([p["id"] for p in match["partners"]])
+        restriction = self._calling_restriction(partners, destination)
+        if restriction:
+            raise UserError(restriction["message"])
+        return destination
+
+    @api.model
+    def _calling_restriction(self, partners, number, at=None):
+        """Why calling ``partners`` at ``number`` is not allowed at ``at``, or None.
+
+        The one rule click-to-call, browser calls and the CRM-template paths share: a
+        do-not-call contact is never to be called; a contact with a time zone only between the
+        hours of ``realtor_3cx.calling_window`` (default 08:00-21:00) in that zone.
+
+        :param partners: ``res.partner`` records the number belongs to (read with sudo)
+        :param str number: the number, for the message
+        :param datetime.datetime at: naive UTC moment of the call; default now (a ReportCall
+            judges the call when it was placed, not when 3CX reported it)
+        :returns: None, or ``{"kind": "do_not_call" | "calling_window", "partner", "message"}``
+            (and ``local_time``, the contact's ``HH:MM``, for the calling window)
+        """
         blocked = partners.filtered("do_not_call")
         if blocked:
-            raise UserError(
-                _(
+            return {
+                "kind": "do_not_call",
+                "partner": blocked[0],
+                "message": _(
                     "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
                     name=blocked[0].name,
-                    number=destination,
-                )
-            )
+                    number=number,
+                ),
+            }
         window = self.env["ir.config_parameter"].sudo().get_param(
             "realtor_3cx.calling_window", DEFAULT_WINDOW
         )
+        start, end = (w.strip() for w in window.split("-"))
+        moment = pytz.utc.localize(at or fields.Datetime.now())
         for partner in partners.filtered("tz"):
-            local = datetime.datetime.now(pytz.timezone(partner.tz))
-            start, end = (w.strip() for w in window.split("-"))
-            now = local.strftime("%H:%M")
+            now = moment.astimezone(pytz.timezone(partner.tz)).strftime("%H:%M")
             if not start <= now < end:
-                raise UserError(
-                    _(
+                return {
+                    "kind": "calling_window",
+                    "partner": partner,
+                    "local_time": now,
+                    "message": _(
                         "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
                         "%(start)s and %(end)s in the contact's time zone.",
                         time=now,
@@ -165,9 +190,9 @@ class ThreecxCall(models.Model):
                         tz=partner.tz,
                         start=start,
                         end=end,
-                    )
-                )
-        return destination
+                    ),
+                }
+        return None
 
     @api.model
     def _dial_enqueue(self, extension, destination, action="makecall", call_id=False):
