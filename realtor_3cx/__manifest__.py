@@ -25,6 +25,7 @@
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
         "views/realtor_3cx_menus.xml",
+        "views/threecx_server_crm_views.xml",
     ],
     "demo": ["demo/realtor_3cx_demo.xml"],
     "pre_init_hook": "pre_init_hook",

@@ -11,3 +11,5 @@ from . import threecx_call_sync
 from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup
+from . import threecx_server_crm
+from . import threecx_call_crm
