@@ -201,6 +201,9 @@ class CrmTemplateController(http.Controller):
         if not isinstance(value, str):
             raise CrmRequestError(400, "malformed", f"{name} must be text.")
         value = value.strip()
+        if "\x00" in value:
+            # PostgreSQL refuses NUL in text: say so rather than fail in the database.
+            raise CrmRequestError(400, "malformed", f"{name} contains a NUL character.")
         if required and not value:
             raise CrmRequestError(400, "malformed", f"{name} is required.")
         if len(value) > max_length:
@@ -216,7 +219,7 @@ class CrmTemplateController(http.Controller):
             raise CrmRequestError(400, "malformed", f"The body is larger than {MAX_BODY} bytes.")
         try:
             body = json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise CrmRequestError(400, "malformed", "The body is not JSON.") from None
         if not isinstance(body, dict):
             raise CrmRequestError(400, "malformed", "The body must be a JSON object.")

@@ -180,7 +180,7 @@ class ThreecxCall(models.Model):
                 values.update(self._values_from_lookup(match))
             if not call.notes and data.get("summary"):
                 values["notes"] = data["summary"][:4000]
-            call.write(values)
+            call.write(call._crm_consistent_times(values))
         else:
             values = {
                 "server_id": server.id,
@@ -236,6 +236,22 @@ class ThreecxCall(models.Model):
         if not candidates:
             return candidates
         return min(candidates, key=lambda c: (abs((c.start_at - start).total_seconds()), c.id))
+
+    def _crm_consistent_times(self, values):
+        """``values`` with times that keep start <= answer <= end once written.
+
+        3CX's times are whole seconds and the worker's are its own clock's: mixing both on
+        one record may put an end a fraction before the answer, which the record refuses.
+        """
+        self.ensure_one()
+        start = values.get("start_at") or self.start_at
+        answer = values["answer_at"] if "answer_at" in values else self.answer_at
+        if answer and answer < start:
+            values["answer_at"] = answer = start
+        end = values["end_at"] if "end_at" in values else self.end_at
+        if end and end < (answer or start):
+            values["end_at"] = answer or start
+        return values
 
     def _crm_agent_matches(self, agent):
         self.ensure_one()
@@ -311,7 +327,7 @@ class ThreecxCall(models.Model):
                 updates[name] = values[name]
         if values.get("state") in FINAL_STATES or old_state not in FINAL_STATES:
             updates["state"] = values["state"]
-        call.write(updates)
+        call.write(call._crm_consistent_times(updates))
         # _sync_from_3cx takes this for a new call: it must not notify or post again.
         self.env.cr.precommit.data.setdefault(_ADOPTED, {})[call.id] = old_state
         return call

@@ -151,7 +151,8 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         self.assert_error(self.raw("GET", "lookup"), 400, "malformed")
         self.assert_error(self.raw("GET", "lookup?number=" + "1" * 65), 400, "malformed")
         self.assertEqual(self.raw("POST", "lookup", {"number": CALLER}).status_code, 405)
-        garbage = self.raw("GET", "lookup?number=%00%FF%2B%2B&direction=%FF")
+        self.assert_error(self.raw("GET", "lookup?number=%00123"), 400, "malformed")
+        garbage = self.raw("GET", "lookup?number=%FF%2B%2B&direction=%FF")
         self.assertEqual(garbage.status_code, 200)
         self.assertEqual(garbage.json(), {"contacts": []})
 
@@ -168,6 +169,7 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         self.assertEqual(self.emitter(key="").run("SearchContacts",
                                                   {"SearchText": "Dana"}).status, 401)
         self.assert_error(self.raw("GET", "search?q=D"), 400, "malformed")
+        self.assert_error(self.raw("GET", "search?q=Da%00na"), 400, "malformed")
         self.assert_error(self.raw("GET", "search"), 400, "malformed")
 
     def test_lookup_by_email(self):
@@ -183,6 +185,8 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         self.assert_error(self.raw("POST", "email", {"email": ["a@b"]}), 400, "malformed")
         self.assert_error(self.raw("POST", "email", {"email": "nobody"}), 400, "malformed")
         self.assert_error(self.raw("POST", "email", b"\xff\xfe"), 400, "malformed")
+        self.assert_error(self.raw("POST", "email", b"[" * 30000 + b"]" * 30000), 400,
+                          "malformed")
         self.assert_error(self.raw("POST", "email", b" " * (65 * 1024)), 400, "malformed")
 
     # -- contact creation -----------------------------------------------------------------------
@@ -278,6 +282,8 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
             {**good, "call_start_utc": "soon"},
             {**good, "number": ""},
             {**good, "number": ["+1555"]},
+            {**good, "number": "101\u0000"},
+            {**good, "agent": True},
             {**good, "summary": "x" * 5000},
         ):
             self.assert_error(self.raw("POST", "report_call", body), 400, "malformed")

@@ -228,6 +228,24 @@ class TestCrmReportCall(Realtor3cxCase):
         self.assertEqual(call.answer_at, self.start + datetime.timedelta(minutes=1))
         self.assertEqual(call.talk_seconds, 60)
 
+    def test_times_from_both_sides_stay_consistent(self):
+        # The worker saw the answer half a second after 3CX's (whole-second) end.
+        start = self.start.replace(tzinfo=datetime.timezone.utc).timestamp()
+        self.env["threecx.call"]._sync_from_3cx(self.server, [self.worker_view(
+            "connected", answer_at=start + 65.5, end_at=None)])
+        call, created = self.report()
+        self.assertFalse(created)
+        self.assertEqual(call.state, "completed")
+        self.assertGreaterEqual(call.end_at, call.answer_at)
+        # And the other way round: the worker adopts a reported call, its answer after the end.
+        self.calls().unlink()
+        reported, _created = self.report(call_established_utc="", duration="")
+        self.assertFalse(reported.answer_at)
+        self.env["threecx.call"]._sync_from_3cx(self.server, [self.worker_view(
+            call_id="7002", answer_at=start + 90, end_at=start + 95)])
+        self.assertEqual(reported.call_id, "7002")
+        self.assertLessEqual(reported.answer_at, reported.end_at)
+
     def test_stale_live_worker_view_does_not_reopen_a_reported_call(self):
         self.env["threecx.call"]._sync_from_3cx(self.server, [self.worker_view("connected")])
         call, created = self.report()
