@@ -214,7 +214,9 @@ class CrmTemplateController(http.Controller):
         length = request.httprequest.content_length
         if length is not None and length > MAX_BODY:
             raise CrmRequestError(400, "malformed", f"The body is larger than {MAX_BODY} bytes.")
-        raw = request.httprequest.get_data(cache=False)
+        # Cached: when the worker updates the same call at the same moment, PostgreSQL refuses
+        # one transaction and Odoo replays the request, which must find its body again.
+        raw = request.httprequest.get_data(cache=True)
         if len(raw) > MAX_BODY:
             raise CrmRequestError(400, "malformed", f"The body is larger than {MAX_BODY} bytes.")
         try:

@@ -11,6 +11,8 @@ import datetime
 import json
 from unittest import mock
 
+from psycopg2 import errors
+
 from odoo.tests import HttpCase, tagged
 
 from ..controllers.crm_template import reset_rate_limits
@@ -291,6 +293,28 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         self.assertFalse(self.calls())
         self.assertEqual(self.raw("GET", "report_call").status_code, 405)
 
+    def test_report_call_replayed_after_a_concurrent_update_keeps_its_body(self):
+        # The worker writing the same call at that moment makes PostgreSQL refuse one
+        # transaction; Odoo replays the request, which must read the same body again.
+        Call = type(self.env["threecx.call"])
+        original = Call._crm_report_call
+        attempts = []
+
+        def conflict_once(records, server, data):
+            attempts.append(dict(data))
+            if len(attempts) == 1:
+                raise errors.SerializationFailure("could not serialize access")
+            return original(records, server, data)
+
+        with mock.patch.object(Call, "_crm_report_call", conflict_once), \
+                mock.patch("odoo.service.model.errorcodes.lookup", return_value="40001"), \
+                mock.patch("odoo.service.model.random.uniform", return_value=0.0):
+            result = self.emitter().report_call(**self.report_variables())
+        self.assertTrue(result.ok, result.error)
+        self.assertEqual(len(attempts), 2)
+        self.assertEqual(attempts[0], attempts[1])
+        self.assertEqual(len(self.calls()), 1)
+
     # -- limits ---------------------------------------------------------------------------------
 
     def test_rate_limit_per_key(self):
@@ -310,6 +334,19 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         limited = self.raw("GET", f"lookup?number={CALLER[1:]}")  # the right key now waits
         self.assert_error(limited, 429, "rate_limited")
         self.assertIn("Retry-After", limited.headers)
+
+    # -- the server form ------------------------------------------------------------------------
+
+    def test_an_admin_generates_the_key_on_the_server_form(self):
+        self.server._crm_set_key(None)
+        self.start_tour(
+            f"/odoo/action-realtor_3cx.threecx_server_action/{self.server.id}",
+            "realtor_3cx_crm_template_tour",
+            login="admin",
+        )
+        self.env.invalidate_all()
+        self.assertTrue(self.server.crm_key_set)
+        self.assertFalse(self.server._crm_check_key(self.key))  # a new key replaced it
 
     # -- the template download ------------------------------------------------------------------
 
