@@ -31,6 +31,7 @@
         "views/threecx_call_report_views.xml",
         "views/threecx_call_workflow_views.xml",
         "views/res_config_settings_workflow_views.xml",
+        "views/threecx_server_crm_views.xml",
     ],
     "demo": ["demo/realtor_3cx_demo.xml"],
     "pre_init_hook": "pre_init_hook",

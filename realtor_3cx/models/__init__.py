@@ -16,3 +16,5 @@ from . import res_config_settings_workflow
 from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup
+from . import threecx_server_crm
+from . import threecx_call_crm

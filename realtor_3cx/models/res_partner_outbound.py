@@ -59,13 +59,34 @@ class ResPartner(models.Model):
             return False, _("%s is not a phone number 3CX can dial.", number or _("(empty)"))
         match = self.env["threecx.caller.lookup"].sudo().lookup(destination)
         partners = self.sudo().exists() | self.sudo().browse([p["id"] for p in match["partners"]])
+        restriction = partners._realtor_3cx_restriction(destination, when)
+        return destination, restriction["message"] if restriction else False
+
+    def _realtor_3cx_restriction(self, number, when=None):
+        """Why calling these contacts at ``number`` is not allowed at ``when``, or None.
+
+        The rule itself, for callers that already know the contacts (the CRM-template lookup
+        warns in the name 3CX shows; a ReportCall judges the call when it was placed): a
+        do-not-call contact is never called; a contact with a time zone only within the
+        ``realtor_3cx.calling_window`` hours in that zone.
+
+        :param str number: the number, for the message
+        :param datetime when: naive UTC; default now
+        :returns: None, or ``{"kind": "do_not_call" | "calling_window", "partner", "message"}``
+            (and ``local_time``, the contact's ``HH:MM``, for the calling window)
+        """
+        partners = self.sudo()
         blocked = partners.filtered("do_not_call")
         if blocked:
-            return destination, _(
-                "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
-                name=blocked[0].name,
-                number=destination,
-            )
+            return {
+                "kind": "do_not_call",
+                "partner": blocked[0],
+                "message": _(
+                    "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
+                    name=blocked[0].name,
+                    number=number,
+                ),
+            }
         window = self.env["ir.config_parameter"].sudo().get_param(
             "realtor_3cx.calling_window", DEFAULT_WINDOW
         )
@@ -80,14 +101,18 @@ class ResPartner(models.Model):
         for partner in partners.filtered("tz"):
             now = utc.astimezone(pytz.timezone(partner.tz)).strftime("%H:%M")
             if not start <= now < end:
-                return destination, _(
-                    "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
-                    "%(start)s and %(end)s in the contact's time zone.",
-                    time=now,
-                    name=partner.name,
-                    tz=partner.tz,
-                    start=start,
-                    end=end,
-                )
-        return destination, False
-
+                return {
+                    "kind": "calling_window",
+                    "partner": partner,
+                    "local_time": now,
+                    "message": _(
+                        "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
+                        "%(start)s and %(end)s in the contact's time zone.",
+                        time=now,
+                        name=partner.name,
+                        tz=partner.tz,
+                        start=start,
+                        end=end,
+                    ),
+                }
+        return None
