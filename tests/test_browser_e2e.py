@@ -435,6 +435,34 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
             timeout=10000)
         wait_for(lambda: "bridged to 3CX call" in world["worker"].output()
                  and "ended (peer" in world["worker"].output(), "the worker's teardown")
+        wait_for(lambda: control(sim, "stats", method="GET")["open_streams"] == 0,
+                 "3CX's audio streams to close")
+
+
+def test_the_far_end_hanging_up_ends_the_browser_call_everywhere(world, tmp_path):
+    sim = world["sim"]
+    number = "+15550108902"
+    with fake_microphone_page(world, tmp_path) as page:
+        page.locator(".o_realtor_3cx_softphone_toggle").click()
+        page.fill(".o_realtor_3cx_softphone_number", number)
+        page.locator(".o_realtor_3cx_softphone_call").click()
+        expect(page.locator(".o_realtor_3cx_softphone[data-status=connected]")).to_be_visible(
+            timeout=20000)
+        wait_for(lambda: control(sim, "stats", method="GET")["open_streams"] == 2,
+                 "the bridge's two audio streams")
+        callid = next(c["callid"] for c in reversed(control(sim, "calls", method="GET"))
+                      if c["callee"] == number)
+        control(sim, f"calls/{callid}/hangup", {"side": "callee"})
+        expect(page.locator(".o_realtor_3cx_softphone[data-status=ended]")).to_be_visible(
+            timeout=10000)
+        # Nothing left anywhere: no audio element or microphone in the page, no stream at
+        # 3CX, and the session closed in Odoo.
+        expect(page.locator("audio.o_realtor_3cx_softphone_audio")).to_have_count(0)
+        assert page.evaluate("window.__localAudio.at(-1).readyState") == "ended"
+        wait_for(lambda: control(sim, "stats", method="GET")["open_streams"] == 0,
+                 "3CX's audio streams to close")
+        assert world["db"].do(lambda env: env["threecx.softphone.session"].search(
+            [("call_id", "=", str(callid))]).mapped("state")) == ["ended"]
 
 
 def test_an_incoming_call_answered_in_the_browser(world, tmp_path):

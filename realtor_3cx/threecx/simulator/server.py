@@ -118,6 +118,7 @@ class Stats:
     ws_upgrades_refused: int = 0
     frames_sent: int = 0
     streams: dict = field(default_factory=dict)  # participant id -> POST stream figures
+    open_streams: int = 0  # audio streams (GET and POST) in progress: 0 once every call is torn down
 
 
 def _b64(data):
@@ -421,6 +422,13 @@ class Simulator:
 
     async def cc_stream_get(self, request):
         leg = self._media_leg(request)
+        self.stats.open_streams += 1
+        try:
+            return await self._stream_out(request, leg)
+        finally:
+            self.stats.open_streams -= 1
+
+    async def _stream_out(self, request, leg):
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
@@ -449,6 +457,13 @@ class Simulator:
 
     async def cc_stream_post(self, request):
         leg = self._media_leg(request)
+        self.stats.open_streams += 1
+        try:
+            return await self._stream_in(request, leg)
+        finally:
+            self.stats.open_streams -= 1
+
+    async def _stream_in(self, request, leg):
         figures = self.stats.streams.setdefault(leg.id, {})
         for name, zero in (("bytes", 0), ("chunks", 0), ("odd_chunks", 0), ("seconds", 0.0),
                            ("aborted", False)):
