@@ -53,7 +53,8 @@ FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000  # 160
 FRAME_BYTES = FRAME_SAMPLES * 2  # s16le
 JITTER_MAX = 200  # ms of 3CX audio held for the browser before the oldest is dropped
-UPLINK_MAX = 50  # 20 ms chunks queued towards 3CX (1 s) before the oldest is dropped
+UPLINK_MAX = 10  # 20 ms chunks queued towards 3CX (200 ms) before the oldest is dropped:
+# when 3CX takes audio late, dropping a little beats talking a second behind for the whole call
 CONTROL_MAX = 256  # bytes in one data-channel message: a few keys, or the hold flag
 HOLD_EVERY = 3000  # ms between two beeps while on hold
 HOLD_BEEP = array.array("h", (

@@ -56,7 +56,9 @@ async def serve(args):
     names = {f.name for f in fields(SimConfig)}
     config = SimConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     simulator = Simulator(config)
-    runner = web.AppRunner(simulator.app, access_log=None, handle_signals=False)
+    # A PBX going down cuts its audio streams: do not wait a minute for them to finish.
+    runner = web.AppRunner(simulator.app, access_log=None, handle_signals=False,
+                           shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context(config))
     await site.start()

@@ -85,6 +85,10 @@ class SimConfig:
     xapi_access: bool = True
     close_ws_on_revoke: bool = True
     audio: str = "tone"  # "tone" (440 Hz) or "echo" (what was POSTed to the leg)
+    # The echo is a far end that says back what it hears, as it hears it: like a phone's jitter
+    # buffer it holds this much at most and drops the oldest beyond, so audio that arrives
+    # before anyone listens (or faster than real time) never turns into lasting delay.
+    echo_max_ms: int = 200
     hangup_on_abrupt_cut: bool = False
     tls: bool = False
     certfile: str = ""
@@ -480,6 +484,12 @@ class Simulator:
                 figures["odd_chunks"] += len(chunk) % 2
                 if self.config.audio == "echo":
                     buffer.extend(chunk)
+                    excess = len(buffer) - self.config.echo_max_ms * AUDIO_RATE // 1000
+                    if excess > 0:
+                        excess -= excess % 2
+                        del buffer[:excess]
+                        figures["echo_dropped_ms"] = (figures.get("echo_dropped_ms", 0)
+                                                      + excess * 1000 // AUDIO_RATE)
                 digits = detector.feed(chunk)
                 if digits:
                     self.pbx.heard(leg, digits)
