@@ -8,6 +8,7 @@ from . import res_config_settings
 from . import res_partner
 from . import threecx_call
 from . import threecx_call_sync
+from . import threecx_recording
 from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup

@@ -38,7 +38,7 @@ OUTCOME_FOLLOWUPS = {
     "busy": ("mail.mail_activity_data_call", 1, "call_back"),
 }
 # What a realtor may change on their own call; the rest is what 3CX reported.
-REALTOR_WRITABLE_FIELDS = {"outcome", "notes", "partner_id", "property_id"}
+REALTOR_WRITABLE_FIELDS = {"outcome", "notes", "partner_id", "property_id", "recording_consent"}
 
 
 class ThreecxCall(models.Model):
