@@ -92,7 +92,6 @@ class ThreecxCall(models.Model):
     recording_attachment_id = fields.Many2one(
         "ir.attachment", "Audio", readonly=True, copy=False, ondelete="set null"
     )
-    recording_mimetype = fields.Char(related="recording_attachment_id.mimetype")
     recording_attempts = fields.Integer(readonly=True, copy=False)
     recording_next_try = fields.Datetime(readonly=True, copy=False)
     recording_error = fields.Char("Recording problem", readonly=True, copy=False)
