@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 
 from ..tools.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from ..tools.audio import audio_mimetype
@@ -142,14 +143,30 @@ class ThreecxCall(models.Model):
 
     @api.model
     def _recording_due(self, server, limit=20, exclude=()):
-        """Calls of ``server`` whose audio is due to be fetched now, oldest try first."""
+        """Calls of ``server`` whose audio is due to be fetched now, oldest try first.
+
+        The policy as it is now decides: calls left pending when it was switched off wait
+        (and are fetched if it is switched on again).
+        """
+        kinds = []
+        if server.record_calls:
+            kinds.append([("state", "!=", "voicemail")])
+        if server.fetch_voicemails:
+            kinds.append([("state", "=", "voicemail")])
+        if not kinds:
+            return self.browse()
         return self.search(
-            [
-                ("server_id", "=", server.id),
-                ("recording_state", "=", "pending"),
-                ("recording_next_try", "<=", fields.Datetime.now()),
-                ("id", "not in", list(exclude)),
-            ],
+            expression.AND(
+                [
+                    [
+                        ("server_id", "=", server.id),
+                        ("recording_state", "=", "pending"),
+                        ("recording_next_try", "<=", fields.Datetime.now()),
+                        ("id", "not in", list(exclude)),
+                    ],
+                    expression.OR(kinds),
+                ]
+            ),
             order="recording_next_try, id",
             limit=limit,
         )

@@ -99,6 +99,19 @@ class TestRecordings(Realtor3cxCase, RecordingSetup):
         missed = self.finished_call("missed")
         self.assertFalse(missed.recording_state)  # no audio to expect
 
+    def test_switching_the_policy_off_holds_the_waiting_fetches(self):
+        call = self.finished_call()
+        voicemail = self.finished_call("voicemail")
+        due = self.env["threecx.call"]._recording_due
+        self.assertEqual(due(self.server) & (call | voicemail), call | voicemail)
+        self.server.record_calls = False
+        self.assertEqual(due(self.server) & (call | voicemail), voicemail)
+        self.server.fetch_voicemails = False
+        self.assertFalse(due(self.server))
+        self.server.record_calls = True
+        self.assertEqual(due(self.server) & (call | voicemail), call)
+        self.assertEqual(call.recording_state, "pending")
+
     def test_a_fetched_recording_is_an_attachment_of_the_call_shown_in_its_chatter(self):
         call = self.finished_call()
         attachment = call._recording_store(wav(), 41)

@@ -35,6 +35,7 @@ not ready (try T): <why>``.
 """
 
 import concurrent.futures
+import datetime
 import io
 import logging
 import time
@@ -95,8 +96,9 @@ class RecordingFetcher:
                 server = env["threecx.server"].browse(self.session.server_id)
                 due = env["threecx.call"]._recording_due(server, limit=free,
                                                          exclude=self.in_flight)
-                jobs = [(c.id, c.call_id, c.start_at.timestamp(), c.recording_attempts)
-                        for c in due]
+                # start_at is naive UTC, as Odoo stores datetimes.
+                jobs = [(c.id, c.call_id, c.start_at.replace(tzinfo=datetime.timezone.utc)
+                         .timestamp(), c.recording_attempts) for c in due]
         except DB_ERRORS:
             return  # the database is away: the session says so; try at the next poll
         for job in jobs:
