@@ -210,11 +210,8 @@ class ThreecxCall(models.Model):
                 "recording_next_try": False,
             }
         )
-        body = (
-            _("Voicemail left by %s", self.partner_id.name or self.external_number or _("the caller"))
-            if voicemail
-            else _("Call recording")
-        )
+        who = self.partner_id.name or self.external_number or _("the caller")
+        body = _("Voicemail left by %s", who) if voicemail else _("Call recording")
         # On the call's own thread: its readers are exactly the call's readers.
         self.message_post(
             body=Markup("%s") % body, attachment_ids=attachment.ids, subtype_xmlid="mail.mt_note"

@@ -22,7 +22,13 @@ class ThreecxCall extends models.Model {
     // The call service (systray) asks for the realtor's session on start: a realtor without
     // an extension and nothing ringing.
     realtor_3cx_session() {
-        return { extension: false, server_id: false, is_manager: false, bus_last_id: 0, ringing: [] };
+        return {
+            extension: false,
+            server_id: false,
+            is_manager: false,
+            bus_last_id: 0,
+            ringing: [],
+        };
     }
 }
 
