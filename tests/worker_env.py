@@ -67,7 +67,11 @@ class OdooDb:
         for attempt in range(retries):
             try:
                 with self.registry.cursor() as cr:
-                    result = fn(self._api.Environment(cr, self._uid, {}))
+                    env = self._api.Environment(cr, self._uid, {})
+                    result = fn(env)
+                    # The transaction keeps its environments in a WeakSet: once ``fn``'s env
+                    # is gone, commit() finds none to flush and pending writes are lost.
+                    env.flush_all()
                     cr.commit()
                     return result
             except (psycopg2.OperationalError, psycopg2.InterfaceError):

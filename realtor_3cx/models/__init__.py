@@ -13,6 +13,7 @@ from . import threecx_call_sync
 from . import threecx_call_lead
 from . import threecx_call_report
 from . import res_config_settings_workflow
+from . import threecx_recording
 from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup

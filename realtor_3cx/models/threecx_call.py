@@ -17,7 +17,7 @@ CALL_STATES = [
     ("transferred", "Transferred"),
 ]
 # What a realtor may change on their own call; the rest is what 3CX reported.
-REALTOR_WRITABLE_FIELDS = {"outcome_id", "notes", "partner_id", "property_id"}
+REALTOR_WRITABLE_FIELDS = {"outcome_id", "notes", "partner_id", "property_id", "recording_consent"}
 
 
 class ThreecxCall(models.Model):

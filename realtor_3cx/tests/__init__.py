@@ -11,3 +11,4 @@ from . import test_connection
 from . import test_call_sync
 from . import test_hoot
 from . import test_click_to_call
+from . import test_recordings

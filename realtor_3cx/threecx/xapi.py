@@ -10,9 +10,12 @@ makes string literals safe (``'O''Neil'``).
 
 import datetime
 import logging
+import re
 from urllib.parse import quote as url_quote
 
-from .errors import ResponseError
+import requests
+
+from .errors import ConnectionFailed, ResponseError
 from .rest import Api
 
 _logger = logging.getLogger(__name__)
@@ -96,8 +99,34 @@ class Xapi(Api):
     def recordings(self, *, filter=None, page_size=PAGE_SIZE):
         return self.query("Recordings", filter=filter, orderby="Id", page_size=page_size)
 
-    def download_recording(self, recording_id, fileobj, *, chunk_size=64 * 1024):
-        """Write recording ``recording_id`` to ``fileobj``; returns (bytes, content type)."""
+    def call_recording_ids(self, call_id, since, until):
+        """The recording ids 3CX lists for call ``call_id`` (started in [since, until]).
+
+        ``Recordings`` rows do not name their call; the call-log report does, in
+        ``Recordings[].Id`` and in ``RecordingUrl`` (``...DownloadRecording(recId=N)``). An
+        empty list means none yet: 3CX lists a recording only once it has written the file.
+        """
+        rows = list(self.call_log(since, until, filter=f"CallId eq {int(call_id)}",
+                                  page_size=5))
+        ids = []
+        for row in rows:
+            for rec in row.get("Recordings") or ():
+                if isinstance(rec, dict) and isinstance(rec.get("Id"), int):
+                    ids.append(rec["Id"])
+            match = RECORDING_URL.search(str(row.get("RecordingUrl") or ""))
+            if match:
+                ids.append(int(match.group(1)))
+        return list(dict.fromkeys(ids))
+
+    def download_recording(self, recording_id, fileobj, *, chunk_size=64 * 1024,
+                           max_bytes=None):
+        """Write recording ``recording_id`` to ``fileobj``; returns (bytes, content type).
+
+        :raises errors.NotFoundError: 3CX has no such recording (or not yet)
+        :raises errors.ConnectionFailed: the connection broke during the download
+        :raises errors.ResponseError: fewer bytes than 3CX announced, or more than
+            ``max_bytes``
+        """
         response = self.request(
             "GET", f"{BASE}/Recordings/Pbx.DownloadRecording(recId={int(recording_id)})",
             stream=True, timeout=DOWNLOAD_TIMEOUT)
@@ -106,8 +135,18 @@ class Xapi(Api):
             for chunk in response.iter_content(chunk_size=chunk_size):
                 fileobj.write(chunk)
                 size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise ResponseError(f"recording {recording_id} is larger than "
+                                        f"{max_bytes} bytes")
+        except requests.RequestException as exc:
+            # urllib3 reports a cut connection as a protocol or chunk error mid-stream.
+            raise ConnectionFailed(f"download of recording {recording_id} broke off after "
+                                   f"{size} bytes: {exc}", reason="download cut off") from None
         finally:
             response.close()
+        expected = response.headers.get("Content-Length")
+        if expected and expected.isdigit() and int(expected) != size:
+            raise ResponseError(f"recording {recording_id}: {size} of {expected} bytes arrived")
         return size, response.headers.get("Content-Type", "application/octet-stream")
 
     def query(self, entity, *, filter=None, select=None, orderby=None, page_size=PAGE_SIZE,
@@ -157,6 +196,7 @@ class Xapi(Api):
         return body
 
 
+RECORDING_URL = re.compile(r"DownloadRecording\(recId=(\d+)\)")
 # OData paths keep their punctuation: Users(Number='100'), Pbx.GetCallLogData(a=1,b='x').
 DELIMITERS = "/()=,'.:-"
 

@@ -15,6 +15,12 @@ worker_lock_poll           REALTOR_3CX_WORKER_LOCK_POLL      a standby's lock re
 worker_health_interval     REALTOR_3CX_WORKER_HEALTH         health written every (5 s)
 worker_discovery_interval  REALTOR_3CX_WORKER_DISCOVERY      servers re-read every (10 s)
 worker_fetch_threads       REALTOR_3CX_WORKER_FETCH_THREADS  parallel leg reads (8)
+worker_recording_threads   REALTOR_3CX_WORKER_RECORDING_     parallel recording
+                           THREADS                           downloads (2)
+worker_recording_attempts  REALTOR_3CX_WORKER_RECORDING_     tries before a recording
+                           ATTEMPTS                          is given up (10)
+worker_recording_retry     REALTOR_3CX_WORKER_RECORDING_     first retry delay, doubled
+                           RETRY                             per try, capped 1 h (30 s)
 =========================  ================================  ==========================
 """
 
@@ -34,6 +40,9 @@ class WorkerConfig:
     health_interval: float = 5.0
     discovery_interval: float = 10.0
     fetch_threads: int = 8
+    recording_threads: int = 2
+    recording_attempts: int = 10
+    recording_retry: float = 30.0
     server_ids: tuple = ()  # only these threecx.server ids (operations, tests)
 
     ENV = {
@@ -44,6 +53,9 @@ class WorkerConfig:
         "health_interval": "REALTOR_3CX_WORKER_HEALTH",
         "discovery_interval": "REALTOR_3CX_WORKER_DISCOVERY",
         "fetch_threads": "REALTOR_3CX_WORKER_FETCH_THREADS",
+        "recording_threads": "REALTOR_3CX_WORKER_RECORDING_THREADS",
+        "recording_attempts": "REALTOR_3CX_WORKER_RECORDING_ATTEMPTS",
+        "recording_retry": "REALTOR_3CX_WORKER_RECORDING_RETRY",
     }
 
     @classmethod

@@ -28,6 +28,7 @@ import psycopg2
 from ..threecx.client import ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
+from .recordings import RecordingFetcher
 from .tracker import CallTracker, with_reason
 
 _logger = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class ServerSession(threading.Thread):
         stream_thread.start()
         pool = concurrent.futures.ThreadPoolExecutor(self.config.fetch_threads,
                                                      thread_name_prefix=f"{self.name}-get")
+        recordings = RecordingFetcher(self)
         self._write_health(state="connecting", error="")
         next_health = next_lock_check = next_dial = next_presence = time.monotonic()
         self._listen(lock, DIAL_CHANNEL)
@@ -187,6 +189,7 @@ class ServerSession(threading.Thread):
                 items = self._drain()
                 self._process(items, pool)
                 self._flush()
+                recordings.tick()
                 now = time.monotonic()
                 if self._notified(lock) or now >= next_dial:
                     next_dial = now + 2
@@ -210,6 +213,7 @@ class ServerSession(threading.Thread):
             stream.stop()
             stream_thread.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
+            recordings.stop()
             client.close()
 
     # -- click-to-call and presence (the worker holds the one token, so it dials) -------------

@@ -75,6 +75,8 @@ class SimConfig:
     expires_in_unit: str = "seconds"  # "minutes" before 20.0.9
     speed: float = 1.0  # multiplies PBX delays (ring time, scripted answers)
     ring_timeout: float = 20.0
+    recording_delay: float = 0.0  # seconds before a finished call's recording is listed
+    voicemail_seconds: float = 5.0  # length of the message a caller leaves in voicemail
     routeto_delay: float = 0.5
     upset_repeat: float = 0.75  # seconds between Upset repeats for live legs; 0 disables
     early_upset_ms: int = 0  # a new leg 404s for this long after its Upset
@@ -112,6 +114,8 @@ class Faults:
     http_error_path: str = ""
     slow: int = 0
     slow_seconds: float = 0.0
+    bad_downloads: int = 0
+    bad_download_kind: str = "drop"
 
 
 @dataclass
@@ -153,6 +157,8 @@ class Simulator:
     def _new_pbx(self):
         pbx = Pbx(client_id=self.config.client_id, emit=self.emit, schedule=self._schedule,
                   ring_timeout=self.config.ring_timeout, routeto_delay=self.config.routeto_delay,
+                  recording_delay=self.config.recording_delay,
+                  voicemail_seconds=self.config.voicemail_seconds,
                   on_ring=self._crm_on_ring, on_end=self._crm_on_end)
         self._setup(pbx)
         return pbx
@@ -624,7 +630,7 @@ class Simulator:
     def inject(self, *, drop_ws=False, refuse_upgrades=0, upgrade_status=None, http_errors=0,
                http_error_status=500, http_error_path="", slow=0, slow_seconds=0.0, garbage=0,
                revoke_token=False, expire_token=False, remove_unseen=0, restart=False,
-               flood=0):
+               flood=0, bad_downloads=0, bad_download_kind="drop"):
         """Failure injection; every argument is optional and they combine.
 
         :param drop_ws: cut every WebSocket abruptly (the client sees 1006)
@@ -638,6 +644,9 @@ class Simulator:
         :param remove_unseen: send Remove frames for N participants that never existed
         :param restart: lose every live call and connection, as a real restart
         :param flood: send N Upset frames for the live legs at once (load tests)
+        :param bad_downloads: spoil the next N recording downloads: ``bad_download_kind``
+            ``"drop"`` cuts the connection halfway through the file, ``"garbage"`` answers 200
+            with bytes that are no audio
         """
         faults = self.faults
         if refuse_upgrades:
@@ -649,6 +658,11 @@ class Simulator:
             faults.http_error_path = http_error_path
         if slow:
             faults.slow, faults.slow_seconds = int(slow), float(slow_seconds)
+        if bad_downloads:
+            if bad_download_kind not in ("drop", "garbage"):
+                raise SimError(422, "bad_download_kind is 'drop' or 'garbage'")
+            faults.bad_downloads, faults.bad_download_kind = int(bad_downloads), \
+                bad_download_kind
         for index in range(int(garbage)):
             frame = GARBAGE[index % len(GARBAGE)]
             for queue, _transport, _token in self.sockets.values():
@@ -674,6 +688,8 @@ class Simulator:
         self.config.update(await request.json())
         self.pbx.ring_timeout = self.config.ring_timeout
         self.pbx.routeto_delay = self.config.routeto_delay
+        self.pbx.recording_delay = self.config.recording_delay
+        self.pbx.voicemail_seconds = self.config.voicemail_seconds
         return web.json_response(asdict(self.config))
 
     async def sim_add_dn(self, request):

@@ -165,7 +165,8 @@ class CallRecord:
     dtmf: str = ""  # keys the far end pressed (control API), reported as WS DTMF events
     heard_dtmf: str = ""  # keys the far end heard in the audio POSTed to it (in-band)
     events: list = field(default_factory=list)  # (time, text) timeline
-    recording_id: int | None = None
+    recording_id: int | None = None  # set once 3CX has finished writing the file
+    recorded_seconds: float = 0.0  # audio length: the talk time, or the voicemail message
     segments: list = field(default_factory=list)  # (start, end, src_dn, dst_dn, kind)
 
     def as_json(self):
@@ -205,11 +206,14 @@ class Pbx:
     :param client_id: the API integration's Client ID, which is also its route point DN
     :param monitored: DNs the integration may see besides its route point (default: all)
     :param ring_timeout: seconds a leg rings before voicemail or a missed call
+    :param recording_delay: seconds after a call ends before its recording (or voicemail
+        message) is listed and downloadable: 3CX is still writing the file until then
+    :param voicemail_seconds: how long the message a caller leaves in voicemail is
     """
 
     def __init__(self, *, client_id="900", emit=None, schedule=None, clock=time.time,
                  ring_timeout=20.0, routeto_delay=0.5, monitored=None, on_ring=None,
-                 on_end=None):
+                 on_end=None, recording_delay=0.0, voicemail_seconds=5.0):
         self.client_id = client_id
         self.emit = emit or (lambda event_type, path, data=None: None)
         # Hooks for the CRM-template emitter: a call with an outside party starts / ends.
@@ -219,6 +223,8 @@ class Pbx:
         self.clock = clock
         self.ring_timeout = ring_timeout
         self.routeto_delay = routeto_delay
+        self.recording_delay = recording_delay
+        self.voicemail_seconds = voicemail_seconds
         self.dns = {}
         self.calls = {}
         self.scripts = {}
@@ -354,11 +360,33 @@ class Pbx:
                                   call.answered_by, "talk"))
             call.talk_since = None
         if call.answered_at is not None:
-            call.recording_id = next(self._recording_ids)
-            self.recordings[call.recording_id] = call
+            call.recorded_seconds = sum(e - s for s, e, *_ in call.segments)
+            self._finish_recording(call)
+        elif call.result == VOICEMAIL:
+            call.recorded_seconds = self.voicemail_seconds
+            self._finish_recording(call)
         self._log(call, f"call ended: {call.result} by {ended_by}")
         if call.direction != "Internal":
             self.on_end(call)
+
+    def _finish_recording(self, call):
+        """List the call's audio once 3CX has written it: ``recording_delay`` after the end.
+
+        Until then XAPI has no Recordings row for it, the call log no RecordingUrl, and a
+        download answers 404, which is what a client that fetches right after the call meets.
+        A voicemail message is listed the same way [I]: the published XAPI has no voicemail
+        entity, and 3CX keeps voicemail messages among the extension's recordings.
+        """
+
+        def publish():
+            call.recording_id = next(self._recording_ids)
+            self.recordings[call.recording_id] = call
+            self._log(call, f"recording {call.recording_id} ready")
+
+        if self.recording_delay > 0:
+            self.schedule(self.recording_delay, publish)
+        else:
+            publish()
 
     # -- inbound ----------------------------------------------------------------------------
 

@@ -53,6 +53,8 @@ async def handle(sim, request):
     """Answer one XAPI request; OData errors keep their OData shape."""
     try:
         response = _route(sim, request)
+        if isinstance(response, _Spoiled):
+            return await response.send(request, sim.config.version)
     except ODataError as exc:
         response = web.json_response(exc.body(), status=exc.status)
     except state.SimError as exc:
@@ -287,7 +289,10 @@ def call_log(sim, args):
             "RingingDuration": duration(ring_end - call.started_at),
             "TalkingDuration": duration(talk),
             "Reason": "Answered" if answered else REASONS.get(call.result, "NoAnswer"),
-            "RecordingUrl": url, "Recordings": [], "SrcRecId": call.recording_id,
+            "RecordingUrl": url,
+            "Recordings": [{"Id": call.recording_id, "SentimentScore": None, "Summary": None,
+                            "Transcription": None}] if call.recording_id else [],
+            "SrcRecId": call.recording_id,
             "DstRecId": call.recording_id, "Summary": None, "Transcription": None,
             "QualityReport": False,
         })
@@ -301,8 +306,12 @@ def recordings(sim):
         dst = _party(sim, call.answered_by or call.callee)
         kind = {"Inbound": "InboundExternal", "Outbound": "OutboundExternal"}.get(
             call.direction, "Local")
+        # A voicemail message starts when the ringing ends [I].
+        start = call.answered_at or call.ended_at
         rows.append({
-            "Id": rec_id, "StartTime": _dt(call.answered_at), "EndTime": _dt(call.ended_at),
+            "Id": rec_id, "StartTime": _dt(start), "EndTime": _dt(start + call.recorded_seconds
+                                                                   if call.answered_at is None
+                                                                   else call.ended_at),
             "FromCallerNumber": src[0], "FromDisplayName": src[1] or call.caller_name,
             "FromDn": src[2], "FromDnType": src[3], "FromDidNumber": call.did or None,
             "ToCallerNumber": dst[0], "ToDisplayName": dst[1], "ToDn": dst[2],
@@ -318,9 +327,35 @@ def _download(sim, rec_id):
     call = sim.pbx.recordings.get(rec_id) if isinstance(rec_id, int) else None
     if call is None:
         raise ODataError(f"Recording {rec_id} not found", status=404, code="NotFound")
-    seconds = min(30.0, max(1.0, sum(e - s for s, e, *_ in call.segments)))
-    return web.Response(body=wav_tone(seconds), content_type="audio/wav", headers={
+    seconds = min(30.0, max(1.0, call.recorded_seconds))
+    body = wav_tone(seconds)
+    faults = sim.faults
+    if faults.bad_downloads > 0:
+        faults.bad_downloads -= 1
+        return _Spoiled(body, rec_id, faults.bad_download_kind)
+    return web.Response(body=body, content_type="audio/wav", headers={
         "Content-Disposition": f'attachment; filename="recording-{rec_id}.wav"'})
+
+
+class _Spoiled:
+    """An injected bad download: the connection cut halfway, or bytes that are no audio."""
+
+    def __init__(self, body, rec_id, kind):
+        self.body, self.rec_id, self.kind = body, rec_id, kind
+
+    async def send(self, request, version):
+        headers = {"X-3CX-Version": version,
+                   "Content-Disposition": f'attachment; filename="recording-{self.rec_id}.wav"'}
+        if self.kind == "garbage":
+            return web.Response(body=b"<html>Service temporarily unavailable</html>" * 4,
+                                content_type="audio/wav", headers=headers)
+        response = web.StreamResponse(headers=headers)
+        response.content_type = "audio/wav"
+        response.content_length = len(self.body)
+        await response.prepare(request)
+        await response.write(self.body[:len(self.body) // 2])
+        request.transport.close()  # gone mid-file, as when 3CX restarts during a download
+        return response
 
 
 def wav_tone(seconds, hz=440.0):

@@ -1,0 +1,320 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Call recordings and voicemail messages: the per-server policy and what the worker stores.
+
+3CX writes a call's recording (or the voicemail message a caller left) some time after the
+call ends. Odoo cannot fetch it itself: 3CX allows one live token per API client, and minting
+one here would cut the worker's connection. So a finished call that should have audio gets
+``recording_state = 'pending'``; the worker (``realtor_3cx/worker/recordings.py``) polls for
+those, asks XAPI, and hands the file to :meth:`ThreecxCall._recording_store` or reports a
+failed try to :meth:`ThreecxCall._recording_retry`. The state lives on the call, so a worker
+restart loses nothing: the next worker picks the pending calls up again.
+
+The audio is an ``ir.attachment`` of the call (``res_model = threecx.call``), so reading it
+follows the call's record rules: the call's realtor and telephony managers. It is announced in
+the call's own chatter only, never in the contact's or the property's, whose readers may not
+read the call.
+"""
+
+import datetime
+import logging
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+
+from ..tools.audio import EXTENSIONS as AUDIO_EXTENSIONS
+from ..tools.audio import audio_mimetype
+
+_logger = logging.getLogger(__name__)
+
+RECORDING_STATES = [
+    ("pending", "Waiting for 3CX"),
+    ("fetched", "Fetched"),
+    ("none", "Not fetched"),
+    ("failed", "Failed"),
+    ("deleted", "Deleted"),
+]
+CONSENT_STATES = [
+    ("unknown", "Unknown"),
+    ("announced", "Announced"),
+    ("given", "Given"),
+    ("refused", "Refused"),
+]
+
+
+class ThreecxServer(models.Model):
+    _inherit = "threecx.server"
+
+    record_calls = fields.Boolean(
+        "Fetch call recordings",
+        help="Copy each answered call's recording from 3CX into Odoo, on the call. Off: "
+        "nothing is fetched (3CX may still record: that is set in 3CX, per extension).",
+    )
+    fetch_voicemails = fields.Boolean(
+        "Fetch voicemails",
+        default=True,
+        help="Copy the message a caller left in a realtor's voicemail onto the missed call.",
+    )
+    recording_retention_days = fields.Integer(
+        "Keep recordings (days)",
+        default=0,
+        help="Recordings of calls older than this are deleted every night. 0 keeps them.",
+    )
+    retention_includes_voicemail = fields.Boolean(
+        "Delete voicemails too",
+        help="Apply the retention to voicemail messages as well. Off: voicemails are kept, as "
+        "messages the caller chose to leave.",
+    )
+
+    _sql_constraints = [
+        (
+            "recording_retention_days_positive",
+            "CHECK(recording_retention_days >= 0)",
+            "The recording retention is a number of days, 0 to keep recordings.",
+        ),
+    ]
+
+
+class ThreecxCall(models.Model):
+    _inherit = "threecx.call"
+
+    recording_state = fields.Selection(
+        RECORDING_STATES,
+        "Recording",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Waiting for 3CX: the worker fetches it once 3CX has written it. Not fetched: "
+        "the server's policy or the caller's refusal. Failed: see the reason.",
+    )
+    recording_attachment_id = fields.Many2one(
+        "ir.attachment", "Audio", readonly=True, copy=False, ondelete="set null"
+    )
+    recording_attempts = fields.Integer(readonly=True, copy=False)
+    recording_next_try = fields.Datetime(readonly=True, copy=False)
+    recording_error = fields.Char("Recording problem", readonly=True, copy=False)
+    recording_consent = fields.Selection(
+        CONSENT_STATES,
+        "Recording consent",
+        default="unknown",
+        required=True,
+        tracking=True,
+        help="Whether the other party agreed to be recorded. Refused deletes the recording "
+        "(or stops it being fetched).",
+    )
+
+    # -- what a finished call should get ------------------------------------------------------
+
+    def _notify_transition(self, old_state, view, users, match=None):
+        # The moment a call is logged as over (live, or imported from the call log after a
+        # worker outage) is when we know whether 3CX will have audio for it.
+        res = super()._notify_transition(old_state, view, users, match)
+        if (
+            self.state in ("completed", "transferred", "voicemail")
+            and old_state not in ("completed", "transferred", "voicemail")
+            and not self.recording_state
+        ):
+            self._recording_expect()
+        return res
+
+    def _recording_expect(self):
+        self.ensure_one()
+        server = self.server_id
+        voicemail = self.state == "voicemail" and self.direction == "inbound"
+        wanted = server.fetch_voicemails if voicemail else (server.record_calls and self.answer_at)
+        if not wanted:
+            return
+        if self.recording_consent == "refused":
+            self.recording_state = "none"
+            return
+        self.write(
+            {
+                "recording_state": "pending",
+                "recording_attempts": 0,
+                "recording_next_try": fields.Datetime.now(),
+                "recording_error": False,
+            }
+        )
+
+    # -- the worker's side --------------------------------------------------------------------
+
+    @api.model
+    def _recording_due(self, server, limit=20, exclude=()):
+        """Calls of ``server`` whose audio is due to be fetched now, oldest try first.
+
+        The policy as it is now decides: calls left pending when it was switched off wait
+        (and are fetched if it is switched on again).
+        """
+        kinds = []
+        if server.record_calls:
+            kinds.append([("state", "!=", "voicemail")])
+        if server.fetch_voicemails:
+            kinds.append([("state", "=", "voicemail")])
+        if not kinds:
+            return self.browse()
+        return self.search(
+            expression.AND(
+                [
+                    [
+                        ("server_id", "=", server.id),
+                        ("recording_state", "=", "pending"),
+                        ("recording_next_try", "<=", fields.Datetime.now()),
+                        ("id", "not in", list(exclude)),
+                    ],
+                    expression.OR(kinds),
+                ]
+            ),
+            order="recording_next_try, id",
+            limit=limit,
+        )
+
+    def _recording_store(self, data, recording_id):
+        """Keep ``data`` (bytes from 3CX) as the call's audio and show it in its chatter.
+
+        :raises UserError: ``data`` is no audio (the worker counts that as a failed try)
+        """
+        self.ensure_one()
+        if self.recording_state != "pending":
+            # Consent refused or policy changed while the download ran: keep nothing.
+            return False
+        mimetype = audio_mimetype(data)
+        if not mimetype:
+            raise UserError(
+                _("3CX sent %(size)s bytes that are no audio file.", size=len(data))
+            )
+        voicemail = self.state == "voicemail"
+        name = "%s-%s.%s" % (
+            "voicemail" if voicemail else "recording",
+            self.call_id,
+            AUDIO_EXTENSIONS[mimetype],
+        )
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": name,
+                "raw": data,
+                "mimetype": mimetype,
+                "res_model": self._name,
+                "res_id": self.id,
+                "public": False,
+                "description": _("3CX recording %s", recording_id),
+            }
+        )
+        self.write(
+            {
+                "recording_state": "fetched",
+                "recording_attachment_id": attachment.id,
+                "recording_error": False,
+                "recording_next_try": False,
+            }
+        )
+        who = self.partner_id.name or self.external_number or _("the caller")
+        body = _("Voicemail left by %s", who) if voicemail else _("Call recording")
+        # On the call's own thread: its readers are exactly the call's readers.
+        self.message_post(
+            body=Markup("%s") % body, attachment_ids=attachment.ids, subtype_xmlid="mail.mt_note"
+        )
+        if voicemail:
+            self._voicemail_call_back()
+        return attachment
+
+    def _voicemail_call_back(self):
+        """A voicemail is a missed call the caller cared about: make sure a call-back is
+        planned (the live path plans it when the call ends; an imported call may have none)."""
+        call_type = self.env.ref("mail.mail_activity_data_call")
+        if self.activity_ids.filtered(lambda a: a.activity_type_id == call_type):
+            return
+        users = {ext.number: ext.user_id for ext in self.server_id.extension_ids}
+        self._schedule_call_back({"rung": (self.extension,) if self.extension else ()}, users)
+
+    def _recording_retry(self, error, max_attempts, delay):
+        """One try failed: try again in ``delay`` seconds, or give up after ``max_attempts``."""
+        self.ensure_one()
+        if self.recording_state != "pending":
+            return
+        attempts = self.recording_attempts + 1
+        if attempts >= max_attempts:
+            self.write(
+                {
+                    "recording_state": "failed",
+                    "recording_attempts": attempts,
+                    "recording_error": error,
+                    "recording_next_try": False,
+                }
+            )
+            self.message_post(
+                body=_(
+                    "The recording could not be fetched from 3CX after %(n)s tries: %(error)s",
+                    n=attempts,
+                    error=error,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+            _logger.warning("recording of call %s given up: %s", self.call_id, error)
+            return
+        self.write(
+            {
+                "recording_attempts": attempts,
+                "recording_error": error,
+                "recording_next_try": fields.Datetime.now() + datetime.timedelta(seconds=delay),
+            }
+        )
+
+    # -- consent and retention ----------------------------------------------------------------
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("recording_consent") == "refused":
+            self._recording_delete(_("Deleted: the caller refused to be recorded."))
+        return res
+
+    def _recording_delete(self, why):
+        """Remove the audio (or stop waiting for it), and say why on the call."""
+        calls = self.filtered(lambda c: c.recording_state in ("pending", "fetched"))
+        if not calls:
+            return
+        # sudo: a realtor refusing consent on their own call may not unlink attachments
+        # in general; this is exactly the call's own audio.
+        calls.sudo().recording_attachment_id.unlink()
+        calls.sudo().write(
+            {
+                "recording_state": "deleted",
+                "recording_next_try": False,
+                "recording_error": why,
+            }
+        )
+        for call in calls:
+            call.sudo().message_post(body=why, subtype_xmlid="mail.mt_note")
+
+    @api.model
+    def _cron_recording_retention(self):
+        """Delete the audio of calls older than their server's retention (0: keep)."""
+        servers = self.env["threecx.server"].with_context(active_test=False).search(
+            [("recording_retention_days", ">", 0)]
+        )
+        for server in servers:
+            limit = fields.Datetime.now() - datetime.timedelta(
+                days=server.recording_retention_days
+            )
+            domain = [
+                ("server_id", "=", server.id),
+                ("recording_state", "=", "fetched"),
+                ("start_at", "<", limit),
+            ]
+            if not server.retention_includes_voicemail:
+                domain.append(("state", "!=", "voicemail"))
+            calls = self.search(domain)
+            if calls:
+                calls._recording_delete(
+                    _(
+                        "Recording deleted: older than the %s days the policy keeps.",
+                        server.recording_retention_days,
+                    )
+                )
+                _logger.info(
+                    "recording retention: %s recording(s) of 3CX server %s deleted",
+                    len(calls),
+                    server.id,
+                )

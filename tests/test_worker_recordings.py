@@ -1,0 +1,206 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""End to end: the worker copies recordings and voicemail messages from the simulator.
+
+A real worker process, a real database and the simulator. The audio on each call is checked
+against what the simulator recorded (its ground truth: talk time, message length), and every
+failure the download meets (a 404 while 3CX writes the file, a cut connection, a body that is
+no audio, a worker killed while waiting) costs a retry, never the recording.
+"""
+
+import base64
+import io
+import itertools
+import os
+import wave
+
+import pytest
+from threecx_sim import SECRET, control, running_simulator, wait_for
+from worker_env import OdooDb, Worker
+
+CALLER = "+15550108301"
+DID = "+15550108390"
+SERIAL = itertools.count()
+DOWNLOAD = "/xapi/v1/Recordings/Pbx.DownloadRecording"
+# First retry after 0.2 s, then 0.4, 0.8...: the tests wait for what happens, not for time.
+FAST_RETRY = {"REALTOR_3CX_WORKER_RECORDING_RETRY": "0.2"}
+
+
+@pytest.fixture(scope="module")
+def db():
+    return OdooDb()
+
+
+@pytest.fixture(scope="module")
+def people(db):
+    """Two realtors (101 and 102) and a known caller (committed)."""
+    tag = f"rec_{os.getpid()}"
+
+    def create(env):
+        group = env.ref("realtor_3cx.realtor_3cx_group_user")
+        users = env["res.users"].create([
+            {"name": f"Recording Realtor {n}", "login": f"{tag}_{n}",
+             "groups_id": [(6, 0, [group.id, env.ref("base.group_user").id])]}
+            for n in ("A", "B")])
+        partner = env["res.partner"].create({"name": "Rita Recorded", "phone": CALLER})
+        return {"users": users.ids, "partner": partner.id}
+
+    return db.do(create)
+
+
+@pytest.fixture
+def pbx(db, people):
+    with running_simulator(voicemail_seconds=3.0) as sim:
+        def create(env):
+            server = env["threecx.server"].create({
+                "name": f"Recording PBX {next(SERIAL)}", "base_url": sim.url,
+                "client_id": "900", "api_secret": SECRET, "record_calls": True})
+            env["threecx.extension"].create([
+                {"server_id": server.id, "number": number, "user_id": user}
+                for number, user in zip(("101", "102"), people["users"])])
+            return server.id
+
+        sim.server_id = db.do(create)
+        yield sim
+        db.do(lambda env: env["threecx.server"].browse(sim.server_id).write({"active": False}))
+
+
+def start(db, pbx, tmp_path, name="worker"):
+    worker = Worker(db, pbx.server_id, tmp_path / f"{name}.log", **FAST_RETRY)
+
+    def connected():
+        assert worker.proc.poll() is None, worker.output()
+        return db.do(lambda env: env["threecx.server"].browse(pbx.server_id)
+                     .connection_state) == "connected"
+
+    wait_for(connected, "the worker to connect", timeout=30)
+    return worker
+
+
+@pytest.fixture
+def worker(db, pbx, tmp_path):
+    worker = start(db, pbx, tmp_path)
+    yield worker
+    worker.stop()
+    print(worker.output()[-4000:])  # shown by pytest when the test failed
+
+
+def truth(pbx, callid):
+    return control(pbx, f"calls/{callid}", method="GET")
+
+
+def answered_call(db, pbx, to="101"):
+    """An answered call, hung up once the worker has logged it as connected."""
+    callid = control(pbx, "calls/inbound", {"from": CALLER, "to": to, "did": DID,
+                                            "ring_seconds": 600})["callid"]
+    control(pbx, f"calls/{callid}/answer", {"dn": to})
+
+    def connected():
+        call = db.calls(pbx.server_id).get(str(callid))
+        return call and call["state"] == "connected"
+
+    wait_for(connected, "the worker to log the call as connected", timeout=15)
+    control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+    return callid
+
+
+def recording(db, pbx, callid, state="fetched", timeout=60):
+    """The call's recording fields once ``recording_state`` is ``state``, with the audio."""
+    def read(env):
+        call = env["threecx.call"].search([("server_id", "=", pbx.server_id),
+                                           ("call_id", "=", str(callid))])
+        if call.recording_state != state:
+            return None
+        attachment = call.recording_attachment_id
+        return {
+            "attempts": call.recording_attempts, "error": call.recording_error,
+            "state": call.state, "name": attachment.name, "mimetype": attachment.mimetype,
+            "res": (attachment.res_model, attachment.res_id), "id": call.id,
+            "audio": base64.b64decode(attachment.datas) if attachment else b"",
+            "activities": [(a.activity_type_id.id, a.user_id.id) for a in call.activity_ids],
+            "posted": [m.attachment_ids.ids for m in call.message_ids if m.attachment_ids],
+        }
+
+    return wait_for(lambda: db.do(read), f"the recording of call {callid} ({state})",
+                    timeout=timeout)
+
+
+def seconds_of(audio):
+    with wave.open(io.BytesIO(audio)) as wav:
+        assert (wav.getframerate(), wav.getnchannels()) == (8000, 1)
+        return wav.getnframes() / 8000
+
+
+def test_a_recording_is_fetched_after_a_404_and_a_cut_download(db, people, pbx, worker):
+    # 3CX answers 404 while it writes the file, then the connection breaks mid-download.
+    control(pbx, "faults", {"http_errors": 1, "http_error_status": 404,
+                            "http_error_path": DOWNLOAD, "bad_downloads": 1,
+                            "bad_download_kind": "drop"})
+    callid = answered_call(db, pbx)
+    rec = recording(db, pbx, callid)
+    t = truth(pbx, callid)
+    assert t["recording_id"] is not None
+    assert rec["attempts"] == 2  # the 404 and the cut download, each one retry
+    assert rec["res"] == ("threecx.call", rec["id"]) and rec["mimetype"] == "audio/wav"
+    assert rec["name"] == f"recording-{callid}.wav"
+    talk = t["ended_at"] - t["answered_at"]
+    assert abs(seconds_of(rec["audio"]) - min(30.0, max(1.0, talk))) < 0.05
+    assert len(rec["posted"]) == 1  # announced once, on the call's own chatter
+    assert "recording of call %s stored" % callid in worker.output()
+
+
+def test_a_download_that_is_no_audio_is_retried_not_stored(db, people, pbx, worker):
+    control(pbx, "faults", {"bad_downloads": 1, "bad_download_kind": "garbage"})
+    callid = answered_call(db, pbx, to="102")
+    rec = recording(db, pbx, callid)
+    assert rec["attempts"] == 1
+    assert seconds_of(rec["audio"]) >= 1.0
+    assert "no audio file" in worker.output()
+
+
+def test_a_voicemail_lands_on_the_missed_call_with_one_call_back(db, people, pbx, worker):
+    callid = control(pbx, "calls/inbound", {"from": CALLER, "to": "101",
+                                            "ring_seconds": 2})["callid"]
+    rec = recording(db, pbx, callid)
+    assert truth(pbx, callid)["result"] == "voicemail" and rec["state"] == "voicemail"
+    assert rec["name"] == f"voicemail-{callid}.wav"
+    assert seconds_of(rec["audio"]) == 3.0  # the message the simulator's caller left
+    call_back = db.do(lambda env: env.ref("mail.mail_activity_data_call").id)
+    assert rec["activities"] == [(call_back, people["users"][0])]
+
+
+def test_nothing_is_fetched_when_the_server_does_not_record(db, people, pbx, worker):
+    db.do(lambda env: env["threecx.server"].browse(pbx.server_id).write(
+        {"record_calls": False}))
+    callid = answered_call(db, pbx)
+    wait_for(lambda: truth(pbx, callid)["recording_id"], "3CX's recording")
+
+    def logged(env):
+        call = env["threecx.call"].search([("server_id", "=", pbx.server_id),
+                                           ("call_id", "=", str(callid))])
+        return call.state == "completed" and [call.recording_state, call.recording_attempts,
+                                              call.recording_attachment_id.id]
+
+    assert wait_for(lambda: db.do(logged), "the completed call", timeout=30) == [False, 0,
+                                                                                 False]
+
+
+def test_a_waiting_recording_survives_a_killed_worker(db, people, pbx, tmp_path):
+    first = start(db, pbx, tmp_path, "first")
+    try:
+        control(pbx, "faults", {"http_errors": 2, "http_error_status": 404,
+                                "http_error_path": DOWNLOAD})
+        callid = answered_call(db, pbx)
+        recording(db, pbx, callid, state="pending")
+        wait_for(lambda: "not ready (try 1)" in first.output(), "a first failed try")
+        first.kill()  # SIGKILL: whatever it held in memory is gone
+    finally:
+        first.stop()
+    second = start(db, pbx, tmp_path, "second")
+    try:
+        rec = recording(db, pbx, callid)
+        assert rec["attempts"] >= 1
+        assert seconds_of(rec["audio"]) >= 1.0
+        assert "recording of call %s stored" % callid in second.output()
+    finally:
+        second.stop()
