@@ -179,6 +179,16 @@ def test_inbound_missed_becomes_a_call_back_activity(db, people, pbx, worker):
     assert found[str(queue_missed)][0][0] == people["users"][1]
 
 
+def test_a_call_over_before_the_worker_could_read_it_is_logged(db, pbx, worker):
+    # Answered and hung up within milliseconds: by the time the worker reads the legs its
+    # Upsets announced, they are gone. 3CX's call log still has the call.
+    callid = inbound(pbx, ring_seconds=600)
+    control(pbx, f"calls/{callid}/answer", {"dn": "101"})
+    control(pbx, f"calls/{callid}/hangup", {"side": "caller"})
+    done = record(db, pbx, callid, lambda r: r["state"] == "completed", "completed", timeout=15)
+    check_against_truth(done, truth(pbx, callid))
+
+
 def test_outbound_from_makecall_and_a_busy_line(db, people, pbx, worker):
     client = ThreecxClient(pbx.url, "900", SECRET)
     control(pbx, "scripts", {"destination": "+15550108555", "busy": True})

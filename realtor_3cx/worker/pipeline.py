@@ -163,6 +163,7 @@ class ServerSession(threading.Thread):
         self.pending = {}  # call id -> view dict waiting for the database
         self.notified = {}  # call id -> extensions already told it rings
         self.needs_reconcile = False
+        self.orphans_at = None  # when legs vanished before we could read them (see _process)
         self.db_retry_at = 0.0
         self.db_down_since = None
         self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
@@ -523,6 +524,10 @@ class ServerSession(threading.Thread):
             elif payload.event_type == EventType.UPSET:
                 upsets[key] = entity.path
         now = time.time()
+        # A call answered and hung up within a few milliseconds leaves only Upsets and Removes
+        # for legs that are gone when we read them: no call id, nothing to log. 3CX's call log
+        # has it; look there once it has been written.
+        orphans = [key for key in removes if not tracker.knows(*key)]
         for dn, pid in removes:
             changed.add(tracker.remove(dn, pid, now))
             self._leg_gone(dn, pid)
@@ -540,13 +545,23 @@ class ServerSession(threading.Thread):
             for (dn, keys), result in zip(jobs, pool.map(self._read_dn, jobs)):
                 if isinstance(result, list):
                     changed |= tracker.apply_dn(dn, result, now)
+                    orphans += [key for key in keys if not tracker.knows(*key)]
                     continue
                 for key, leg in result.items():
                     if leg is None:
+                        if not tracker.knows(*key):
+                            orphans.append(key)
                         changed.add(tracker.remove(*key, now))
                         self._leg_gone(*key)
                     else:
                         changed.add(tracker.upsert(leg, now))
+        if orphans and self.orphans_at is None:
+            self.orphans_at = time.monotonic()
+            self.stats["orphans"] = self.stats.get("orphans", 0) + len(orphans)
+        if self.orphans_at is not None and \
+                time.monotonic() - self.orphans_at >= self.config.end_grace:
+            self.orphans_at = None
+            self.needs_reconcile = True  # imports from the call log what we never saw
         changed |= set(tracker.tick(now))
         changed.discard(None)
         if items:

@@ -27,12 +27,14 @@ How it works
 Every method takes ``now`` (UNIX seconds) so tests drive time by hand.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 EXTENSION = "Wextension"
 INTERNAL_TYPES = {EXTENSION, "Wqueue", "Wroutepoint", "Wivr", "Wringgroup"}
 LIVE_STATES = ("ringing", "dialing", "connected")
 END_GRACE = 2.0
+DROPPED_KEPT = 10000  # recently dropped legs remembered, so their late Remove is no surprise
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class CallTracker:
         self.calls = {}  # call id (str) -> _Call
         self.dn_types = {}  # DN -> 3CX type, from snapshots
         self._where = {}  # (dn, participant id) -> call id
+        self._dropped = OrderedDict()  # legs read then dropped lately (their Remove may follow)
         self._finished = []
         self._done = {}  # call id -> end time, so late repeats do not revive a logged call
         self.adopted = {}  # call id -> extension: browser calls run on the route point
@@ -142,6 +145,11 @@ class CallTracker:
         self._learn(call, leg, now)
         return call_id
 
+    def knows(self, dn, participant_id):
+        """Whether the leg was read (a leg that vanished unread belongs to no call we know)."""
+        key = (dn, participant_id)
+        return key in self._where or key in self._dropped
+
     def remove(self, dn, participant_id, now):
         """A Remove frame. :returns: the call id it belonged to, or None."""
         return self._drop((dn, participant_id), now)
@@ -181,6 +189,10 @@ class CallTracker:
 
     def _drop(self, key, now):
         call_id = self._where.pop(key, None)
+        if call_id is not None:
+            self._dropped[key] = None
+            if len(self._dropped) > DROPPED_KEPT:
+                self._dropped.popitem(last=False)
         call = self.calls.get(call_id) if call_id else None
         if call is None:
             return None
