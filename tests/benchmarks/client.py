@@ -110,7 +110,8 @@ def rest(bench, url):
                                 headers={"Authorization": f"Bearer {token}"})
         response.raise_for_status()
     naive = NAIVE_REQUESTS / (time.perf_counter() - start)
-    bench.figure("client REST GET participant, one session", round(ours), "req/s")
+    bench.figure("client REST GET participant, one session", round(ours), "req/s",
+                 ratio=ours / naive)
     bench.figure("client REST GET participant, 4 threads", round(parallel), "req/s")
     bench.figure("naive REST (new connection + token per request)", round(naive), "req/s")
     bench.figure("client REST vs naive", round(ours / naive, 1), "x")
