@@ -88,11 +88,16 @@ class SimConfig:
     certfile: str = ""
     keyfile: str = ""
     max_history: int = 10000
+    # The call log and call ids survive a restart here, as in 3CX's database: loaded at start,
+    # written every ``state_save_interval`` seconds and when the simulator stops.
+    state_file: str = ""
+    state_save_interval: float = 30.0
 
     def update(self, values):
         known = {f.name: f.type for f in fields(self)}
         for key, value in values.items():
-            if key not in known or key in ("host", "port", "tls", "certfile", "keyfile"):
+            if key not in known or key in ("host", "port", "tls", "certfile", "keyfile",
+                                           "state_file"):
                 raise SimError(422, f"unknown or fixed setting {key!r}")
             setattr(self, key, value)
 
@@ -139,6 +144,11 @@ class Simulator:
         self._crm_lookups = {}  # callid -> Future of the ring-time lookup
         self._setup = pbx_setup or default_topology
         self.pbx = self._new_pbx()
+        if self.config.state_file and os.path.exists(self.config.state_file):
+            with open(self.config.state_file) as fh:
+                self.pbx.restore(json.load(fh))
+            _logger.info("3CX simulator: %s calls restored from %s (next call id above %s)",
+                         len(self.pbx.calls), self.config.state_file, self.pbx.last_callid)
         self.app = self._build_app()
 
     # -- PBX wiring -------------------------------------------------------------------------
@@ -264,11 +274,36 @@ class Simulator:
     async def _on_startup(self, app):
         self.loop = asyncio.get_running_loop()
         self._repeater = asyncio.ensure_future(self._repeat_upsets())
+        self._saver = (asyncio.ensure_future(self._save_periodically())
+                       if self.config.state_file else None)
 
     async def _on_shutdown(self, app):
         self._repeater.cancel()
+        if self._saver is not None:
+            # Going down is a restart for whoever calls: live calls end (Pbx.restart), then
+            # the whole call log is kept for the next start.
+            self._saver.cancel()
+            self.pbx.restart()
+            self.save_state()
         for ws in list(self.sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    def save_state(self):
+        """Write the call log and last call id to ``state_file`` (atomically)."""
+        path = self.config.state_file
+        temporary = f"{path}.tmp"
+        with open(temporary, "w") as fh:
+            json.dump(self.pbx.history(), fh)
+        os.replace(temporary, path)
+
+    async def _save_periodically(self):
+        while True:
+            await asyncio.sleep(self.config.state_save_interval)
+            try:
+                self.save_state()
+            except OSError as exc:
+                _logger.warning("3CX simulator: cannot write %s: %s", self.config.state_file,
+                                exc)
 
     @web.middleware
     async def _middleware(self, request, handler):
