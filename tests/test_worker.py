@@ -316,3 +316,40 @@ def test_postgresql_restarted_mid_call(db, pbx, worker):
     check_against_truth(held, truth(pbx, during))
     assert "database unavailable" in worker.output()
     assert len(db.calls(pbx.server_id)) == 2
+
+
+def test_calls_that_go_by_while_the_worker_is_behind_are_logged_as_they_ended(db, pbx, worker):
+    # Found by `make soak`: when the worker's reads lag (here: 3CX answers them late), a leg
+    # can ring, be answered and hang up before it is read. The call log settles both cases.
+    known = inbound(pbx, ring_seconds=600)
+    record(db, pbx, known, lambda r: r["state"] == "ringing", "ringing")
+    control(pbx, "faults", {"slow": 2, "slow_seconds": 1.5})
+    control(pbx, f"calls/{known}/answer", {"dn": "101"})  # seen ringing, never talking
+    unseen = inbound(pbx, to="102", ring_seconds=600)  # never seen at all
+    control(pbx, f"calls/{unseen}/answer", {"dn": "102"})
+    time.sleep(0.3)
+    control(pbx, f"calls/{known}/hangup", {"side": "caller"})
+    control(pbx, f"calls/{unseen}/hangup", {"side": "callee"})
+    for callid in (known, unseen):
+        done = record(db, pbx, callid, lambda r: r["state"] == "completed",
+                      f"call {callid} completed", timeout=20)
+        check_against_truth(done, truth(pbx, callid))
+    assert len(db.calls(pbx.server_id)) == 2
+
+
+def test_the_lock_check_says_lost_when_postgresql_is_gone():
+    # Found by `make soak`: the check raised TypeError (a nested tuple of exceptions) instead
+    # of answering False, so the session died instead of standing down.
+    import psycopg2
+
+    from realtor_3cx.worker.pipeline import AdvisoryLock
+
+    class GoneConnection:
+        def cursor(self):
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    lock = AdvisoryLock({}, 1)
+    lock.conn = GoneConnection()
+    assert lock.alive() is False
+    lock.conn = None
+    assert lock.alive() is False

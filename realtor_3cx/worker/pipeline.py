@@ -18,7 +18,6 @@ import concurrent.futures
 import datetime
 import logging
 import queue
-import re
 import threading
 import time
 from collections import deque
@@ -28,7 +27,7 @@ import psycopg2
 from ..threecx.client import ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
-from .tracker import CallTracker, with_reason
+from .tracker import CallTracker, iso_seconds, with_call_log
 
 _logger = logging.getLogger(__name__)
 
@@ -42,6 +41,8 @@ SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphon
 PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
+CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
+CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 
 
 class AdvisoryLock:
@@ -73,7 +74,7 @@ class AdvisoryLock:
             with self.conn.cursor() as cr:
                 cr.execute("SELECT 1")
             return True
-        except (DB_ERRORS, AttributeError):
+        except (*DB_ERRORS, AttributeError):  # a nested tuple raises TypeError here
             return False
 
     def release(self):
@@ -162,6 +163,8 @@ class ServerSession(threading.Thread):
         self.pending = {}  # call id -> view dict waiting for the database
         self.notified = {}  # call id -> extensions already told it rings
         self.needs_reconcile = False
+        self.catch_up_since = None  # a leg came and went unseen at this time: read the log
+        self.next_catch_up = 0.0
         self.db_retry_at = 0.0
         self.db_down_since = None
         self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
@@ -519,6 +522,10 @@ class ServerSession(threading.Thread):
             elif payload.event_type == EventType.UPSET:
                 upsets[key] = entity.path
         now = time.time()
+        # Legs this batch names that no live call has: if they are still unknown after the
+        # reads, they came and went between two reads (the worker was behind; an Upset and
+        # its Remove in one batch are the common case).
+        unseen = [key for key in (*upsets, *removes) if not tracker.knows(*key)]
         for dn, pid in removes:
             changed.add(tracker.remove(dn, pid, now))
             self._leg_gone(dn, pid)
@@ -543,6 +550,11 @@ class ServerSession(threading.Thread):
                         self._leg_gone(*key)
                     else:
                         changed.add(tracker.upsert(leg, now))
+        vanished = [key for key in unseen if not tracker.knows(*key)]
+        if vanished:
+            # Their whole call may have gone by: the call log has it (see _catch_up).
+            first = min(at for kind, _payload, at in items if kind == "event")
+            self.catch_up_since = min(self.catch_up_since or first, first)
         changed |= set(tracker.tick(now))
         changed.discard(None)
         if items:
@@ -554,7 +566,7 @@ class ServerSession(threading.Thread):
                 if call_id == view.call_id:  # the far end hung up: end the browser call
                     self._end_bridge(session_id, "")
             if view.answer_at is None:
-                view = with_reason(view, self._reason(view.call_id))
+                view = with_call_log(view, self._call_log_row(view.call_id))
             self._queue_view(view)
         for view in views:
             if view is not None:
@@ -583,16 +595,17 @@ class ServerSession(threading.Thread):
             _logger.warning("worker: 3CX returned a malformed leg for %s: %s", path, exc)
             return None
 
-    def _reason(self, call_id):
-        """3CX's call-log reason of an unanswered call ('Voicemail', 'Busy'), or ''."""
+    def _call_log_row(self, call_id):
+        """3CX's call-log row of a call that ended unanswered as far as its legs told (was
+        it answered after all? voicemail? busy?), or ``{}``."""
         try:
             rows = list(self.client.xapi.call_log(
                 time.time() - 86400, time.time() + 60, filter=f"CallId eq {int(call_id)}",
                 page_size=5))
         except (ThreecxError, ValueError) as exc:
-            _logger.info("worker: no call-log reason for call %s: %s", call_id, exc)
-            return ""
-        return str(rows[0].get("Reason") or "") if rows else ""
+            _logger.info("worker: no call-log row for call %s: %s", call_id, exc)
+            return {}
+        return rows[0] if rows else {}
 
     def _queue_view(self, view):
         data = view.as_dict()
@@ -617,7 +630,8 @@ class ServerSession(threading.Thread):
     def _flush(self):
         if time.monotonic() < self.db_retry_at:
             return
-        if not self.pending and not self.needs_reconcile:
+        catch_up = self.catch_up_since is not None and time.monotonic() >= self.next_catch_up
+        if not self.pending and not self.needs_reconcile and not catch_up:
             return
         try:
             with self.odoo.cursor() as cr:
@@ -625,6 +639,8 @@ class ServerSession(threading.Thread):
                 server = env["threecx.server"].browse(self.server_id)
                 if self.needs_reconcile:
                     self._reconcile(env, server)
+                elif catch_up:
+                    self._catch_up(env, server)
                 views = list(self.pending.values())
                 if views:
                     env["threecx.call"]._sync_from_3cx(server, views)
@@ -644,6 +660,9 @@ class ServerSession(threading.Thread):
             self.db_down_since = None
         self.stats["writes"] += len(self.pending)
         self.pending.clear()
+        if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
+            self.catch_up_since = None
+            self.next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
         self.needs_reconcile = False
 
     def _reconcile(self, env, server):
@@ -659,10 +678,25 @@ class ServerSession(threading.Thread):
         for call in gone:
             self.pending[call.call_id] = self._ended_view(call)
         since = server.last_event_at or fields_now() - datetime.timedelta(hours=1)
+        since = since.replace(tzinfo=datetime.timezone.utc).timestamp() - 300
+        if self.catch_up_since is not None:
+            since = min(since, self.catch_up_since - CATCH_UP_MARGIN)
+        self._import_call_log(env, server, since, "happened while disconnected")
+
+    def _catch_up(self, env, server):
+        """Legs came and went before the worker could read them (it was behind): their calls
+        are in 3CX's call log. Import those Odoo lacks, as after a reconnect."""
+        self._import_call_log(env, server, self.catch_up_since - CATCH_UP_MARGIN,
+                              "went by before its legs could be read")
+
+    def _import_call_log(self, env, server, since, why):
+        """Import the calls of the call log since ``since`` (UNIX seconds) that Odoo, the
+        tracker and the pending writes all lack."""
+        calls = env["threecx.call"]
         try:
             rows = list(self.client.xapi.call_log(
-                since.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(minutes=5),
-                datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)))
+                since, datetime.datetime.now(datetime.timezone.utc)
+                + datetime.timedelta(minutes=1)))
         except ThreecxError as exc:
             _logger.warning("worker: cannot read the 3CX call log to catch up: %s", exc)
             return
@@ -676,8 +710,7 @@ class ServerSession(threading.Thread):
             view = view_from_call_log(row)
             if view is not None:
                 self.pending[call_id] = view
-                _logger.info("worker: call %s happened while disconnected: imported from the "
-                             "call log", call_id)
+                _logger.info("worker: call %s %s: imported from the call log", call_id, why)
 
     def _ended_view(self, call):
         """The final view of a call that ended unseen, from the XAPI call log when it can."""
@@ -691,8 +724,8 @@ class ServerSession(threading.Thread):
             _logger.info("worker: call log unavailable for call %s: %s", call.call_id, exc)
         start = call.start_at.replace(tzinfo=datetime.timezone.utc).timestamp()
         answered = row.get("Answered", bool(call.answer_at))
-        ringing = _seconds(row.get("RingingDuration"))
-        talking = _seconds(row.get("TalkingDuration"))
+        ringing = iso_seconds(row.get("RingingDuration"))
+        talking = iso_seconds(row.get("TalkingDuration"))
         answer_at = (call.answer_at.replace(tzinfo=datetime.timezone.utc)
                      .timestamp() if call.answer_at else (start + ringing if answered else None))
         end_at = (answer_at + talking) if answer_at and row else (
@@ -752,15 +785,6 @@ def _utc(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
 
 
-def _seconds(duration):
-    """ISO-8601 ``PT1M5S`` -> 65."""
-    match = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(duration or ""))
-    if not match:
-        return 0
-    hours, minutes, seconds = (float(x) if x else 0 for x in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
-
-
 def fields_now():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
@@ -785,7 +809,8 @@ def view_from_call_log(row):
     direction = {"Inbound": "inbound", "Outbound": "outbound"}.get(row.get("Direction"),
                                                                     "internal")
     answered = bool(row.get("Answered"))
-    ringing, talking = _seconds(row.get("RingingDuration")), _seconds(row.get("TalkingDuration"))
+    ringing = iso_seconds(row.get("RingingDuration"))
+    talking = iso_seconds(row.get("TalkingDuration"))
     answer_at = start + ringing if answered else None
     end_at = (answer_at + talking) if answered else start + ringing
     inbound = direction == "inbound"

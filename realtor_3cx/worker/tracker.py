@@ -27,6 +27,7 @@ How it works
 Every method takes ``now`` (UNIX seconds) so tests drive time by hand.
 """
 
+import re
 from dataclasses import dataclass, field, replace
 
 EXTENSION = "Wextension"
@@ -141,6 +142,10 @@ class CallTracker:
         self._where[key] = call_id
         self._learn(call, leg, now)
         return call_id
+
+    def knows(self, dn, participant_id):
+        """Whether this leg is one of a live call's (it was read, and has not left)."""
+        return (dn, participant_id) in self._where
 
     def remove(self, dn, participant_id, now):
         """A Remove frame. :returns: the call id it belonged to, or None."""
@@ -263,6 +268,39 @@ class CallTracker:
             ringing=ringing if call.end_at is None else (), rung=tuple(call.rung),
             queue=call.queue,
             start_at=call.start_at, answer_at=call.answer_at, end_at=call.end_at)
+
+
+def iso_seconds(duration):
+    """ISO-8601 ``PT1M5S`` (as 3CX writes durations) -> 65.
+
+    >>> iso_seconds("PT1H2M3.5S"), iso_seconds(""), iso_seconds("junk")
+    (3723.5, 0, 0)
+    """
+    match = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(duration or ""))
+    if not match:
+        return 0
+    hours, minutes, seconds = (float(x) if x else 0 for x in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def with_call_log(view, row):
+    """Settle an unanswered final view with 3CX's call-log row of the call (``{}``: none).
+
+    The worker reads a leg when 3CX says it changed; when it is behind, a leg can be answered
+    and gone before it is read, so the call looks unanswered from its legs alone. 3CX's log
+    knows better: an answered call is completed, its answer and end times from the log's
+    ringing and talking durations. Otherwise the log's reason tells voicemail and busy apart.
+    """
+    if view.answer_at is not None or not row:
+        return view
+    if row.get("Answered"):
+        answer_at = view.start_at + iso_seconds(row.get("RingingDuration"))
+        extension = view.extension or (view.rung[-1] if view.rung else "")
+        return replace(view, state="completed", answer_at=answer_at,
+                       end_at=answer_at + iso_seconds(row.get("TalkingDuration")),
+                       extension=extension,
+                       chain=view.chain or ((extension,) if extension else ()))
+    return with_reason(view, str(row.get("Reason") or ""))
 
 
 def with_reason(view, reason):
