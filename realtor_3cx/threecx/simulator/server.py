@@ -17,6 +17,7 @@ How it works
 
 Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpoint)
     ``POST /_sim/calls/inbound {from, to, did?, name?, ring_seconds?}`` ·
+    ``POST /_sim/calls/outbound {from (an extension), to}`` ·
     ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` (``{dn?, device_id?}``,
     ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
@@ -256,6 +257,7 @@ class Simulator:
         r.add_post("/callcontrol/{dn}/participants/{pid}/{action}", self.cc_action)
         r.add_route("*", "/xapi/v1/{tail:.*}", self.xapi)
         r.add_post("/_sim/calls/inbound", self.sim_inbound)
+        r.add_post("/_sim/calls/outbound", self.sim_outbound)
         r.add_get("/_sim/calls", self.sim_calls)
         r.add_get("/_sim/calls/{callid}", self.sim_call)
         r.add_post("/_sim/calls/{callid}/{action}", self.sim_call_action)
@@ -559,6 +561,13 @@ class Simulator:
                                 did=body.get("did") or "", caller_name=body.get("name") or "",
                                 ring_seconds=float(ring) if ring is not None else None)
         return web.json_response(self._call_json(call))
+
+    async def sim_outbound(self, request):
+        """A realtor dials from their own phone (not through the API): 3CX reports it all
+        the same, and the destination's script decides how the far end behaves."""
+        body = await request.json()
+        leg = self.pbx.makecall(str(body.get("from") or ""), body.get("to"))
+        return web.json_response(self._call_json(self.pbx.calls[leg.callid]))
 
     def _call_json(self, call):
         data = call.as_json()
