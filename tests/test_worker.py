@@ -353,3 +353,23 @@ def test_the_lock_check_says_lost_when_postgresql_is_gone():
     assert lock.alive() is False
     lock.conn = None
     assert lock.alive() is False
+
+
+def test_a_worker_started_while_postgresql_is_down_waits_for_it(db, pbx, tmp_path):
+    # Found by `make soak`: a worker (re)started while PostgreSQL restarted exited at once
+    # (its registry could not load), so nothing was logged until someone started it again.
+    postgres("stop")
+    try:
+        worker = start_worker(db, pbx, tmp_path, "early")
+        wait_for(lambda: "unavailable" in worker.output(), "the worker to wait for PostgreSQL",
+                 timeout=30)
+        time.sleep(1.5)
+        assert worker.proc.poll() is None, worker.output()
+    finally:
+        postgres("start")
+    try:
+        wait_connected(db, pbx, worker)
+        callid = inbound(pbx, ring_seconds=600)
+        record(db, pbx, callid, what="a call once PostgreSQL is back")
+    finally:
+        worker.stop()
