@@ -114,6 +114,8 @@ class Soak:
         self.refused = collections.Counter()  # "answer 422" -> how many
         self.worker = None
         self.workers_started = 0
+        self.killing = False
+        self.worker_exits = []  # logs of workers that exited without being told to
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -234,10 +236,12 @@ class Soak:
             self.sim.restart()
             self.configure_pbx()
         elif kind == "worker_kill":
+            self.killing = True
             self.worker.kill()
             self.worker.stop()
             time.sleep(rng.uniform(0.2, 3.0))
             self.start_worker()
+            self.killing = False
         elif kind == "pg_restart":
             postgres("stop")
             time.sleep(rng.uniform(0.5, 3.0))
@@ -268,6 +272,7 @@ class Soak:
         last_report = time.monotonic()
         while any(t.is_alive() for t in threads):
             time.sleep(1)
+            self.check_worker()
             if time.monotonic() - last_report >= 30:
                 last_report = time.monotonic()
                 print(f"soak: {time.monotonic() - self.started:6.0f} s  {self.placed} calls "
@@ -281,6 +286,16 @@ class Soak:
         self.sim.stop()
         return self.summary(truth, result, traffic_s, elapsed)
 
+    def check_worker(self):
+        """A worker that exits by itself is a bug: say so, and go on with a new one."""
+        worker = self.worker
+        if not self.killing and worker.proc.poll() is not None:
+            self.worker_exits.append(str(worker.log_path))
+            print(f"soak: the worker exited by itself (exit {worker.proc.returncode}); see "
+                  f"{worker.log_path}", flush=True)
+            worker.stop()
+            self.start_worker()
+
     def settle(self):
         """Wait for the PBX to end every call, then for Odoo to agree (or the deadline)."""
         deadline = time.monotonic() + 120
@@ -291,6 +306,7 @@ class Soak:
             for call in live:
                 self.act(f"calls/{call['callid']}/hangup", {"side": "caller"})
             time.sleep(1)
+            self.check_worker()
         truth = self.truth()
         deadline = time.monotonic() + self.args.settle
         while time.monotonic() < deadline:
@@ -298,6 +314,7 @@ class Soak:
             if not any(result.values()):
                 break
             time.sleep(2)
+            self.check_worker()
         return truth
 
     def truth(self):
@@ -329,6 +346,7 @@ class Soak:
         print(f"  calls duplicated: {len(result['duplicated'])}")
         print(f"  calls in the wrong final state: {len(result['wrong'])}")
         print(f"  calls in Odoo unknown to 3CX: {len(result['unknown'])}")
+        print(f"  workers that exited by themselves: {len(self.worker_exits)}")
         by_id = {str(c["callid"]): c for c in truth}
         for name in ("lost", "duplicated", "wrong", "unknown"):
             for item in result[name][:5]:
@@ -337,7 +355,7 @@ class Soak:
                 print(f"    {name}: {item} {call.get('direction', '')} "
                       f"{call.get('result', '')} ended by {call.get('ended_by', '')}")
         print(f"  elapsed: {elapsed / 60:.1f} min ({traffic_s / 60:.1f} min of traffic)")
-        failed = any(result.values())
+        failed = any(result.values()) or bool(self.worker_exits)
         if failed:
             print(f"  logs: {self.logs}")
         print("soak: " + ("FAILED" if failed else "passed"))
