@@ -177,3 +177,22 @@ def test_state_file_keeps_the_call_log_across_a_restart(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
+
+
+def test_the_call_log_of_one_call_is_the_same_row_as_in_the_whole_log():
+    with running_simulator() as sim:
+        ids = []
+        for n in range(3):
+            call = control(sim, "calls/inbound", {"from": f"+1555010800{n}", "to": "101"})
+            control(sim, f"calls/{call['callid']}/hangup", {"side": "caller"})
+            ids.append(call["callid"])
+        client = ThreecxClient(sim.url, "900", "simulator-secret")
+        whole = {row["CallId"]: row for row in client.xapi.call_log(time.time() - 600,
+                                                                    time.time() + 60)}
+        one = list(client.xapi.call_log(time.time() - 600, time.time() + 60,
+                                        filter=f"CallId eq {ids[1]}"))
+        none = list(client.xapi.call_log(time.time() - 600, time.time() + 60,
+                                         filter="CallId eq 1"))
+        client.close()
+    assert sorted(whole) == ids
+    assert one == [whole[ids[1]]] and none == []
