@@ -9,9 +9,11 @@ See the package docstring for the whole picture. The order inside one batch matt
 3. the legs named by Upsets are read once each (coalesced), or, when there are more than
    ``SNAPSHOT_THRESHOLD`` of them, the whole state is read in one request;
 4. calls whose legs stayed gone for ``end_grace`` are finalised; unanswered ones are looked up
-   in the XAPI call log (voicemail? busy?);
-5. the changed views are written in one transaction; if PostgreSQL is away they wait in
-   ``pending`` (one per call) and the next batch tries again.
+   in the XAPI call log (answered after all? voicemail? busy?); legs that came and went before
+   they could be read send the worker to the call log for their calls;
+5. the changed views are written in one transaction (at most ``FLUSH_CHUNK``, live calls
+   first, the rest at the next batch); if PostgreSQL is away they wait in ``pending`` (one
+   per call) and the next batch tries again.
 """
 
 import concurrent.futures
@@ -41,6 +43,7 @@ SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphon
 PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
+FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
 CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
 CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 
@@ -165,6 +168,11 @@ class ServerSession(threading.Thread):
         self.needs_reconcile = False
         self.catch_up_since = None  # a leg came and went unseen at this time: read the log
         self.next_catch_up = 0.0
+        # Arrival time of the last event read / of the last one whose effects are all
+        # committed. Only the second is stored (last_event_at): the next reconcile reads the
+        # call log from there, so calls held in memory when this worker dies are not skipped.
+        self.read_through = None
+        self.synced_through = None
         self.db_retry_at = 0.0
         self.db_down_since = None
         self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
@@ -559,6 +567,7 @@ class ServerSession(threading.Thread):
         changed.discard(None)
         if items:
             self.stats["batches"] += 1
+            self.read_through = max(at for _kind, _payload, at in items)
         views = [tracker.view(cid) for cid in changed]
         finished = tracker.take_finished()
         for view in finished:
@@ -632,6 +641,7 @@ class ServerSession(threading.Thread):
             return
         catch_up = self.catch_up_since is not None and time.monotonic() >= self.next_catch_up
         if not self.pending and not self.needs_reconcile and not catch_up:
+            self.synced_through = self.read_through
             return
         try:
             with self.odoo.cursor() as cr:
@@ -641,7 +651,11 @@ class ServerSession(threading.Thread):
                     self._reconcile(env, server)
                 elif catch_up:
                     self._catch_up(env, server)
-                views = list(self.pending.values())
+                # A backlog (thousands of calls after a long outage or a reconnect) is written
+                # in steps, live calls first, each step committed: a fault midway loses none
+                # of the steps already written, and events are read in between.
+                views = sorted(self.pending.values(),
+                               key=lambda view: view["state"] not in LIVE_STATES)[:FLUSH_CHUNK]
                 if views:
                     env["threecx.call"]._sync_from_3cx(server, views)
                 cr.commit()
@@ -658,8 +672,11 @@ class ServerSession(threading.Thread):
             _logger.info("worker: database back after %.1f s", time.monotonic()
                          - self.db_down_since)
             self.db_down_since = None
-        self.stats["writes"] += len(self.pending)
-        self.pending.clear()
+        self.stats["writes"] += len(views)
+        for view in views:
+            self.pending.pop(view["call_id"], None)
+        if not self.pending:
+            self.synced_through = self.read_through
         if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
             self.catch_up_since = None
             self.next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
@@ -766,8 +783,8 @@ class ServerSession(threading.Thread):
             "events_per_minute": len(self.event_times),
             "connected_since": _utc(connected) if connected else False,
         }
-        if self.event_times:
-            values["last_event_at"] = _utc(self.event_times[-1])
+        if self.synced_through:
+            values["last_event_at"] = _utc(self.synced_through)
         error = self.last_error if error is None else error
         if error is not None:
             values["last_error"] = error or False
