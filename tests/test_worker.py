@@ -373,3 +373,59 @@ def test_a_worker_started_while_postgresql_is_down_waits_for_it(db, pbx, tmp_pat
         record(db, pbx, callid, what="a call once PostgreSQL is back")
     finally:
         worker.stop()
+
+
+def test_a_backlog_is_written_in_steps_and_last_event_at_waits_for_the_last_one():
+    # Found by the 10,000-call soak: a backlog went in one transaction that a fault could
+    # undo, while last_event_at (where the next catch-up starts) moved on regardless.
+    import threading
+
+    import psycopg2
+
+    from realtor_3cx.worker.pipeline import FLUSH_CHUNK, ServerSession
+
+    down, written = [True], []
+
+    class Cursor:
+        def __enter__(self):
+            if down[0]:
+                raise psycopg2.OperationalError("connection refused")
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def commit(self):
+            pass
+
+    class Model:
+        def browse(self, _id):
+            return self
+
+        def _sync_from_3cx(self, _server, views):
+            written.append([view["call_id"] for view in views])
+
+    class Odoo:
+        def cursor(self):
+            return Cursor()
+
+        def env(self, _cr):
+            return {"threecx.server": Model(), "threecx.call": Model()}
+
+    session = ServerSession(Odoo(), "db", 1, None, threading.Event())
+    session.pending = {str(n): {"call_id": str(n), "state": "completed"} for n in range(450)}
+    session.pending["live"] = {"call_id": "live", "state": "ringing"}
+    session.needs_reconcile, session.catch_up_since, session.next_catch_up = False, None, 0
+    session.db_retry_at, session.db_down_since = 0.0, None
+    session.read_through, session.synced_through = 1_764_000_000.0, None
+    session._flush()
+    assert written == [] and len(session.pending) == 451 and session.synced_through is None
+    down[0] = False
+    session.db_retry_at = 0.0
+    session._flush()
+    assert len(written[0]) == FLUSH_CHUNK and written[0][0] == "live"  # live calls first
+    assert session.synced_through is None  # 251 calls still held
+    while session.pending:
+        session._flush()
+    assert sum(map(len, written)) == 451 and len({c for step in written for c in step}) == 451
+    assert session.synced_through == 1_764_000_000.0
