@@ -1,6 +1,7 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The development environment behind ``make run``, ``make test`` and ``make bench``.
+"""The development environment behind ``make run``, ``make test``, ``make bench`` and
+``make soak``.
 
 What
     Every set-up step a new machine needs, done in order and reused when already done:
@@ -16,7 +17,7 @@ How it works
     file, so Odoo is never copied into the checkout.
 
 How to use
-    ``python3 tests/devenv.py run|test|bench [pytest args]`` (the Makefile does this).
+    ``python3 tests/devenv.py run|test|bench|soak [args]`` (the Makefile does this).
 
 Caveats
     Root is fine: PostgreSQL then runs as the ``postgres`` system user, which has to be able to
@@ -885,6 +886,55 @@ def cmd_bench(args):
             cluster.stop()
 
 
+# --- soak --------------------------------------------------------------------------------------
+
+
+def cmd_soak(args):
+    """The soak (tests/soak.py) on a throwaway cluster and database: it restarts PostgreSQL,
+    so it never shares a cluster with anything else."""
+    ensure_venv()
+    src = ensure_odoo()
+    conf = read_conf()
+    if external_server(conf) is not None:
+        raise SetupError("the soak restarts PostgreSQL: it needs the private cluster (unset "
+                         "db_host in odoo.conf and PGHOST)")
+    run_id = f"{os.getpid()}_{secrets.token_hex(3)}"
+    cluster, db = database_server(conf, f"pg-soak-{run_id}")
+    dbname = f"r3cx_soak_{run_id}"
+    workdir = DATA / f"soak-{run_id}"
+    conf_path = write_conf(
+        workdir / "odoo.conf", src, db, free_port(), workdir / "filestore",
+        {"db_name": dbname, "dbfilter": f"^{dbname}$", "list_db": "False",
+         "max_cron_threads": "0"},
+    )
+    stop_cmd, start_cmd = cluster.control_commands()
+    env = dict(
+        os.environ,
+        REALTOR_3CX_TEST_ODOO_CONF=str(conf_path),
+        REALTOR_3CX_TEST_DB=dbname,
+        REALTOR_3CX_TEST_PG_STOP=json.dumps(stop_cmd),
+        REALTOR_3CX_TEST_PG_START=json.dumps(start_cmd),
+    )
+    rc = 1
+    try:
+        say(f"creating the throwaway database {dbname} with {ADDON} installed")
+        load_addon(src, conf_path, dbname, "-i")
+        rc = subprocess.run(
+            [str(venv_python()), "-m", "tests.soak", "--calls", str(args.calls), "--seed",
+             str(args.seed), "--logs", str(workdir / "logs"), *args.soak_args],
+            cwd=ROOT, env=env,
+        ).returncode
+    finally:
+        drop_db(conf_path, dbname)
+        cluster.stop()
+        shutil.rmtree(cluster.path, ignore_errors=True)
+        if rc == 0:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            say(f"kept the logs in {workdir / 'logs'}")
+    return rc
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -901,12 +951,19 @@ def main(argv=None):
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -k secret")
     bench = sub.add_parser("bench", help="the benchmarks; figures also go to .bench/results.json")
     bench.add_argument("--only", default=os.environ.get("ONLY") or "")
+    soak = sub.add_parser("soak", help="calls through every fault; nothing lost or doubled")
+    soak.add_argument("--calls", type=int, default=int(os.environ.get("CALLS") or 10000))
+    soak.add_argument("--seed", type=int, default=int(os.environ.get("SEED") or 1))
+    soak.add_argument("soak_args", nargs="*",
+                      help="more options of tests/soak.py, after --, e.g. -- --concurrency 16")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return cmd_run(args) or 0
         if args.command == "test":
             return cmd_test(args)
+        if args.command == "soak":
+            return cmd_soak(args)
         return cmd_bench(args)
     except SetupError as exc:
         print(f"realtor_3cx: error: {exc}", file=sys.stderr)

@@ -6,11 +6,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
 from threecx_sim import control, running_simulator, wait_for
 
+from realtor_3cx.threecx.client import ThreecxClient
 from realtor_3cx.threecx.simulator import demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +24,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start(*args):
-    port = free_port()
+def start(*args, port=None):
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "realtor_3cx.threecx.simulator", "--port", str(port), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -107,3 +109,90 @@ def test_control_api_answers_from_a_chosen_device():
         bad = requests.post(f"{sim.url}/_sim/calls/{call['callid']}/transfer", timeout=5,
                             json={"destination": "999"})
         assert bad.status_code == 422 and "not a DN" in bad.json()["error"]
+
+
+def test_call_ids_never_come_back_after_a_restart_however_fast_calls_came():
+    # Call ids start from the clock in tenths of seconds: more than ten calls a second run
+    # ahead of it, and a restarted PBX would hand out the ids of calls Odoo already logged.
+    from realtor_3cx.threecx.simulator.server import default_topology
+    from realtor_3cx.threecx.simulator.state import Pbx
+
+    now = [1_764_000_000.0]
+    first = Pbx(clock=lambda: now[0])
+    default_topology(first)
+    ids = [first.inbound("+15550108001", "101").callid for _ in range(50)]
+    first.restart()
+    now[0] += 1  # one second later: ten ids of clock, fifty calls given
+    fresh = Pbx(clock=lambda: now[0])
+    default_topology(fresh)
+    assert fresh.inbound("+15550108001", "101").callid <= max(ids)  # what the state prevents
+    again = Pbx(clock=lambda: now[0])
+    default_topology(again)
+    again.restore(first.history())
+    assert again.inbound("+15550108001", "101").callid == max(ids) + 1
+    assert {c.result for c in again.calls.values() if c.callid in ids} == {"missed"}
+
+
+def test_state_file_keeps_the_call_log_across_a_restart(tmp_path):
+    state = tmp_path / "pbx.json"
+    proc, url = start("--state-file", str(state), "--speed", "0.05")
+    sim = type("Sim", (), {"url": url})()
+    try:
+        talked = control(sim, "calls/inbound", {"from": "+15550108001", "to": "101",
+                                                "ring_seconds": 600})["callid"]
+        control(sim, f"calls/{talked}/answer", {"dn": "101"})
+        ringing = control(sim, "calls/inbound", {"from": "+15550108002", "to": "101",
+                                                 "ring_seconds": 600})["callid"]
+        done = control(sim, "calls/inbound", {"from": "+15550108003", "to": "101",
+                                              "ring_seconds": 600})["callid"]
+        control(sim, f"calls/{done}/hangup", {"side": "caller"})
+        time.sleep(1.1)
+        proc.send_signal(signal.SIGTERM)  # a 3CX service restart
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    port = int(url.rsplit(":", 1)[1])  # the same address, as a restarted 3CX keeps
+    proc, url = start("--state-file", str(state), "--speed", "0.05", port=port)
+    sim = type("Sim", (), {"url": url})()
+    try:
+        calls = {c["callid"]: c for c in control(sim, "calls", method="GET")}
+        assert set(calls) == {talked, ringing, done}
+        # calls in progress ended with the restart: the answered one as answered, with its
+        # talk time; the ringing one as missed (it never reached voicemail)
+        assert calls[talked]["result"] == "answered" and calls[talked]["ended_by"] == "pbx"
+        assert calls[talked]["recording_id"] is not None
+        assert calls[ringing]["result"] == "missed" and calls[ringing]["ended_by"] == "pbx"
+        assert calls[done]["result"] == "missed" and calls[done]["ended_by"] == "caller"
+        after = control(sim, "calls/inbound", {"from": "+15550108004", "to": "101"})
+        assert after["callid"] > max(calls)
+        # the worker catches up from the XAPI call log: it still has them, talk time included
+        client = ThreecxClient(url, "900", "simulator-secret")
+        log = {row["CallId"]: row for row in client.xapi.call_log(time.time() - 600,
+                                                                  time.time() + 60)}
+        client.close()
+        assert set(log) == {talked, ringing, done}
+        assert log[talked]["Answered"] and log[talked]["TalkingDuration"] != "PT0S"
+        assert not log[ringing]["Answered"] and log[ringing]["Reason"] == "NoAnswer"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def test_the_call_log_of_one_call_is_the_same_row_as_in_the_whole_log():
+    with running_simulator() as sim:
+        ids = []
+        for n in range(3):
+            call = control(sim, "calls/inbound", {"from": f"+1555010800{n}", "to": "101"})
+            control(sim, f"calls/{call['callid']}/hangup", {"side": "caller"})
+            ids.append(call["callid"])
+        client = ThreecxClient(sim.url, "900", "simulator-secret")
+        whole = {row["CallId"]: row for row in client.xapi.call_log(time.time() - 600,
+                                                                    time.time() + 60)}
+        one = list(client.xapi.call_log(time.time() - 600, time.time() + 60,
+                                        filter=f"CallId eq {ids[1]}"))
+        none = list(client.xapi.call_log(time.time() - 600, time.time() + 60,
+                                         filter="CallId eq 1"))
+        client.close()
+    assert sorted(whole) == ids
+    assert one == [whole[ids[1]]] and none == []

@@ -4,7 +4,7 @@
 
 from realtor_3cx.threecx.protocol import Participant
 from realtor_3cx.threecx.rest import DnState
-from realtor_3cx.worker.tracker import CallTracker, with_reason
+from realtor_3cx.worker.tracker import CallTracker, iso_seconds, with_call_log, with_reason
 
 CALLER = "+15550108001"
 TYPES = [DnState("100", "Wextension", (), ()), DnState("101", "Wextension", (), ()),
@@ -139,3 +139,21 @@ def test_a_browser_call_on_the_route_point_counts_as_the_realtors():
     t.tick(20)
     (done,) = t.take_finished()
     assert (done.state, done.chain) == ("completed", ("101",)) and "7" not in t.adopted
+
+
+def test_the_call_log_settles_a_call_answered_between_two_reads():
+    # The worker saw the leg ring, then (behind) found it gone: the legs say unanswered,
+    # 3CX's call log says answered after 4 s and 61 s of talk.
+    t = tracker()
+    t.upsert(leg(1, "101", "Ringing"), 100)
+    t.remove("101", 1, 180)
+    t.tick(190)
+    (view,) = t.take_finished()
+    assert view.state == "missed"
+    settled = with_call_log(view, {"Answered": True, "RingingDuration": "PT4S",
+                                   "TalkingDuration": "PT1M1S", "Reason": "Answered"})
+    assert (settled.state, settled.answer_at, settled.end_at, settled.chain) == (
+        "completed", 104, 165, ("101",))
+    assert with_call_log(view, {"Answered": False, "Reason": "Voicemail"}).state == "voicemail"
+    assert with_call_log(view, {}) == view  # no row: what the legs said
+    assert iso_seconds("PT1H2M3.5S") == 3723.5 and iso_seconds(None) == 0

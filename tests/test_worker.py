@@ -329,3 +329,116 @@ def test_postgresql_restarted_mid_call(db, pbx, worker):
     check_against_truth(held, truth(pbx, during))
     assert "database unavailable" in worker.output()
     assert len(db.calls(pbx.server_id)) == 2
+
+
+def test_calls_that_go_by_while_the_worker_is_behind_are_logged_as_they_ended(db, pbx, worker):
+    # Found by `make soak`: when the worker's reads lag (here: 3CX answers them late), a leg
+    # can ring, be answered and hang up before it is read. The call log settles both cases.
+    known = inbound(pbx, ring_seconds=600)
+    record(db, pbx, known, lambda r: r["state"] == "ringing", "ringing")
+    control(pbx, "faults", {"slow": 2, "slow_seconds": 1.5})
+    control(pbx, f"calls/{known}/answer", {"dn": "101"})  # seen ringing, never talking
+    unseen = inbound(pbx, to="102", ring_seconds=600)  # never seen at all
+    control(pbx, f"calls/{unseen}/answer", {"dn": "102"})
+    time.sleep(0.3)
+    control(pbx, f"calls/{known}/hangup", {"side": "caller"})
+    control(pbx, f"calls/{unseen}/hangup", {"side": "callee"})
+    for callid in (known, unseen):
+        done = record(db, pbx, callid, lambda r: r["state"] == "completed",
+                      f"call {callid} completed", timeout=20)
+        check_against_truth(done, truth(pbx, callid))
+    assert len(db.calls(pbx.server_id)) == 2
+
+
+def test_the_lock_check_says_lost_when_postgresql_is_gone():
+    # Found by `make soak`: the check raised TypeError (a nested tuple of exceptions) instead
+    # of answering False, so the session died instead of standing down.
+    import psycopg2
+
+    from realtor_3cx.worker.pipeline import AdvisoryLock
+
+    class GoneConnection:
+        def cursor(self):
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    lock = AdvisoryLock({}, 1)
+    lock.conn = GoneConnection()
+    assert lock.alive() is False
+    lock.conn = None
+    assert lock.alive() is False
+
+
+def test_a_worker_started_while_postgresql_is_down_waits_for_it(db, pbx, tmp_path):
+    # Found by `make soak`: a worker (re)started while PostgreSQL restarted exited at once
+    # (its registry could not load), so nothing was logged until someone started it again.
+    postgres("stop")
+    try:
+        worker = start_worker(db, pbx, tmp_path, "early")
+        wait_for(lambda: "unavailable" in worker.output(), "the worker to wait for PostgreSQL",
+                 timeout=30)
+        time.sleep(1.5)
+        assert worker.proc.poll() is None, worker.output()
+    finally:
+        postgres("start")
+    try:
+        wait_connected(db, pbx, worker)
+        callid = inbound(pbx, ring_seconds=600)
+        record(db, pbx, callid, what="a call once PostgreSQL is back")
+    finally:
+        worker.stop()
+
+
+def test_a_backlog_is_written_in_steps_and_last_event_at_waits_for_the_last_one():
+    # Found by the 10,000-call soak: a backlog went in one transaction that a fault could
+    # undo, while last_event_at (where the next catch-up starts) moved on regardless.
+    import threading
+
+    import psycopg2
+
+    from realtor_3cx.worker.pipeline import FLUSH_CHUNK, ServerSession
+
+    down, written = [True], []
+
+    class Cursor:
+        def __enter__(self):
+            if down[0]:
+                raise psycopg2.OperationalError("connection refused")
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def commit(self):
+            pass
+
+    class Model:
+        def browse(self, _id):
+            return self
+
+        def _sync_from_3cx(self, _server, views):
+            written.append([view["call_id"] for view in views])
+
+    class Odoo:
+        def cursor(self):
+            return Cursor()
+
+        def env(self, _cr):
+            return {"threecx.server": Model(), "threecx.call": Model()}
+
+    session = ServerSession(Odoo(), "db", 1, None, threading.Event())
+    session.pending = {str(n): {"call_id": str(n), "state": "completed"} for n in range(450)}
+    session.pending["live"] = {"call_id": "live", "state": "ringing"}
+    session.needs_reconcile, session.catch_up_since, session.next_catch_up = False, None, 0
+    session.db_retry_at, session.db_down_since = 0.0, None
+    session.read_through, session.synced_through = 1_764_000_000.0, None
+    session._flush()
+    assert written == [] and len(session.pending) == 451 and session.synced_through is None
+    down[0] = False
+    session.db_retry_at = 0.0
+    session._flush()
+    assert len(written[0]) == FLUSH_CHUNK and written[0][0] == "live"  # live calls first
+    assert session.synced_through is None  # 251 calls still held
+    while session.pending:
+        session._flush()
+    assert sum(map(len, written)) == 451 and len({c for step in written for c in step}) == 451
+    assert session.synced_through == 1_764_000_000.0

@@ -8,13 +8,19 @@
 
 The simulator listens on 127.0.0.1 on a free port and stops with the ``with`` block. PBX delays
 run at ``SPEED`` (a 20 s ring takes 1 s); ``REALTOR_3CX_TEST_SPEED`` overrides it on a slow
-machine.
+machine. :class:`SimulatorProcess` runs it as its own program instead, to restart it as a PBX
+restarts (same address, its call log kept in a state file).
 """
 
 import contextlib
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import requests
 
@@ -81,3 +87,56 @@ def streaming(client, mirror=None, **kwargs):
     finally:
         stream.stop()
         thread.join(5)
+
+
+class SimulatorProcess:
+    """``python -m realtor_3cx.threecx.simulator`` as its own process, restartable.
+
+    It listens on 127.0.0.1 on the same port across restarts and keeps its call log in
+    ``state_file``; it exits by itself if this process dies (``--parent-pid``).
+
+    >>> sim = SimulatorProcess(tmp / "sim.log", tmp / "pbx.json", "--speed", "0.05")  # doctest: +SKIP
+    >>> sim.start(); control(sim, "calls/inbound", {...}); sim.restart(); sim.stop()
+    """
+
+    def __init__(self, log_path, state_file, *args):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path, self.state_file, self.args = Path(log_path), Path(state_file), args
+        self.proc = None
+        self.restarts = 0
+
+    def start(self, timeout=30):
+        log = open(self.log_path, "a")  # noqa: SIM115 (the child holds it; closed below)
+        with log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "realtor_3cx.threecx.simulator", "--port", str(self.port),
+                 "--client-secret", SECRET, "--state-file", str(self.state_file),
+                 "--parent-pid", str(os.getpid()), *self.args],
+                cwd=Path(__file__).resolve().parent.parent, stdout=log, stderr=subprocess.STDOUT)
+
+        def up():
+            assert self.proc.poll() is None, f"the simulator exited: see {self.log_path}"
+            with contextlib.suppress(requests.ConnectionError):
+                return requests.get(f"{self.url}/_sim/stats", timeout=2).ok
+            return False
+
+        wait_for(up, "the simulator to listen", timeout=timeout)
+        return self
+
+    def stop(self):
+        """SIGTERM: live calls end and the call log is written, as a 3CX service stops."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def restart(self):
+        self.stop()
+        self.restarts += 1
+        return self.start()

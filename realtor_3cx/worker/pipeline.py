@@ -9,16 +9,17 @@ See the package docstring for the whole picture. The order inside one batch matt
 3. the legs named by Upsets are read once each (coalesced), or, when there are more than
    ``SNAPSHOT_THRESHOLD`` of them, the whole state is read in one request;
 4. calls whose legs stayed gone for ``end_grace`` are finalised; unanswered ones are looked up
-   in the XAPI call log (voicemail? busy?);
-5. the changed views are written in one transaction; if PostgreSQL is away they wait in
-   ``pending`` (one per call) and the next batch tries again.
+   in the XAPI call log (answered after all? voicemail? busy?); legs that came and went before
+   they could be read send the worker to the call log for their calls;
+5. the changed views are written in one transaction (at most ``FLUSH_CHUNK``, live calls
+   first, the rest at the next batch); if PostgreSQL is away they wait in ``pending`` (one
+   per call) and the next batch tries again.
 """
 
 import concurrent.futures
 import datetime
 import logging
 import queue
-import re
 import threading
 import time
 from collections import deque
@@ -29,7 +30,7 @@ from ..threecx.client import ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from .recordings import RecordingFetcher
-from .tracker import CallTracker, with_reason
+from .tracker import CallTracker, iso_seconds, with_call_log
 
 _logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphon
 PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
+FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
+CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
+CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 
 
 class AdvisoryLock:
@@ -74,7 +78,7 @@ class AdvisoryLock:
             with self.conn.cursor() as cr:
                 cr.execute("SELECT 1")
             return True
-        except (DB_ERRORS, AttributeError):
+        except (*DB_ERRORS, AttributeError):  # a nested tuple raises TypeError here
             return False
 
     def release(self):
@@ -163,7 +167,13 @@ class ServerSession(threading.Thread):
         self.pending = {}  # call id -> view dict waiting for the database
         self.notified = {}  # call id -> extensions already told it rings
         self.needs_reconcile = False
-        self.orphans_at = None  # when legs vanished before we could read them (see _process)
+        self.catch_up_since = None  # a leg came and went unseen at this time: read the log
+        self.next_catch_up = 0.0
+        # Arrival time of the last event read / of the last one whose effects are all
+        # committed. Only the second is stored (last_event_at): the next reconcile reads the
+        # call log from there, so calls held in memory when this worker dies are not skipped.
+        self.read_through = None
+        self.synced_through = None
         self.db_retry_at = 0.0
         self.db_down_since = None
         self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
@@ -524,10 +534,10 @@ class ServerSession(threading.Thread):
             elif payload.event_type == EventType.UPSET:
                 upsets[key] = entity.path
         now = time.time()
-        # A call answered and hung up within a few milliseconds leaves only Upsets and Removes
-        # for legs that are gone when we read them: no call id, nothing to log. 3CX's call log
-        # has it; look there once it has been written.
-        orphans = [key for key in removes if not tracker.knows(*key)]
+        # Legs this batch names that no live call has: if they are still unknown after the
+        # reads, they came and went between two reads (the worker was behind; an Upset and
+        # its Remove in one batch are the common case).
+        unseen = [key for key in (*upsets, *removes) if not tracker.knows(*key)]
         for dn, pid in removes:
             changed.add(tracker.remove(dn, pid, now))
             self._leg_gone(dn, pid)
@@ -545,27 +555,23 @@ class ServerSession(threading.Thread):
             for (dn, keys), result in zip(jobs, pool.map(self._read_dn, jobs)):
                 if isinstance(result, list):
                     changed |= tracker.apply_dn(dn, result, now)
-                    orphans += [key for key in keys if not tracker.knows(*key)]
                     continue
                 for key, leg in result.items():
                     if leg is None:
-                        if not tracker.knows(*key):
-                            orphans.append(key)
                         changed.add(tracker.remove(*key, now))
                         self._leg_gone(*key)
                     else:
                         changed.add(tracker.upsert(leg, now))
-        if orphans and self.orphans_at is None:
-            self.orphans_at = time.monotonic()
-            self.stats["orphans"] = self.stats.get("orphans", 0) + len(orphans)
-        if self.orphans_at is not None and \
-                time.monotonic() - self.orphans_at >= self.config.end_grace:
-            self.orphans_at = None
-            self.needs_reconcile = True  # imports from the call log what we never saw
+        vanished = [key for key in unseen if not tracker.knows(*key)]
+        if vanished:
+            # Their whole call may have gone by: the call log has it (see _catch_up).
+            first = min(at for kind, _payload, at in items if kind == "event")
+            self.catch_up_since = min(self.catch_up_since or first, first)
         changed |= set(tracker.tick(now))
         changed.discard(None)
         if items:
             self.stats["batches"] += 1
+            self.read_through = max(at for _kind, _payload, at in items)
         views = [tracker.view(cid) for cid in changed]
         finished = tracker.take_finished()
         for view in finished:
@@ -573,7 +579,7 @@ class ServerSession(threading.Thread):
                 if call_id == view.call_id:  # the far end hung up: end the browser call
                     self._end_bridge(session_id, "")
             if view.answer_at is None:
-                view = with_reason(view, self._reason(view.call_id))
+                view = with_call_log(view, self._call_log_row(view.call_id))
             self._queue_view(view)
         for view in views:
             if view is not None:
@@ -602,16 +608,17 @@ class ServerSession(threading.Thread):
             _logger.warning("worker: 3CX returned a malformed leg for %s: %s", path, exc)
             return None
 
-    def _reason(self, call_id):
-        """3CX's call-log reason of an unanswered call ('Voicemail', 'Busy'), or ''."""
+    def _call_log_row(self, call_id):
+        """3CX's call-log row of a call that ended unanswered as far as its legs told (was
+        it answered after all? voicemail? busy?), or ``{}``."""
         try:
             rows = list(self.client.xapi.call_log(
                 time.time() - 86400, time.time() + 60, filter=f"CallId eq {int(call_id)}",
                 page_size=5))
         except (ThreecxError, ValueError) as exc:
-            _logger.info("worker: no call-log reason for call %s: %s", call_id, exc)
-            return ""
-        return str(rows[0].get("Reason") or "") if rows else ""
+            _logger.info("worker: no call-log row for call %s: %s", call_id, exc)
+            return {}
+        return rows[0] if rows else {}
 
     def _queue_view(self, view):
         data = view.as_dict()
@@ -636,7 +643,9 @@ class ServerSession(threading.Thread):
     def _flush(self):
         if time.monotonic() < self.db_retry_at:
             return
-        if not self.pending and not self.needs_reconcile:
+        catch_up = self.catch_up_since is not None and time.monotonic() >= self.next_catch_up
+        if not self.pending and not self.needs_reconcile and not catch_up:
+            self.synced_through = self.read_through
             return
         try:
             with self.odoo.cursor() as cr:
@@ -644,7 +653,13 @@ class ServerSession(threading.Thread):
                 server = env["threecx.server"].browse(self.server_id)
                 if self.needs_reconcile:
                     self._reconcile(env, server)
-                views = list(self.pending.values())
+                elif catch_up:
+                    self._catch_up(env, server)
+                # A backlog (thousands of calls after a long outage or a reconnect) is written
+                # in steps, live calls first, each step committed: a fault midway loses none
+                # of the steps already written, and events are read in between.
+                views = sorted(self.pending.values(),
+                               key=lambda view: view["state"] not in LIVE_STATES)[:FLUSH_CHUNK]
                 if views:
                     env["threecx.call"]._sync_from_3cx(server, views)
                 cr.commit()
@@ -661,8 +676,14 @@ class ServerSession(threading.Thread):
             _logger.info("worker: database back after %.1f s", time.monotonic()
                          - self.db_down_since)
             self.db_down_since = None
-        self.stats["writes"] += len(self.pending)
-        self.pending.clear()
+        self.stats["writes"] += len(views)
+        for view in views:
+            self.pending.pop(view["call_id"], None)
+        if not self.pending:
+            self.synced_through = self.read_through
+        if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
+            self.catch_up_since = None
+            self.next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
         self.needs_reconcile = False
 
     def _reconcile(self, env, server):
@@ -678,10 +699,25 @@ class ServerSession(threading.Thread):
         for call in gone:
             self.pending[call.call_id] = self._ended_view(call)
         since = server.last_event_at or fields_now() - datetime.timedelta(hours=1)
+        since = since.replace(tzinfo=datetime.timezone.utc).timestamp() - 300
+        if self.catch_up_since is not None:
+            since = min(since, self.catch_up_since - CATCH_UP_MARGIN)
+        self._import_call_log(env, server, since, "happened while disconnected")
+
+    def _catch_up(self, env, server):
+        """Legs came and went before the worker could read them (it was behind): their calls
+        are in 3CX's call log. Import those Odoo lacks, as after a reconnect."""
+        self._import_call_log(env, server, self.catch_up_since - CATCH_UP_MARGIN,
+                              "went by before its legs could be read")
+
+    def _import_call_log(self, env, server, since, why):
+        """Import the calls of the call log since ``since`` (UNIX seconds) that Odoo, the
+        tracker and the pending writes all lack."""
+        calls = env["threecx.call"]
         try:
             rows = list(self.client.xapi.call_log(
-                since.replace(tzinfo=datetime.timezone.utc) - datetime.timedelta(minutes=5),
-                datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)))
+                since, datetime.datetime.now(datetime.timezone.utc)
+                + datetime.timedelta(minutes=1)))
         except ThreecxError as exc:
             _logger.warning("worker: cannot read the 3CX call log to catch up: %s", exc)
             return
@@ -695,8 +731,7 @@ class ServerSession(threading.Thread):
             view = view_from_call_log(row)
             if view is not None:
                 self.pending[call_id] = view
-                _logger.info("worker: call %s happened while disconnected: imported from the "
-                             "call log", call_id)
+                _logger.info("worker: call %s %s: imported from the call log", call_id, why)
 
     def _ended_view(self, call):
         """The final view of a call that ended unseen, from the XAPI call log when it can."""
@@ -710,8 +745,8 @@ class ServerSession(threading.Thread):
             _logger.info("worker: call log unavailable for call %s: %s", call.call_id, exc)
         start = call.start_at.replace(tzinfo=datetime.timezone.utc).timestamp()
         answered = row.get("Answered", bool(call.answer_at))
-        ringing = _seconds(row.get("RingingDuration"))
-        talking = _seconds(row.get("TalkingDuration"))
+        ringing = iso_seconds(row.get("RingingDuration"))
+        talking = iso_seconds(row.get("TalkingDuration"))
         answer_at = (call.answer_at.replace(tzinfo=datetime.timezone.utc)
                      .timestamp() if call.answer_at else (start + ringing if answered else None))
         end_at = (answer_at + talking) if answer_at and row else (
@@ -752,8 +787,8 @@ class ServerSession(threading.Thread):
             "events_per_minute": len(self.event_times),
             "connected_since": _utc(connected) if connected else False,
         }
-        if self.event_times:
-            values["last_event_at"] = _utc(self.event_times[-1])
+        if self.synced_through:
+            values["last_event_at"] = _utc(self.synced_through)
         error = self.last_error if error is None else error
         if error is not None:
             values["last_error"] = error or False
@@ -769,15 +804,6 @@ class ServerSession(threading.Thread):
 
 def _utc(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
-
-
-def _seconds(duration):
-    """ISO-8601 ``PT1M5S`` -> 65."""
-    match = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(duration or ""))
-    if not match:
-        return 0
-    hours, minutes, seconds = (float(x) if x else 0 for x in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 def fields_now():
@@ -804,7 +830,8 @@ def view_from_call_log(row):
     direction = {"Inbound": "inbound", "Outbound": "outbound"}.get(row.get("Direction"),
                                                                     "internal")
     answered = bool(row.get("Answered"))
-    ringing, talking = _seconds(row.get("RingingDuration")), _seconds(row.get("TalkingDuration"))
+    ringing = iso_seconds(row.get("RingingDuration"))
+    talking = iso_seconds(row.get("TalkingDuration"))
     answer_at = start + ringing if answered else None
     end_at = (answer_at + talking) if answered else start + ringing
     inbound = direction == "inbound"

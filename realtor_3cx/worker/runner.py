@@ -9,6 +9,8 @@ a session, an archived one loses it, and a changed address, client ID or secret 
 import logging
 import threading
 
+import psycopg2
+
 from .pipeline import ServerSession
 
 _logger = logging.getLogger(__name__)
@@ -51,11 +53,12 @@ class Runner:
         self.databases = {}
 
     def run(self):
-        for name in self.config.databases:
-            self.databases[name] = Database(name)
         _logger.info("worker: serving %s", ", ".join(self.config.databases))
         while not self.stop.is_set():
-            for name, database in self.databases.items():
+            for name in self.config.databases:
+                database = self.databases.get(name) or self._open(name)
+                if database is None:
+                    continue
                 try:
                     self._discover(name, database)
                 except Exception as exc:  # the database may be restarting: try again later
@@ -66,6 +69,17 @@ class Runner:
         for _fingerprint, session in self.sessions.values():
             session.join(10)
         _logger.info("worker: stopped")
+
+    def _open(self, name):
+        """The database's registry, or None while PostgreSQL is away (started together with
+        it, or restarting): the worker waits for it rather than exiting."""
+        try:
+            database = self.databases[name] = Database(name)
+        except psycopg2.OperationalError as exc:
+            _logger.warning("worker: database %s unavailable, trying again in %s s: %s", name,
+                            self.config.discovery_interval, str(exc).strip().splitlines()[0])
+            return None
+        return database
 
     def _discover(self, name, database):
         with database.cursor() as cr:

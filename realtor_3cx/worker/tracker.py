@@ -27,14 +27,13 @@ How it works
 Every method takes ``now`` (UNIX seconds) so tests drive time by hand.
 """
 
-from collections import OrderedDict
+import re
 from dataclasses import dataclass, field, replace
 
 EXTENSION = "Wextension"
 INTERNAL_TYPES = {EXTENSION, "Wqueue", "Wroutepoint", "Wivr", "Wringgroup"}
 LIVE_STATES = ("ringing", "dialing", "connected")
 END_GRACE = 2.0
-DROPPED_KEPT = 10000  # recently dropped legs remembered, so their late Remove is no surprise
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,6 @@ class CallTracker:
         self.calls = {}  # call id (str) -> _Call
         self.dn_types = {}  # DN -> 3CX type, from snapshots
         self._where = {}  # (dn, participant id) -> call id
-        self._dropped = OrderedDict()  # legs read then dropped lately (their Remove may follow)
         self._finished = []
         self._done = {}  # call id -> end time, so late repeats do not revive a logged call
         self.adopted = {}  # call id -> extension: browser calls run on the route point
@@ -146,9 +144,8 @@ class CallTracker:
         return call_id
 
     def knows(self, dn, participant_id):
-        """Whether the leg was read (a leg that vanished unread belongs to no call we know)."""
-        key = (dn, participant_id)
-        return key in self._where or key in self._dropped
+        """Whether this leg is one of a live call's (it was read, and has not left)."""
+        return (dn, participant_id) in self._where
 
     def remove(self, dn, participant_id, now):
         """A Remove frame. :returns: the call id it belonged to, or None."""
@@ -189,10 +186,6 @@ class CallTracker:
 
     def _drop(self, key, now):
         call_id = self._where.pop(key, None)
-        if call_id is not None:
-            self._dropped[key] = None
-            if len(self._dropped) > DROPPED_KEPT:
-                self._dropped.popitem(last=False)
         call = self.calls.get(call_id) if call_id else None
         if call is None:
             return None
@@ -275,6 +268,39 @@ class CallTracker:
             ringing=ringing if call.end_at is None else (), rung=tuple(call.rung),
             queue=call.queue,
             start_at=call.start_at, answer_at=call.answer_at, end_at=call.end_at)
+
+
+def iso_seconds(duration):
+    """ISO-8601 ``PT1M5S`` (as 3CX writes durations) -> 65.
+
+    >>> iso_seconds("PT1H2M3.5S"), iso_seconds(""), iso_seconds("junk")
+    (3723.5, 0, 0)
+    """
+    match = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(duration or ""))
+    if not match:
+        return 0
+    hours, minutes, seconds = (float(x) if x else 0 for x in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def with_call_log(view, row):
+    """Settle an unanswered final view with 3CX's call-log row of the call (``{}``: none).
+
+    The worker reads a leg when 3CX says it changed; when it is behind, a leg can be answered
+    and gone before it is read, so the call looks unanswered from its legs alone. 3CX's log
+    knows better: an answered call is completed, its answer and end times from the log's
+    ringing and talking durations. Otherwise the log's reason tells voicemail and busy apart.
+    """
+    if view.answer_at is not None or not row:
+        return view
+    if row.get("Answered"):
+        answer_at = view.start_at + iso_seconds(row.get("RingingDuration"))
+        extension = view.extension or (view.rung[-1] if view.rung else "")
+        return replace(view, state="completed", answer_at=answer_at,
+                       end_at=answer_at + iso_seconds(row.get("TalkingDuration")),
+                       extension=extension,
+                       chain=view.chain or ((extension,) if extension else ()))
+    return with_reason(view, str(row.get("Reason") or ""))
 
 
 def with_reason(view, reason):

@@ -1,16 +1,23 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Run the benchmarks against the database ``tests/devenv.py bench`` prepared."""
+"""Run the benchmarks against the database ``tests/devenv.py bench`` prepared.
+
+Each benchmark prints its figures as it goes; the run ends with one aligned table of every
+figure (target, met, ours vs naive) and writes them to ``.bench/results.json``. A benchmark
+that fails is reported as a missed figure and the others still run; the exit code is 1 when
+a benchmark failed or a target was missed.
+"""
 import argparse
 import json
 import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import client, lookup, pipeline, popup, report, webrtc
-from .common import Bench
+from .common import Bench, merge_results, table, write_results
 
 BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup, webrtc)}
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,27 +33,38 @@ def main():
         print(f"unknown benchmark {unknown[0]!r}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
     bench = Bench(os.environ.get("REALTOR_3CX_BENCH_CONF"), os.environ.get("REALTOR_3CX_BENCH_DB"))
+    durations = {}
+    started = time.monotonic()
     for name in names:
         print(f"== {name}", flush=True)
-        BENCHMARKS[name].run(bench)
+        bench.benchmark = name
+        begin = time.monotonic()
+        try:
+            BENCHMARKS[name].run(bench)
+        except Exception as exc:  # one broken benchmark must not cost the others' figures
+            traceback.print_exc()
+            bench.figure(f"{name} benchmark ran to the end", f"failed: {exc}"[:80], "",
+                         target="runs", met=False)
+        durations[name] = round(time.monotonic() - begin, 1)
+        print(f"== {name}: {durations[name]:.0f} s", flush=True)
+    total = time.monotonic() - started
     out = ROOT / ".bench" / "results.json"
-    out.parent.mkdir(exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() and args.only else {}
-    figures = {f["name"]: f for f in previous.get("figures", [])}
-    figures.update({f["name"]: f for f in bench.figures})
-    out.write_text(
-        json.dumps(
-            {
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "figures": list(figures.values()),
-            },
-            indent=2,
-        )
+    results = merge_results(
+        previous, bench.figures, durations,
+        {"cpus": os.cpu_count(), "python": platform.python_version()},
+        time.strftime("%Y-%m-%d %H:%M:%S"),
     )
+    write_results(out, results)
     missed = [f["name"] for f in bench.figures if f["met"] is False]
-    print(f"figures written to {out.relative_to(ROOT)}; targets missed: {len(missed)}")
-    return 0
+    print()
+    print(table(bench.figures))
+    print()
+    print(f"{len(bench.figures)} figures, {sum(f['target'] is not None for f in bench.figures)} "
+          f"with a target, {len(missed)} missed; {total / 60:.1f} min "
+          f"({', '.join(f'{n} {s:.0f} s' for n, s in durations.items())})")
+    print(f"figures written to {out.relative_to(ROOT)}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -127,12 +127,13 @@ def run(bench):
             probe_p50, probe_p99 = percentiles(probe)
             naive_p50, naive_p99 = percentiles(naive)
             at_scale = size == SIZES[-1]
-            bench.figure(f"{label}_worker_p50", ours_p50, "ms")
+            bench.figure(f"{label}_worker_p50", ours_p50, "ms", ratio=naive_p50 / ours_p50)
             bench.figure(
                 f"{label}_worker_p99", ours_p99, "ms",
                 target=f"< {TARGET_P99_MS} ms", met=ours_p99 < TARGET_P99_MS,
+                ratio=naive_p99 / ours_p99,
             )
-            bench.figure(f"{label}_as_user_p50", user_p50, "ms")
+            bench.figure(f"{label}_as_user_p50", user_p50, "ms", ratio=naive_p50 / user_p50)
             bench.figure(f"{label}_as_user_p99", user_p99, "ms")
             bench.figure(f"{label}_index_probe_p50", probe_p50, "ms")
             bench.figure(f"{label}_index_probe_p99", probe_p99, "ms")

@@ -46,6 +46,15 @@ def parse_args(argv=None):
     parser.add_argument("--tls", action="store_true", help="HTTPS/WSS with a self-signed cert")
     parser.add_argument("--demo", action="store_true", help="generate realistic call traffic")
     parser.add_argument("--seed", type=int, default=None, help="seed of the --demo traffic")
+    parser.add_argument("--state-file", default=None,
+                        help="keep the call log and call ids here across restarts, as 3CX's "
+                             "database does (loaded at start, written every 30 s and on stop; "
+                             "calls in progress end when it stops)")
+    parser.add_argument("--max-history", type=int, default=None,
+                        help=f"finished calls kept (default {defaults.max_history})")
+    parser.add_argument("--ring-timeout", type=float, default=None,
+                        help=f"seconds a leg rings before voicemail or missed (default "
+                             f"{defaults.ring_timeout}, times --speed)")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="exit when this process is gone")
     parser.add_argument("--log-level", default="INFO")

@@ -18,6 +18,7 @@ How it works
 
 Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpoint)
     ``POST /_sim/calls/inbound {from, to, did?, name?, ring_seconds?}`` ·
+    ``POST /_sim/calls/outbound {from (an extension), to}`` ·
     ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` (``{dn?, device_id?}``,
     ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
@@ -96,11 +97,16 @@ class SimConfig:
     certfile: str = ""
     keyfile: str = ""
     max_history: int = 10000
+    # The call log and call ids survive a restart here, as in 3CX's database: loaded at start,
+    # written every ``state_save_interval`` seconds and when the simulator stops.
+    state_file: str = ""
+    state_save_interval: float = 30.0
 
     def update(self, values):
         known = {f.name: f.type for f in fields(self)}
         for key, value in values.items():
-            if key not in known or key in ("host", "port", "tls", "certfile", "keyfile"):
+            if key not in known or key in ("host", "port", "tls", "certfile", "keyfile",
+                                           "state_file"):
                 raise SimError(422, f"unknown or fixed setting {key!r}")
             setattr(self, key, value)
 
@@ -150,6 +156,11 @@ class Simulator:
         self._crm_lookups = {}  # callid -> Future of the ring-time lookup
         self._setup = pbx_setup or default_topology
         self.pbx = self._new_pbx()
+        if self.config.state_file and os.path.exists(self.config.state_file):
+            with open(self.config.state_file) as fh:
+                self.pbx.restore(json.load(fh))
+            _logger.info("3CX simulator: %s calls restored from %s (next call id above %s)",
+                         len(self.pbx.calls), self.config.state_file, self.pbx.last_callid)
         self.app = self._build_app()
 
     # -- PBX wiring -------------------------------------------------------------------------
@@ -259,6 +270,7 @@ class Simulator:
         r.add_post("/callcontrol/{dn}/participants/{pid}/{action}", self.cc_action)
         r.add_route("*", "/xapi/v1/{tail:.*}", self.xapi)
         r.add_post("/_sim/calls/inbound", self.sim_inbound)
+        r.add_post("/_sim/calls/outbound", self.sim_outbound)
         r.add_get("/_sim/calls", self.sim_calls)
         r.add_get("/_sim/calls/{callid}", self.sim_call)
         r.add_post("/_sim/calls/{callid}/{action}", self.sim_call_action)
@@ -277,11 +289,36 @@ class Simulator:
     async def _on_startup(self, app):
         self.loop = asyncio.get_running_loop()
         self._repeater = asyncio.ensure_future(self._repeat_upsets())
+        self._saver = (asyncio.ensure_future(self._save_periodically())
+                       if self.config.state_file else None)
 
     async def _on_shutdown(self, app):
         self._repeater.cancel()
+        if self._saver is not None:
+            # Going down is a restart for whoever calls: live calls end (Pbx.restart), then
+            # the whole call log is kept for the next start.
+            self._saver.cancel()
+            self.pbx.restart()
+            self.save_state()
         for ws in list(self.sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+    def save_state(self):
+        """Write the call log and last call id to ``state_file`` (atomically)."""
+        path = self.config.state_file
+        temporary = f"{path}.tmp"
+        with open(temporary, "w") as fh:
+            json.dump(self.pbx.history(), fh)
+        os.replace(temporary, path)
+
+    async def _save_periodically(self):
+        while True:
+            await asyncio.sleep(self.config.state_save_interval)
+            try:
+                self.save_state()
+            except OSError as exc:
+                _logger.warning("3CX simulator: cannot write %s: %s", self.config.state_file,
+                                exc)
 
     @web.middleware
     async def _middleware(self, request, handler):
@@ -567,6 +604,13 @@ class Simulator:
                                 did=body.get("did") or "", caller_name=body.get("name") or "",
                                 ring_seconds=float(ring) if ring is not None else None)
         return web.json_response(self._call_json(call))
+
+    async def sim_outbound(self, request):
+        """A realtor dials from their own phone (not through the API): 3CX reports it all
+        the same, and the destination's script decides how the far end behaves."""
+        body = await request.json()
+        leg = self.pbx.makecall(str(body.get("from") or ""), body.get("to"))
+        return web.json_response(self._call_json(self.pbx.calls[leg.callid]))
 
     def _call_json(self, call):
         data = call.as_json()

@@ -23,7 +23,7 @@ Errors
 import itertools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 _logger = logging.getLogger(__name__)
 
@@ -234,6 +234,7 @@ class Pbx:
         # restarted simulator must not reuse the ids of calls Odoo has logged: start from the
         # clock (tenths of seconds since 2023, within the int32 XAPI uses).
         self._callids = itertools.count(int((clock() - 1_700_000_000) * 10))
+        self.last_callid = 0
         self._recording_ids = itertools.count(1)
         self.recordings = {}  # id -> CallRecord (audio is synthesised on download)
         self.add_dn(client_id, ROUTE_POINT, first_name="Realtor 3CX")
@@ -307,6 +308,7 @@ class Pbx:
 
     def _new_call(self, **values):
         call = CallRecord(callid=next(self._callids), started_at=self.clock(), **values)
+        self.last_callid = call.callid
         self.calls[call.callid] = call
         self._log(call, f"call {call.direction.lower()} from {call.caller} to {call.callee}")
         return call
@@ -608,12 +610,52 @@ class Pbx:
     # -- restart ----------------------------------------------------------------------------
 
     def restart(self):
-        """A PBX restart: every live call is cut; ids keep increasing as 3CX's do."""
+        """A PBX restart: every live call is cut; ids keep increasing as 3CX's do.
+
+        A call in progress ends at the restart, without events (the PBX is going down):
+        answered, it is logged as answered with its talk time up to the restart (and its
+        recording); unanswered, an inbound call is missed (it never reached voicemail) and
+        an outbound one not answered.
+        """
         for call in list(self.calls.values()):
             if call.ended_at is None:
                 for leg in self._legs_of(call.callid):
                     self.dns[leg.dn].participants.pop(leg.id, None)
                 call.ended_at = self.clock()
-                call.result = call.result or (ANSWERED if call.answered_at else MISSED)
+                if call.answered_at is not None:
+                    call.result = ANSWERED
+                else:
+                    call.result = MISSED if call.direction == "Inbound" else NOT_ANSWERED
                 call.ended_by = "pbx"
+                if call.talk_since is not None:
+                    call.segments.append((call.talk_since, call.ended_at, call.caller,
+                                          call.answered_by, "talk"))
+                    call.talk_since = None
+                if call.answered_at is not None and call.recording_id is None:
+                    call.recording_id = next(self._recording_ids)
+                    self.recordings[call.recording_id] = call
                 self._log(call, "call cut by a PBX restart")
+
+    # -- what survives a restart (3CX keeps its call log in its database) ---------------------
+
+    def history(self):
+        """The finished calls and the last call id, as JSON-able data (see :meth:`restore`)."""
+        return {"last_callid": self.last_callid,
+                "calls": [asdict(call) for call in self.calls.values()
+                          if call.ended_at is not None]}
+
+    def restore(self, data):
+        """Take back what :meth:`history` kept: the call log, recordings, and call ids that
+        go on growing from the highest one ever given (never reused, however fast calls came)."""
+        for values in data.get("calls", ()):
+            values = dict(values)
+            values["events"] = [tuple(e) for e in values.get("events", ())]
+            values["segments"] = [tuple(s) for s in values.get("segments", ())]
+            call = CallRecord(**values)
+            self.calls[call.callid] = call
+            if call.recording_id is not None:
+                self.recordings[call.recording_id] = call
+        last = max([int(data.get("last_callid") or 0), *self.calls])
+        self.last_callid = max(self.last_callid, last)
+        self._callids = itertools.count(max(next(self._callids), last + 1))
+        self._recording_ids = itertools.count(max(self.recordings, default=0) + 1)
