@@ -13,6 +13,8 @@ import time
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from realtor_3cx.worker.media import drop_backlog
+
 TONE_HZ = 1000
 RATE = 48000
 FRAME = 960  # 20 ms at 48 kHz
@@ -70,6 +72,8 @@ async def listen(track, results, stop):
             frame = await track.recv()
         except MediaStreamError:
             return
+        # As a browser's jitter buffer would (aiortc queues decoded frames without bound).
+        drop_backlog(track)
         for out in resampler.resample(frame):
             pcm = array.array("h", bytes(out.planes[0])[: out.samples * 2])
             peak = max(max(pcm, default=0), -min(pcm, default=0))

@@ -53,6 +53,7 @@ FRAME_MS = 20
 FRAME_SAMPLES = RATE * FRAME_MS // 1000  # 160
 FRAME_BYTES = FRAME_SAMPLES * 2  # s16le
 JITTER_MAX = 200  # ms of 3CX audio held for the browser before the oldest is dropped
+BACKLOG_MAX = 10  # decoded browser frames (200 ms) waiting for us before the older are dropped
 UPLINK_MAX = 10  # 20 ms chunks queued towards 3CX (200 ms) before the oldest is dropped:
 # when 3CX takes audio late, dropping a little beats talking a second behind for the whole call
 CONTROL_MAX = 256  # bytes in one data-channel message: a few keys, or the hold flag
@@ -108,6 +109,28 @@ class PbxAudioTrack(MediaStreamTrack):
         return frame
 
 
+def drop_backlog(track, keep=2):
+    """Drop the oldest frames waiting in an aiortc receiving track beyond ``BACKLOG_MAX``.
+
+    aiortc hands decoded frames over through an unbounded queue (the track's ``_queue``, private
+    but stable across aiortc 1.x, pinned in requirements.txt): when the loop reading it is
+    starved (many calls, a busy machine) frames pile up there and every later word arrives
+    that much later, for the rest of the call. A phone's jitter buffer drops instead; so do we.
+    :returns: how many frames were dropped
+    """
+    waiting = getattr(track, "_queue", None)
+    if waiting is None or waiting.qsize() <= BACKLOG_MAX:
+        return 0
+    dropped = 0
+    while waiting.qsize() > keep:
+        frame = waiting.get_nowait()
+        if frame is None:  # the end of the track: leave it for recv()
+            waiting.put_nowait(None)
+            break
+        dropped += 1
+    return dropped
+
+
 class StreamBridge:
     """Bridge one browser call to the 3CX participant ``participant_id`` on ``dn``.
 
@@ -130,7 +153,7 @@ class StreamBridge:
         self._keys_lock = threading.Lock()
         self._hold_at = 0  # position in the hold pattern, in bytes
         self.stats = {"to_pbx_bytes": 0, "from_pbx_bytes": 0, "uplink_dropped": 0,
-                      "keys": "", "bad_control": 0}
+                      "late_dropped": 0, "keys": "", "bad_control": 0}
         self._threads = []
         self._tasks = []
         self._audio_in = None
@@ -179,6 +202,7 @@ class StreamBridge:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            self.stats["late_dropped"] += drop_backlog(track)
             for out in resampler.resample(frame):
                 pending.extend(bytes(out.planes[0])[: out.samples * 2])
             while len(pending) >= FRAME_BYTES:

@@ -37,6 +37,7 @@ from .client import SECRET, simulator
 
 NAME = "webrtc"
 CALLS = 20
+PCM_BYTES_PER_S = 16000  # s16le, 8 kHz, mono
 BROWSER_PROCESSES = 4
 MEASURE_S = 10
 TARGET_CALLS_PER_CORE = 20
@@ -113,17 +114,30 @@ async def apart(client, media):
     # The browsers are elsewhere now: everything this process burns is the bridges'.
     before = process_cpu()
     wall = time.monotonic()
+    start = [(b.stats["from_pbx_bytes"], b.stats["to_pbx_bytes"], b.to_browser.late_frames)
+             for b in bridges]
     for _process, conn in groups:
         conn.send("tone")
     trips = []
     for _process, conn in groups:
         trips += await asyncio.to_thread(conn.recv)
-    cores = (process_cpu() - before) / (time.monotonic() - wall)
+    elapsed = time.monotonic() - wall
+    cores = (process_cpu() - before) / elapsed
+    # How much of real time each direction carried: 3CX to the browsers through the bridges,
+    # and the browsers to 3CX (what the test browsers managed to produce).
+    flow = {
+        "down": sum(b.stats["from_pbx_bytes"] - s[0] for b, s in zip(bridges, start, strict=True))
+        / (len(bridges) * elapsed * PCM_BYTES_PER_S) * 100,
+        "up": sum(b.stats["to_pbx_bytes"] - s[1] for b, s in zip(bridges, start, strict=True))
+        / (len(bridges) * elapsed * PCM_BYTES_PER_S) * 100,
+        "late": sum(b.to_browser.late_frames - s[2] for b, s in zip(bridges, start, strict=True)),
+    }
     for process, _conn in groups:
         await asyncio.to_thread(process.join, 30)
+    flow["dropped"] = sum(bridge.stats["late_dropped"] for bridge in bridges)
     for bridge in bridges:
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(bridge.close(), media.loop))
-    return trips, cores
+    return trips, cores, flow
 
 
 async def peer():
@@ -187,14 +201,14 @@ async def measure(url):
         await browser.close()
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(bridge.close(), media.loop))
 
-    trips, cores = await apart(client, media)
+    trips, cores, flow = await apart(client, media)
     client.close()
-    return reference, single, together, trips, cores
+    return reference, single, together, trips, cores, flow
 
 
 def run(bench):
     with simulator(extra=["--audio", "echo"]) as url:
-        reference, single, together, trips, cores = asyncio.run(measure(url))
+        reference, single, together, trips, cores, flow = asyncio.run(measure(url))
         time.sleep(1)  # the last bridges' streams closing
         stats = requests.get(f"{url}/_sim/stats", timeout=10).json()
     left_open = stats["open_streams"]
@@ -223,6 +237,16 @@ def run(bench):
     # figure above it, reported, not judged.
     bench.figure(f"webrtc round trip with {CALLS} calls, browsers in the bridges' process "
                  "(median)", round(statistics.median(together)) if together else None, "ms")
+    bench.figure(f"webrtc audio from 3CX the bridges passed on ({CALLS} calls)",
+                 round(flow["down"], 1), "% of real time", target=">= 99", met=flow["down"] >= 99)
+    bench.figure(f"webrtc silence the bridges played for want of 3CX audio ({CALLS} calls)",
+                 flow["late"] * 20, "ms")
+    bench.figure(f"webrtc browser audio the bridges dropped as late ({CALLS} calls)",
+                 flow["dropped"] * 20, "ms")
+    # When the test browsers cannot make their audio in real time (twenty aiortc peers on a
+    # small machine), the round trip above measures them: this says whether they could.
+    bench.figure(f"webrtc audio the test browsers produced ({CALLS} calls)",
+                 round(flow["up"], 1), "% of real time")
     bench.figure("webrtc most audio 3CX's echo held for one call", backlog, "ms")
     bench.figure("webrtc audio 3CX's echo dropped (arrived late or before it listened)",
                  dropped, "ms")
