@@ -32,6 +32,7 @@ import re
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.tools import plaintext2html
 
 from ..tools.phone import to_e164
 from .threecx_call_sync import FINAL_STATES, LIVE_STATES
@@ -306,7 +307,7 @@ class ThreecxCall(models.Model):
                 "mail.mail_activity_data_todo",
                 date_deadline=fields.Date.context_today(self),
                 summary=_("Review a call to %s", restriction["partner"].name),
-                note=restriction["message"],
+                note=plaintext2html(restriction["message"]),  # names the contact: text
                 user_id=managers[0].id,
             )
         _logger.info("call %s flagged: %s", self.id, restriction["kind"])
