@@ -367,6 +367,31 @@ class TestFuzzHttp(HttpCase, Realtor3cxMixin):
             self.assertTrue(str(result["tel"]).startswith("tel:"))
             self.assertFalse(result["ok"])  # no worker here: nothing is ever placed
 
+    @given(params=st.fixed_dictionaries(
+        {"number": st.one_of(phone_like, odd_values)},
+        optional={"did": st.one_of(phone_like, odd_values),
+                  "region": st.one_of(st.sampled_from(["US", "FR", "XX", "", "us"]),
+                                      odd_values)},
+    ))
+    @example(params={"number": CALLER, "region": 5})
+    @example(params={"number": CALLER, "did": CALLER, "region": ["US"]})
+    @fuzz(40)
+    def test_caller_lookup_takes_any_arguments(self, params):
+        """The pop-up's own lookup, callable by any realtor over RPC."""
+        self.authenticate("r3cx_realtor", "r3cx_realtor")
+        before = self.snapshot()
+        response = self.jsonrpc("/web/dataset/call_kw/threecx.caller.lookup/lookup", {
+            "model": "threecx.caller.lookup", "method": "lookup", "args": [],
+            "kwargs": params,
+        })
+        self.assertEqual(response.status_code, 200)
+        body = response.json()
+        event(body["error"]["data"]["name"] if "error" in body else "answered")
+        self.assertNotIn("error", body, body.get("error"))
+        result = body["result"]
+        self.assertEqual(result["ambiguous"], len(result["partners"]) > 1)
+        self.assertEqual(self.snapshot(), before)  # a lookup never writes
+
     # -- the softphone -------------------------------------------------------------------------
 
     @given(params=st.fixed_dictionaries({}, optional={
