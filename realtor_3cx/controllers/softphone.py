@@ -6,12 +6,14 @@ from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
+from ..tools.record_id import as_record_id
+
 MAX_SDP = 64 * 1024  # an SDP offer is a few kB; anything larger is not one
 
 
 class SoftphoneController(http.Controller):
     @http.route("/realtor_3cx/softphone/offer", type="json", auth="user", methods=["POST"])
-    def offer(self, sdp, destination=None, call_id=None):
+    def offer(self, sdp=None, destination=None, call_id=None):
         """Start a browser call with the browser's WebRTC ``sdp`` offer: to ``destination``,
         or answering the ringing call ``call_id`` (a ``threecx.call`` id) in the browser.
 
@@ -26,7 +28,10 @@ class SoftphoneController(http.Controller):
         pbx_call_id = False
         try:
             if call_id:
-                extension, pbx_call_id = Session._start_answer(int(call_id))
+                record_id = as_record_id(call_id)
+                if not record_id:
+                    return {"ok": False, "message": _("This call is no longer ringing for you.")}
+                extension, pbx_call_id = Session._start_answer(record_id)
                 number = False
             else:
                 extension, number = Session._start(destination)
@@ -39,9 +44,10 @@ class SoftphoneController(http.Controller):
         return {"ok": True, "session_id": session_id, "answer": answer, "call_id": call_id}
 
     @http.route("/realtor_3cx/softphone/hangup", type="json", auth="user", methods=["POST"])
-    def hangup(self, session_id):
+    def hangup(self, session_id=None):
         env = request.env
-        session = env["threecx.softphone.session"].sudo().browse(int(session_id)).exists()
+        session = env["threecx.softphone.session"].sudo().browse(
+            as_record_id(session_id) or ()).exists()
         if not session or session.user_id != env.user:
             return {"ok": False, "message": _("This browser call is not yours.")}
         if session.state in ("offered", "answered"):
@@ -50,10 +56,11 @@ class SoftphoneController(http.Controller):
         return {"ok": True}
 
     @http.route("/realtor_3cx/softphone/transfer", type="json", auth="user", methods=["POST"])
-    def transfer(self, session_id, destination):
+    def transfer(self, session_id=None, destination=None):
         """Hand the browser call over to ``destination`` (an extension or a number)."""
         env = request.env
-        session = env["threecx.softphone.session"].sudo().browse(int(session_id)).exists()
+        session = env["threecx.softphone.session"].sudo().browse(
+            as_record_id(session_id) or ()).exists()
         if not session or session.user_id != env.user:
             return {"ok": False, "message": _("This browser call is not yours.")}
         if session.state != "answered":

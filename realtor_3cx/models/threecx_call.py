@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import plaintext2html
 
 from ..tools.phone import to_e164
 
@@ -158,7 +159,8 @@ class ThreecxCall(models.Model):
                 fields.Date.context_today(self), days=outcome.delay_days
             ),
             summary=outcome._followup_summary(self),
-            note=self.notes or "",
+            # Plain text (the realtor's, or 3CX's summary): escaped, not sanitized as HTML.
+            note=plaintext2html(self.notes) if self.notes else "",
             user_id=outcome._followup_assignee(self).id,
         )
 

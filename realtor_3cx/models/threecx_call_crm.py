@@ -32,6 +32,7 @@ import re
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.tools import plaintext2html
 
 from ..tools.phone import to_e164
 from .threecx_call_sync import FINAL_STATES, LIVE_STATES
@@ -39,6 +40,9 @@ from .threecx_call_sync import FINAL_STATES, LIVE_STATES
 _logger = logging.getLogger(__name__)
 
 MERGE_TOLERANCE = 120  # seconds between the worker's start and 3CX's CallStartTimeUTC
+# Times outside these years are no call's: year 1 or 9999 also overflow the merge window.
+YEARS = (1970, 2999)
+MAX_DURATION = 7 * 86400  # a longer "duration" is garbage, not a call
 CRM_CALL_PREFIX = "crm-"
 # ReportCall CallType -> (direction, state). An outbound call nobody answered is "failed", as
 # the worker logs it without the XAPI call log.
@@ -68,30 +72,39 @@ def parse_utc(value, field_name):
         return None
     try:
         moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo:
+            moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise ReportError(
             f"{field_name}: {text[:40]!r} is not a date and time (YYYY-MM-DD HH:MM:SS, UTC)"
         ) from None
-    if moment.tzinfo:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise ReportError(
+            f"{field_name}: {text[:40]!r} is not a plausible time for a call "
+            f"(years {YEARS[0]}-{YEARS[1]})"
+        )
     return moment.replace(microsecond=0)
 
 
 def parse_duration(value):
-    """Seconds from ``hh:mm:ss``, ``mm:ss`` or a number of seconds; None when unreadable.
+    """Seconds from ``hh:mm:ss``, ``mm:ss`` or a number of seconds; None when unreadable
+    or longer than a week (``"1" * 400`` would overflow every date it is added to).
 
     >>> parse_duration("00:01:05"), parse_duration("65"), parse_duration("x")
     (65, 65, None)
+    >>> parse_duration("9" * 400), parse_duration("99999999:00:00")
+    (None, None)
     """
     text = (value or "").strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return int(float(text))
-    if re.fullmatch(r"\d+(:\d{1,2}){1,2}", text):
+    if re.fullmatch(r"\d+(\.\d+)?", text, re.ASCII):
+        seconds = float(text)
+    elif re.fullmatch(r"\d+(:\d{1,2}){1,2}", text, re.ASCII):
         seconds = 0
         for part in text.split(":"):
             seconds = seconds * 60 + int(part)
-        return seconds
-    return None
+    else:
+        return None
+    return int(seconds) if seconds <= MAX_DURATION else None
 
 
 class ThreecxCall(models.Model):
@@ -294,7 +307,7 @@ class ThreecxCall(models.Model):
                 "mail.mail_activity_data_todo",
                 date_deadline=fields.Date.context_today(self),
                 summary=_("Review a call to %s", restriction["partner"].name),
-                note=restriction["message"],
+                note=plaintext2html(restriction["message"]),  # names the contact: text
                 user_id=managers[0].id,
             )
         _logger.info("call %s flagged: %s", self.id, restriction["kind"])

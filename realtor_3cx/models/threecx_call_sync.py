@@ -18,6 +18,7 @@ import logging
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.tools import plaintext2html
 
 _logger = logging.getLogger(__name__)
 
@@ -213,12 +214,13 @@ class ThreecxCall(models.Model):
             "mail.mail_activity_data_call",
             date_deadline=fields.Date.context_today(self),
             summary=_("Call back %s", who),
-            note=_(
+            # The caller's name or number comes from outside: text, never markup.
+            note=plaintext2html(_(
                 "Missed call from %(who)s at %(time)s%(property)s.",
                 who=who,
                 time=fields.Datetime.to_string(self.start_at),
                 property=_(" about %s", self.property_id.display_name) if self.property_id else "",
-            ),
+            )),
             user_id=assignee.id,
         )
 

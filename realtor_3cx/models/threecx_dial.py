@@ -15,6 +15,7 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.record_id import as_record_id
 from .worker_queue import await_worker, enqueue
 
 _logger = logging.getLogger(__name__)
@@ -135,6 +136,11 @@ class ThreecxCall(models.Model):
     def _dial_check(self, number, res_model, res_id):
         """The E.164 to dial, or a UserError saying why not (res_partner_outbound.py)."""
         partner = self.env["res.partner"]
+        if res_id and res_model in ("res.partner", "threecx.call"):
+            # The browser's word: an id PostgreSQL would refuse is a bad request, not a crash.
+            res_id = as_record_id(res_id)
+            if not res_id:
+                raise UserError(_("The record this call was placed from is not valid."))
         if res_model == "res.partner" and res_id:
             partner = partner.browse(res_id).exists()
         elif res_model == "threecx.call" and res_id:

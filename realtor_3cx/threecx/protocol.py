@@ -20,6 +20,7 @@ Exceptions: :class:`ProtocolError` (a ``ValueError``) for anything malformed.
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
@@ -27,6 +28,8 @@ from urllib.parse import unquote
 
 # Frames larger than this are not 3CX events (they carry a path, never a state).
 MAX_FRAME_BYTES = 64 * 1024
+# 3CX tokens live an hour; a year is already absurd, and larger numbers overflow a timestamp.
+MAX_TOKEN_LIFETIME = 365 * 86400
 
 
 class ProtocolError(ValueError):
@@ -71,7 +74,11 @@ class EventFrame:
 
     @property
     def dtmf(self):
-        return self.attached_data.get("dtmf_input") if self.event_type == EventType.DTMF else None
+        if self.event_type != EventType.DTMF:
+            return None
+        digits = self.attached_data.get("dtmf_input")
+        # Digits are text on the wire; anything else would break whoever appends them.
+        return digits if isinstance(digits, str) else None
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,9 @@ def parse_event_frame(text):
         message = json.loads(text)
     except ValueError as exc:
         raise ProtocolError(f"frame is not JSON: {exc}") from None
+    except RecursionError:
+        # 64 kB of '[' nests deeper than Python's stack: garbage, not a reason to crash.
+        raise ProtocolError("frame is nested too deeply to be an event") from None
     if not isinstance(message, dict) or not isinstance(message.get("event"), dict):
         raise ProtocolError("frame has no 'event' object")
     event = message["event"]
@@ -173,11 +183,12 @@ def parse_event_frame(text):
 def _int_or_none(value, name):
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    # A fraction or an infinity is no id: int() would round the one and overflow on the other.
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ProtocolError(f"{name} {value!r} is not a number")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ProtocolError(f"{name} {value!r} is not a number") from None
 
 
@@ -235,9 +246,11 @@ def jwt_expiry(token):
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return float(claims["exp"])
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError, binascii.Error):
+        expiry = float(claims["exp"])
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, OverflowError,
+            RecursionError, binascii.Error):
         return None
+    return expiry if math.isfinite(expiry) else None
 
 
 def parse_token_response(body, now):
@@ -257,5 +270,7 @@ def parse_token_response(body, now):
         expires_in = _int_or_none(body.get("expires_in"), "expires_in")
         if expires_in is None or expires_in <= 0:
             raise ProtocolError("token response has neither a JWT exp nor expires_in")
+        if expires_in > MAX_TOKEN_LIFETIME:
+            raise ProtocolError(f"expires_in {expires_in} is no token lifetime")
         expires_at = now + (expires_in * 60 if expires_in < 300 else expires_in)
     return Token(access_token=token, expires_at=expires_at)

@@ -43,7 +43,8 @@ def to_e164(raw, region=None):
         # "00" means "international" in most of the world; NANP numbers never start with 0, so
         # reading it as "+" is right even where the dialling prefix is 011.
         text = "+" + compact[2:]
-    region = (region or "").upper() or None
+    # Callers pass what the browser sent: anything but a country code means none.
+    region = region.upper() if isinstance(region, str) and region else None
     if not text.startswith("+") and region is None:
         return None
     try:

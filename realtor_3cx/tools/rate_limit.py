@@ -24,6 +24,9 @@ import time
 
 # Buckets kept at most; the idle ones go first. Bounds memory against many source addresses.
 MAX_BUCKETS = 10000
+# Refills are computed in floating point: a client that waited exactly the time it was told
+# may find 0.9999999999 tokens. That counts as one.
+EPSILON = 1e-9
 
 
 class RateLimiter:
@@ -54,8 +57,8 @@ class RateLimiter:
         with self._lock:
             tokens, last = self._buckets.get(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * per_second)
-            if tokens >= 1.0:
-                self._store(key, tokens - 1.0, now)
+            if tokens >= 1.0 - EPSILON:
+                self._store(key, max(0.0, tokens - 1.0), now)
                 return 0.0
             self._store(key, tokens, now)
             return (1.0 - tokens) / per_second
@@ -68,7 +71,7 @@ class RateLimiter:
                 return 0.0
             tokens, last = self._buckets[key]
         tokens = min(self.burst, tokens + (now - last) * self.rate / 60.0)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / (self.rate / 60.0)
+        return 0.0 if tokens >= 1.0 - EPSILON else (1.0 - tokens) / (self.rate / 60.0)
 
     def _store(self, key, tokens, now):
         self._buckets.pop(key, None)  # re-insert: dict order is then least recently used first

@@ -1,0 +1,295 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Who may do what to which record: every role against every telephony model, in one table.
+
+Roles: a realtor, a telephony manager, a settings administrator without telephony groups, the
+``admin`` user (settings administrator and telephony manager), an internal user without
+telephony groups and a portal user. Each one searches, reads, writes, creates and unlinks
+real records of every model, and the outcome is compared with the table below; then the
+same is done across two companies. The per-model tests (test_threecx_call.py,
+test_threecx_server.py, ...) cover the finer points (which fields a realtor may write); this
+file is the overview that says nothing was forgotten.
+"""
+
+import datetime
+
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user
+
+from .common import Realtor3cxCase
+
+ROLES = ("realtor", "manager", "sysadmin", "admin", "internal", "portal")
+READ, WRITE, CREATE, UNLINK = "read", "write", "create", "unlink"
+ALL = {READ, WRITE, CREATE, UNLINK}
+NONE = set()
+T = datetime.datetime(2026, 10, 5, 15, 0, 0)
+
+# model -> role -> (records of the role's company it finds, operations on each of them)
+# "mine" is the realtor's own call (or report line), "theirs" another realtor's.
+EXPECTED = {
+    "threecx.server": {
+        "realtor": ({"server"}, {READ}),
+        "manager": ({"server"}, {READ}),
+        "sysadmin": ({"server"}, ALL),
+        "admin": ({"server"}, ALL),
+    },
+    "threecx.extension": {
+        "realtor": ({"extension"}, {READ}),
+        "manager": ({"extension"}, {READ}),
+        "sysadmin": ({"extension"}, ALL),
+        "admin": ({"extension"}, ALL),
+    },
+    "threecx.call": {
+        "realtor": ({"mine"}, {READ, WRITE}),
+        "manager": ({"mine", "theirs"}, ALL),
+        # Settings administrators configure telephony; call logs are the managers'.
+        "sysadmin": (None, NONE),
+        "admin": ({"mine", "theirs"}, ALL),
+    },
+    "realtor.property": {
+        "realtor": ({"property"}, {READ, WRITE, CREATE}),
+        "manager": ({"property"}, ALL),
+        "sysadmin": (None, NONE),
+        "admin": ({"property"}, ALL),
+    },
+    "threecx.outcome": {
+        "realtor": ({"outcome"}, {READ}),
+        "manager": ({"outcome"}, ALL),
+        "sysadmin": (None, NONE),
+        "admin": ({"outcome"}, ALL),
+    },
+    "threecx.call.report": {
+        "realtor": ({"mine"}, {READ}),
+        "manager": ({"mine", "theirs"}, {READ}),
+        "sysadmin": (None, NONE),
+        "admin": ({"mine", "theirs"}, {READ}),
+    },
+    # The worker's queues: written by the controllers as superuser, never by a browser.
+    "threecx.dial.request": {
+        "realtor": (None, NONE),
+        "manager": ({"dial"}, {READ}),
+        "sysadmin": ({"dial"}, ALL),
+        "admin": ({"dial"}, ALL),
+    },
+    "threecx.softphone.session": {
+        "realtor": (None, NONE),
+        "manager": ({"session"}, {READ}),
+        "sysadmin": ({"session"}, ALL),
+        "admin": ({"session"}, ALL),
+    },
+}
+# The records of each model the table is about (see setUpClass).
+RECORDS = {
+    "threecx.server": ("server",),
+    "threecx.extension": ("extension",),
+    "threecx.call": ("mine", "theirs"),
+    "realtor.property": ("property",),
+    "threecx.outcome": ("outcome",),
+    "threecx.call.report": ("mine", "theirs"),
+    "threecx.dial.request": ("dial",),
+    "threecx.softphone.session": ("session",),
+}
+# Internal users without a telephony group and portal users: nothing, on every model.
+for _rules in EXPECTED.values():
+    _rules.setdefault("internal", (None, NONE))
+    _rules.setdefault("portal", (None, NONE))
+
+
+class _Undo(Exception):
+    """Raised inside a savepoint to undo an operation that succeeded."""
+
+
+class TestSecurityMatrix(Realtor3cxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        cls.users = {
+            "realtor": cls.realtor,
+            "manager": cls.manager,
+            "sysadmin": new_test_user(env, login="r3cx_sysadmin", groups="base.group_system"),
+            "admin": cls.admin,
+            "internal": new_test_user(env, login="r3cx_internal", groups="base.group_user"),
+            "portal": new_test_user(env, login="r3cx_portal", groups="base.group_portal"),
+        }
+        cls.other_realtor = new_test_user(
+            env, login="r3cx_matrix_other", groups="realtor_3cx.realtor_3cx_group_user"
+        )
+        cls.main_company = env.company
+        cls.other_company = env["res.company"].create({"name": "Matrix Other Brokerage"})
+        cls.other_server = env["threecx.server"].create({
+            "name": "Other PBX", "base_url": "https://other.example.com",
+            "company_id": cls.other_company.id,
+        })
+
+        def records(server, tag, user, other_user):
+            Call = env["threecx.call"]
+            mine = Call.create({"server_id": server.id, "call_id": f"{tag}-mine",
+                                "user_id": user.id, "direction": "inbound", "start_at": T,
+                                "external_number": "+15550108601"})
+            theirs = Call.create({"server_id": server.id, "call_id": f"{tag}-theirs",
+                                  "user_id": other_user.id, "direction": "outbound",
+                                  "start_at": T, "external_number": "+15550108602"})
+            base = {"server_id": server.id, "user_id": user.id, "extension": "1" + tag[-1]}
+            return {
+                "server": server,
+                "extension": env["threecx.extension"].create(
+                    {"server_id": server.id, "number": f"7{tag[-1]}", "user_id": user.id}),
+                "mine": mine,
+                "theirs": theirs,
+                "property": env["realtor.property"].create(
+                    {"name": f"{tag} listing", "company_id": server.company_id.id}),
+                "outcome": env.ref("realtor_3cx.threecx_outcome_showing_booked"),
+                "dial": env["threecx.dial.request"].create(base),
+                "session": env["threecx.softphone.session"].create({**base, "offer": "v=0"}),
+            }
+
+        cls.here = records(cls.server, "main1", cls.realtor, cls.other_realtor)
+        # The realtor's own call, but in a company they do not belong to: invisible to them.
+        cls.there = records(cls.other_server, "other2", cls.realtor, cls.other_realtor)
+        env.flush_all()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def record(self, model, name, where):
+        record = where[name]
+        if model == "threecx.call.report":
+            return self.env[model].browse(record.id)  # one report line per call, same id
+        return record
+
+    def allowed(self, operation):
+        """Whether ``operation()`` passes the access rules; whatever it did is undone."""
+        try:
+            with self.env.cr.savepoint():
+                operation()
+                self.env.flush_all()
+                raise _Undo()
+        except _Undo:
+            return True
+        except AccessError:
+            return False
+        finally:
+            self.env.invalidate_all()
+
+    def operations(self, model, record):
+        """One harmless call per operation on ``record``, as its ``env.user``."""
+        write, create = {
+            "threecx.server": ({"name": "Renamed"},
+                               {"name": "New", "base_url": "https://new.example.com"}),
+            "threecx.extension": ({"number": "555"},
+                                  {"server_id": self.server.id, "number": "556",
+                                   "user_id": self.other_realtor.id}),
+            "threecx.call": ({"notes": "a note"},
+                             {"server_id": self.server.id, "call_id": "matrix-new"}),
+            "realtor.property": ({"name": "Renamed"}, {"name": "New listing"}),
+            "threecx.outcome": ({"sequence": 99}, {"name": "New outcome", "code": "m_new"}),
+            "threecx.call.report": ({"talk_seconds": 5}, {"talk_seconds": 5}),
+            "threecx.dial.request": ({"state": "failed"},
+                                     {"server_id": self.server.id, "user_id": self.realtor.id,
+                                      "extension": "101"}),
+            "threecx.softphone.session": ({"state": "ended"},
+                                          {"server_id": self.server.id,
+                                           "user_id": self.realtor.id, "extension": "101",
+                                           "offer": "v=0"}),
+        }[model]
+
+        def unlink():
+            # Servers and outcomes referenced by calls cannot go (ondelete restrict), for
+            # anyone: the right to delete is tried on a twin nothing refers to.
+            if model in ("threecx.server", "threecx.outcome"):
+                twin = self.env[model].create(create)
+                return twin.with_user(record.env.user).unlink()
+            return record.unlink()
+
+        return {
+            READ: lambda: record.read([next(iter(write))]),
+            WRITE: lambda: record.write(write),
+            CREATE: lambda: record.browse().create(create),
+            UNLINK: unlink,
+        }
+
+    # -- the table ------------------------------------------------------------------------------
+
+    def test_every_role_on_every_model(self):
+        for model, rules in EXPECTED.items():
+            names = RECORDS[model]
+            candidates = {name: self.record(model, name, self.here) for name in names}
+            ids = [record.id for record in candidates.values()]
+            for role in ROLES:
+                visible, operations = rules[role]
+                user = self.users[role]
+                with self.subTest(model=model, role=role):
+                    Model = self.env[model].with_user(user)
+                    if visible is None:
+                        with self.assertRaises(AccessError):
+                            Model.search([("id", "in", ids)])
+                    else:
+                        found = Model.search([("id", "in", ids)])
+                        self.assertEqual({n for n, r in candidates.items() if r in found},
+                                         visible)
+                    for name, record in candidates.items():
+                        # Creating does not depend on which record is at hand.
+                        expected = operations if visible is None or name in visible else (
+                            operations & {CREATE})
+                        granted = {
+                            op for op, call in self.operations(model, record.with_user(user))
+                            .items() if self.allowed(call)
+                        }
+                        self.assertEqual(granted, expected, f"{model} {name} as {role}")
+
+    def test_nobody_sees_another_companys_records_until_it_is_allowed(self):
+        for role in ("realtor", "manager", "sysadmin", "admin"):
+            user = self.users[role]
+            for model, rules in EXPECTED.items():
+                visible_names, _ops = rules[role]
+                if visible_names is None or model == "threecx.outcome":
+                    continue
+                with self.subTest(model=model, role=role):
+                    theirs = [self.record(model, n, self.there) for n in RECORDS[model]
+                              if n in visible_names]
+                    ids = [r.id for r in theirs]
+                    self.assertFalse(self.env[model].with_user(user).search([("id", "in", ids)]))
+                    for record in theirs:
+                        with self.assertRaises(AccessError):
+                            record.with_user(user).read([])
+        # Once a user belongs to both companies, the company they work in decides.
+        both = [self.main_company.id, self.other_company.id]
+        for role in ("realtor", "manager"):
+            self.users[role].write({"company_ids": [Command.link(self.other_company.id)]})
+            for model, rules in EXPECTED.items():
+                visible_names, _ops = rules[role]
+                if visible_names is None or model == "threecx.outcome":
+                    continue
+                with self.subTest(model=model, role=role, companies="both"):
+                    here = {self.record(model, n, self.here) for n in visible_names}
+                    there = {self.record(model, n, self.there) for n in visible_names}
+                    ids = [r.id for r in here | there]
+                    Model = self.env[model].with_user(self.users[role])
+                    self.assertEqual(
+                        set(Model.with_context(allowed_company_ids=both).search(
+                            [("id", "in", ids)])), here | there)
+                    self.assertEqual(
+                        set(Model.with_context(allowed_company_ids=[self.other_company.id])
+                            .search([("id", "in", ids)])), there)
+
+    def test_users_without_telephony_still_use_contacts(self):
+        """The addon's fields on contacts and users are hidden from them, not an error."""
+        partner = self.env["res.partner"].create({"name": "Plain Contact", "phone": "+15550108609"})
+        self.env["threecx.call"].create({"server_id": self.server.id, "call_id": "plain-1",
+                                         "partner_id": partner.id, "user_id": self.realtor.id})
+        for role in ("internal", "sysadmin"):
+            Partner = self.env["res.partner"].with_user(self.users[role])
+            views = Partner.get_views([(False, "form"), (False, "list")])
+            spec = {name: {} for name in views["models"]["res.partner"]["fields"]}
+            with self.subTest(role=role):
+                data = Partner.browse(partner.id).web_read(spec)[0]
+                self.assertEqual(data["name"], "Plain Contact")
+                self.assertNotIn("threecx_call_ids", data)
+                self.assertNotIn("threecx_call_count", data)
+                self.assertIn(partner, Partner.search([("phone", "=", "+15550108609")]))
+        portal = self.users["portal"]
+        self.assertEqual(portal.partner_id.with_user(portal).read(["name"])[0]["name"],
+                         portal.name)
+        with self.assertRaises(AccessError):
+            portal.partner_id.with_user(portal).read(["threecx_call_ids"])
