@@ -293,3 +293,49 @@ class TestSecurityMatrix(Realtor3cxCase):
                          portal.name)
         with self.assertRaises(AccessError):
             portal.partner_id.with_user(portal).read(["threecx_call_ids"])
+
+
+class TestRecordingAccess(Realtor3cxCase):
+    """Recordings are attachments of their call: every role reads exactly the calls it may."""
+
+    def test_every_role_reads_the_recordings_of_the_calls_it_may_read(self):
+        env = self.env
+        other = new_test_user(env, login="r3cx_rec_other",
+                              groups="realtor_3cx.realtor_3cx_group_user")
+        users = {
+            "realtor": self.realtor,
+            "manager": self.manager,
+            "sysadmin": new_test_user(env, login="r3cx_rec_sysadmin", groups="base.group_system"),
+            "admin": self.admin,
+            "internal": new_test_user(env, login="r3cx_rec_internal", groups="base.group_user"),
+            "portal": new_test_user(env, login="r3cx_rec_portal", groups="base.group_portal"),
+        }
+        audio = {}
+        for tag, owner in (("mine", self.realtor), ("theirs", other)):
+            call = env["threecx.call"].create({
+                "server_id": self.server.id, "call_id": f"rec-{tag}", "user_id": owner.id,
+                "direction": "inbound", "start_at": T, "external_number": "+15550108603"})
+            audio[tag] = env["ir.attachment"].create({
+                "name": f"{tag}.wav", "raw": b"RIFF....WAVE", "mimetype": "audio/wav",
+                "res_model": "threecx.call", "res_id": call.id})
+        expected = {"realtor": {"mine"}, "manager": {"mine", "theirs"},
+                    "admin": {"mine", "theirs"}, "sysadmin": set(), "internal": set(),
+                    "portal": set()}
+        for role, user in users.items():
+            with self.subTest(role=role):
+                readable = set()
+                for tag, attachment in audio.items():
+                    try:
+                        attachment.with_user(user).read(["raw"])
+                        readable.add(tag)
+                    except AccessError:
+                        pass
+                    env.invalidate_all()
+                self.assertEqual(readable, expected[role])
+                # And a search never lists what cannot be read (portal users may not search).
+                try:
+                    found = env["ir.attachment"].with_user(user).search(
+                        [("id", "in", [a.id for a in audio.values()])])
+                except AccessError:
+                    found = env["ir.attachment"]
+                self.assertEqual({t for t, a in audio.items() if a in found}, expected[role])
