@@ -40,7 +40,8 @@ def populate(bench, cr, env):
         """
         INSERT INTO threecx_call (server_id, call_id, direction, state, user_id, start_at,
                                   answer_at, end_at, ring_seconds, talk_seconds, company_id,
-                                  external_number, external_e164, create_date, write_date)
+                                  external_number, external_e164, recording_consent,
+                                  create_date, write_date)
         SELECT %(server)s, 'bench-' || i,
                (ARRAY['inbound', 'outbound', 'internal'])[1 + i %% 3],
                s.state, (%(users)s::int[])[1 + i %% %(n)s], s.t,
@@ -48,7 +49,7 @@ def populate(bench, cr, env):
                s.t + interval '9 seconds' + (i %% 600) * interval '1 second',
                9, CASE WHEN s.state = 'completed' THEN i %% 600 ELSE 0 END, %(company)s,
                '+1555' || lpad((i %% 10000000)::text, 7, '0'),
-               '+1555' || lpad((i %% 10000000)::text, 7, '0'), now(), now()
+               '+1555' || lpad((i %% 10000000)::text, 7, '0'), 'unknown', now(), now()
           FROM generate_series(1, %(calls)s) i,
                LATERAL (SELECT now() - (i %% 525600) * interval '1 minute' AS t,
                                (ARRAY['completed', 'completed', 'completed', 'missed',
