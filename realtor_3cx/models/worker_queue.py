@@ -49,5 +49,5 @@ def await_worker(env, table, row_id, pending, columns, timeout, timeout_message)
             cr.execute(select, (row_id,))
             state, *values = cr.fetchone()
         if timed_out or state != pending:
-            return {"state": state, **dict(zip(columns, values))}
+            return {"state": state, **dict(zip(columns, values, strict=True))}
         time.sleep(POLL)

@@ -161,8 +161,9 @@ class EventStream:
                     raise AuthenticationError(
                         "3CX refused the WebSocket upgrade with a fresh token (401)") from None
                 if exc.status_code == 403:
-                    raise ForbiddenError(403, "the integration may not open the Call Control "
-                                         "WebSocket", method="GET", path="/callcontrol/ws")
+                    raise ForbiddenError(
+                        403, "the integration may not open the Call Control WebSocket",
+                        method="GET", path="/callcontrol/ws") from None
                 raise ConnectionFailed(f"WebSocket upgrade refused ({exc.status_code})") from None
             except (OSError, websocket.WebSocketException) as exc:
                 raise ConnectionFailed(f"cannot open {self.url}: {exc}") from None

@@ -542,7 +542,7 @@ class ServerSession(threading.Thread):
         elif upsets:
             # One read per DN: a DN's participant list when several of its legs are pending.
             jobs = [(dn, keys) for dn, keys in by_dn.items()]
-            for (dn, keys), result in zip(jobs, pool.map(self._read_dn, jobs)):
+            for (dn, keys), result in zip(jobs, pool.map(self._read_dn, jobs), strict=True):
                 if isinstance(result, list):
                     changed |= tracker.apply_dn(dn, result, now)
                     orphans += [key for key in keys if not tracker.knows(*key)]
