@@ -171,7 +171,9 @@ class ThreecxCall(models.Model):
         partner_ids = [p["id"] for p in match["partners"]]
         return {
             "partner_id": partner_ids[0] if len(partner_ids) == 1 else False,
-            "candidate_partner_ids": [fields.Command.set(partner_ids if len(partner_ids) > 1 else [])],
+            "candidate_partner_ids": [
+                fields.Command.set(partner_ids if len(partner_ids) > 1 else [])
+            ],
             "property_id": match["property_id"] or False,
         }
 

@@ -221,7 +221,8 @@ class EventStream:
             last_seen = time.monotonic()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 code = int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005
-                raise ConnectionFailed(f"closed by 3CX ({code} {data[2:].decode(errors='replace')})")
+                reason = data[2:].decode(errors="replace")
+                raise ConnectionFailed(f"closed by 3CX ({code} {reason})")
             if opcode not in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
                 continue  # pong
             self.stats.frames += 1

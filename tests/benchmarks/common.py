@@ -35,7 +35,8 @@ class Bench:
 
     def figure(self, name, value, unit, target=None, met=None):
         """Print and keep one figure; ``target`` is a text such as ``"< 2 ms"``."""
-        line = f"{name}: {value:.3f} {unit}" if isinstance(value, float) else f"{name}: {value} {unit}"
+        shown = f"{value:.3f}" if isinstance(value, float) else value
+        line = f"{name}: {shown} {unit}"
         if target is not None:
             line += f"  (target {target}: {'met' if met else 'NOT MET'})"
         print(line, flush=True)

@@ -66,7 +66,8 @@ def check_generated_numbers(cr):
     from odoo.addons.realtor_3cx.tools.phone import to_e164
 
     cr.execute(
-        "SELECT phone, phone_e164 FROM res_partner WHERE ref ~ '^[0-9]+$' ORDER BY random() LIMIT 200"
+        "SELECT phone, phone_e164 FROM res_partner WHERE ref ~ '^[0-9]+$' "
+        "ORDER BY random() LIMIT 200"
     )
     for phone, e164 in cr.fetchall():
         assert to_e164(phone, "US") == e164, (phone, e164)
