@@ -27,6 +27,7 @@ Log lines
     malformed frame (<reason>); skipped``.
 """
 
+import contextlib
 import logging
 import os
 import random
@@ -112,10 +113,8 @@ class EventStream:
         self._stop.set()
         ws = self._ws
         if ws is not None:
-            try:
+            with contextlib.suppress(OSError, websocket.WebSocketException):
                 ws.close(timeout=1)
-            except (OSError, websocket.WebSocketException):
-                pass
 
     def run(self):
         """Connect, snapshot, pump events; reconnect until stopped. Raises only fatal errors."""
@@ -197,10 +196,8 @@ class EventStream:
             self._pump(ws)
         finally:
             self._ws = None
-            try:
+            with contextlib.suppress(OSError, websocket.WebSocketException):
                 ws.close(timeout=1)
-            except (OSError, websocket.WebSocketException):
-                pass
 
     def _pump(self, ws):
         ws.settimeout(RECV_TICK)
