@@ -25,6 +25,7 @@ import time
 from collections import deque
 
 import psycopg2
+from psycopg2 import sql
 
 from ..threecx.client import ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
@@ -220,7 +221,7 @@ class ServerSession(threading.Thread):
 
     def _listen(self, lock, channel):
         with lock.conn.cursor() as cr:
-            cr.execute(f"LISTEN {channel}")
+            cr.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
     def _notified(self, lock):
         try:
