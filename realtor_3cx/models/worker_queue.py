@@ -13,6 +13,10 @@ from psycopg2 import sql
 
 POLL = 0.05
 
+# Both functions commit a cursor they opened themselves (env.registry.cursor()), so that the
+# worker sees the row at once; the HTTP request's own transaction is never committed here.
+# pylint: disable=invalid-commit
+
 
 def enqueue(env, model, values, channel):
     """Create a ``model`` row in a transaction of its own and wake the worker. Returns its id."""

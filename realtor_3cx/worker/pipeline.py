@@ -35,6 +35,11 @@ from .tracker import CallTracker, with_reason
 
 _logger = logging.getLogger(__name__)
 
+# The worker is a process of its own: every cursor here is one it opened for one unit of work,
+# never an HTTP request's transaction, so committing it is the point (OCA's rule is about
+# request transactions).
+# pylint: disable=invalid-commit
+
 LOCK_CLASS = 0x3C3C  # first key of our advisory locks; the second is the server id
 SNAPSHOT_THRESHOLD = 64  # legs pending in one batch
 SNAPSHOT_DNS = 16  # DNs pending in one batch
