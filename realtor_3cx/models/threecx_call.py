@@ -61,7 +61,7 @@ class ThreecxCall(models.Model):
         help="Everyone whose number matched, when several share it: pick the right one.",
     )
     property_id = fields.Many2one(
-        "realtor.property", "Property", index=True, tracking=True, ondelete="set null"
+        "realtor.property", index=True, tracking=True, ondelete="set null"
     )
     start_at = fields.Datetime(
         "Started", required=True, index=True, default=fields.Datetime.now, readonly=True
@@ -75,7 +75,7 @@ class ThreecxCall(models.Model):
         "Talk time (s)", compute="_compute_durations", store=True, aggregator="sum"
     )
     # Managers configure the outcomes and what each one plans (models/threecx_outcome.py).
-    outcome_id = fields.Many2one("threecx.outcome", "Outcome", tracking=True, ondelete="restrict")
+    outcome_id = fields.Many2one("threecx.outcome", tracking=True, ondelete="restrict")
     notes = fields.Text()
     company_id = fields.Many2one(
         related="server_id.company_id", store=True, index=True, precompute=True
