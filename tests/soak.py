@@ -136,7 +136,7 @@ class Soak:
                 "api_secret": "simulator-secret"})
             env["threecx.extension"].create([
                 {"server_id": server.id, "number": number, "user_id": user.id}
-                for number, user in zip(EXTENSIONS, users)])
+                for number, user in zip(EXTENSIONS, users, strict=False)])
             env["res.partner"].create([{"name": f"Soak Caller {n}",
                                         "phone": f"+1555010{n:04d}"} for n in range(50)])
             return server.id

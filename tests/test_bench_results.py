@@ -60,7 +60,8 @@ def test_table_aligns_every_column_and_says_met_or_not():
     assert cells[3] == ["worker RSS (peak)", "147", "MB", "< 200 MB", "NO", ""]
     # numbers are right-aligned: each value ends where its column ends
     end = edges[1][1]
-    assert all(line[end - len(row[1]):end] == row[1] for line, row in zip(body, cells))
+    assert all(line[end - len(row[1]):end] == row[1]
+               for line, row in zip(body, cells, strict=False))
 
 
 def test_format_value_keeps_small_figures_readable():

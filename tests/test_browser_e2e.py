@@ -176,8 +176,8 @@ def test_the_live_dashboard_shows_calls_and_presence(world):
         page.goto(f"{world['url']}/odoo/action-realtor_3cx.threecx_call_dashboard_action")
         talking = page.locator(".o_realtor_3cx_talking tbody tr", has_text="Dana Buyer")
         expect(talking).to_be_visible(timeout=15000)
-        expect(page.locator(".o_realtor_3cx_presence li", has_text="Riley Realtor")).to_contain_text(
-            "on a call")
+        presence = page.locator(".o_realtor_3cx_presence li", has_text="Riley Realtor")
+        expect(presence).to_contain_text("on a call")
         page.screenshot(path=str(SHOTS / "dashboard.png"))
         control(world["sim"], f"calls/{call['callid']}/hangup", {"side": "caller"})
         expect(talking).to_have_count(0, timeout=10000)
@@ -305,7 +305,8 @@ async (ms) => {
             return true;
         }
     });`;
-    await ctx.audioWorklet.addModule(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
+    await ctx.audioWorklet.addModule(
+        URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
     const node = new AudioWorkletNode(ctx, "levels", { numberOfInputs: 2 });
     const blocks = [];
     node.port.onmessage = ({ data }) => blocks.push(data);

@@ -195,7 +195,9 @@ FORM_AND_TYPED = """
       <Value Key="count" Type="Integer">[Count]</Value>
       <Value Key="flag" Type="Boolean">[Flag]</Value>
       <Value Key="none" Type="Integer">[Missing]</Value>
-      <Array Key="ids"><Value Key="" Type="Integer">1</Value><Value Key="" Type="String">x</Value></Array>
+      <Array Key="ids">
+        <Value Key="" Type="Integer">1</Value><Value Key="" Type="String">x</Value>
+      </Array>
       <Object Key="kw"><Value Key="ctx" Type="String">[Agent]</Value></Object>
     </PostValues>
   </Request>

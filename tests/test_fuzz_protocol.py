@@ -21,7 +21,6 @@ import websocket
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from realtor_3cx.threecx import protocol
 from realtor_3cx.threecx.errors import ConnectionFailed
 from realtor_3cx.threecx.events import CallMirror, EventStream
 from realtor_3cx.threecx.protocol import (

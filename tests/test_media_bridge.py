@@ -13,6 +13,7 @@ from webrtc_peer import ToneTrack, listen
 from realtor_3cx.threecx.client import ThreecxClient
 from realtor_3cx.worker.media import StreamBridge
 
+
 async def bridged_call(sim, client, channel=None):
     leg = client.callcontrol.makecall("900", "+15550108501").participant
     await asyncio.to_thread(wait_for, lambda: client.callcontrol.participant(

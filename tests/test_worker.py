@@ -59,7 +59,7 @@ def pbx(db, people):
                 "api_secret": SECRET})
             env["threecx.extension"].create([
                 {"server_id": server.id, "number": number, "user_id": user}
-                for number, user in zip(("101", "102", "100"), people["users"])])
+                for number, user in zip(("101", "102", "100"), people["users"], strict=True)])
             return server.id
 
         server_id = db.do(create)

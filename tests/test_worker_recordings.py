@@ -57,7 +57,7 @@ def pbx(db, people):
                 "client_id": "900", "api_secret": SECRET, "record_calls": True})
             env["threecx.extension"].create([
                 {"server_id": server.id, "number": number, "user_id": user}
-                for number, user in zip(("101", "102"), people["users"])])
+                for number, user in zip(("101", "102"), people["users"], strict=True)])
             return server.id
 
         sim.server_id = db.do(create)

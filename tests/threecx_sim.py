@@ -95,7 +95,8 @@ class SimulatorProcess:
     It listens on 127.0.0.1 on the same port across restarts and keeps its call log in
     ``state_file``; it exits by itself if this process dies (``--parent-pid``).
 
-    >>> sim = SimulatorProcess(tmp / "sim.log", tmp / "pbx.json", "--speed", "0.05")  # doctest: +SKIP
+    >>> sim = SimulatorProcess(tmp / "sim.log", tmp / "pbx.json",
+    ...                        "--speed", "0.05")  # doctest: +SKIP
     >>> sim.start(); control(sim, "calls/inbound", {...}); sim.restart(); sim.stop()
     """
 

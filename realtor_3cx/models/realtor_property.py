@@ -39,9 +39,9 @@ class RealtorProperty(models.Model):
     zip = fields.Char()
     city = fields.Char()
     state_id = fields.Many2one(
-        "res.country.state", "State", domain="[('country_id', '=?', country_id)]"
+        "res.country.state", domain="[('country_id', '=?', country_id)]"
     )
-    country_id = fields.Many2one("res.country", "Country")
+    country_id = fields.Many2one("res.country")
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )

@@ -62,7 +62,7 @@ class ThreecxCall(models.Model):
         help="Everyone whose number matched, when several share it: pick the right one.",
     )
     property_id = fields.Many2one(
-        "realtor.property", "Property", index=True, tracking=True, ondelete="set null"
+        "realtor.property", index=True, tracking=True, ondelete="set null"
     )
     start_at = fields.Datetime(
         "Started", required=True, index=True, default=fields.Datetime.now, readonly=True
@@ -76,7 +76,7 @@ class ThreecxCall(models.Model):
         "Talk time (s)", compute="_compute_durations", store=True, aggregator="sum"
     )
     # Managers configure the outcomes and what each one plans (models/threecx_outcome.py).
-    outcome_id = fields.Many2one("threecx.outcome", "Outcome", tracking=True, ondelete="restrict")
+    outcome_id = fields.Many2one("threecx.outcome", tracking=True, ondelete="restrict")
     notes = fields.Text()
     company_id = fields.Many2one(
         related="server_id.company_id", store=True, index=True, precompute=True
@@ -173,7 +173,9 @@ class ThreecxCall(models.Model):
         partner_ids = [p["id"] for p in match["partners"]]
         return {
             "partner_id": partner_ids[0] if len(partner_ids) == 1 else False,
-            "candidate_partner_ids": [fields.Command.set(partner_ids if len(partner_ids) > 1 else [])],
+            "candidate_partner_ids": [
+                fields.Command.set(partner_ids if len(partner_ids) > 1 else [])
+            ],
             "property_id": match["property_id"] or False,
         }
 

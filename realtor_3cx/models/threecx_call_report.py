@@ -46,14 +46,14 @@ class ThreecxCallReport(models.Model):
     start_at = fields.Datetime("Date", readonly=True)
     user_id = fields.Many2one("res.users", "Realtor", readonly=True)
     partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
-    property_id = fields.Many2one("realtor.property", "Property", readonly=True)
-    company_id = fields.Many2one("res.company", "Company", readonly=True)
+    property_id = fields.Many2one("realtor.property", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     direction = fields.Selection(
         [("inbound", "Inbound"), ("outbound", "Outbound"), ("internal", "Internal")],
         readonly=True,
     )
     state = fields.Selection(CALL_STATES, "Status", readonly=True)
-    outcome_id = fields.Many2one("threecx.outcome", "Outcome", readonly=True)
+    outcome_id = fields.Many2one("threecx.outcome", readonly=True)
     calls_made = fields.Integer("Calls made", readonly=True, aggregator="sum")
     calls_received = fields.Integer("Calls received", readonly=True, aggregator="sum")
     calls_answered = fields.Integer("Calls answered", readonly=True, aggregator="sum")

@@ -17,8 +17,8 @@ class ThreecxCallerLookup(models.AbstractModel):
 
     It sits on the path of every ringing call, so it is one statement for the usual caller
     (index probe, last call, whether they have properties) and a second only for callers
-    linked to properties (the company's country is cached). The record rules of the current user still apply,
-    through the ORM's own ``_search`` sub-queries.
+    linked to properties (the company's country is cached). The record rules of the current
+    user still apply, through the ORM's own ``_search`` sub-queries.
     """
 
     _name = "threecx.caller.lookup"

@@ -28,7 +28,6 @@ class ThreecxExtension(models.Model):
     )
     user_id = fields.Many2one(
         "res.users",
-        "User",
         required=True,
         index=True,
         ondelete="cascade",

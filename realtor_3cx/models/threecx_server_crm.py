@@ -33,10 +33,11 @@ class ThreecxServer(models.Model):
     crm_endpoint = fields.Char("CRM endpoint", compute="_compute_crm_endpoint")
 
     def init(self):
-        super().init()
+        res = super().init()
         self.env.cr.execute(
             "ALTER TABLE threecx_server ADD COLUMN IF NOT EXISTS crm_key_hash VARCHAR"
         )
+        return res
 
     def _compute_crm_key_set(self):
         with_key = set()

@@ -13,6 +13,10 @@ from psycopg2 import sql
 
 POLL = 0.05
 
+# Both functions commit a cursor they opened themselves (env.registry.cursor()), so that the
+# worker sees the row at once; the HTTP request's own transaction is never committed here.
+# pylint: disable=invalid-commit
+
 
 def enqueue(env, model, values, channel):
     """Create a ``model`` row in a transaction of its own and wake the worker. Returns its id."""
@@ -49,5 +53,5 @@ def await_worker(env, table, row_id, pending, columns, timeout, timeout_message)
             cr.execute(select, (row_id,))
             state, *values = cr.fetchone()
         if timed_out or state != pending:
-            return {"state": state, **dict(zip(columns, values))}
+            return {"state": state, **dict(zip(columns, values, strict=True))}
         time.sleep(POLL)

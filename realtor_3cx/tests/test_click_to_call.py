@@ -7,7 +7,6 @@ from unittest import mock
 
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from .common import Realtor3cxCase, Realtor3cxMixin

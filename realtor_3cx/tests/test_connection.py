@@ -79,7 +79,9 @@ class TestDemoSecret(Realtor3cxCase):
 
 class TestIceServers(Realtor3cxCase):
     def test_ice_servers_parse_for_browsers_and_the_worker(self):
-        self.server.ice_servers = "stun:stun.example.com:3478\n\nturn:agent:s3cret@turn.example.com:3478"
+        self.server.ice_servers = (
+            "stun:stun.example.com:3478\n\nturn:agent:s3cret@turn.example.com:3478"
+        )
         self.assertEqual(
             self.server._ice_servers(),
             [

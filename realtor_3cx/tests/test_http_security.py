@@ -105,7 +105,8 @@ class TestHttpSecurity(HttpCase, Realtor3cxMixin):
     def test_a_realtor_with_a_session_gets_answers(self):
         """The control for the tests around it: the same requests work, sent properly."""
         self.authenticate("r3cx_realtor", "r3cx_realtor")
-        body = self.rpc("/realtor_3cx/softphone/hangup", {"session_id": self.browser_call.id}).json()
+        body = self.rpc("/realtor_3cx/softphone/hangup",
+                        {"session_id": self.browser_call.id}).json()
         self.assertEqual(body["result"], {"ok": True})
         self.browser_call.invalidate_recordset(["state"])
         self.assertEqual(self.browser_call.state, "ended")

@@ -32,7 +32,8 @@ class TestRealtorProperty(Realtor3cxCase):
              for i in range(3)]
         )
         self.assertEqual(prop.call_count, 3)
-        self.assertEqual(len(self.env["threecx.call"].search(prop.action_view_calls()["domain"])), 3)
+        calls = self.env["threecx.call"].search(prop.action_view_calls()["domain"])
+        self.assertEqual(len(calls), 3)
 
     def test_realtors_manage_listings_managers_delete_them(self):
         prop = self.Property.with_user(self.realtor).create({"name": "Mine"})

@@ -58,7 +58,11 @@ class TestPartnerE164(Realtor3cxCase):
         partner = self.Partner.create({"name": "C", "phone": "+1 555 010 7070"})
         self.assertFalse(partner.do_not_call)
         self.env["realtor.property"].create(
-            {"name": "Home", "owner_ids": [(4, partner.id)], "interested_partner_ids": [(4, partner.id)]}
+            {
+                "name": "Home",
+                "owner_ids": [(4, partner.id)],
+                "interested_partner_ids": [(4, partner.id)],
+            }
         )
         self.env["threecx.call"].create(
             {"server_id": self.server.id, "call_id": "x-1", "partner_id": partner.id}

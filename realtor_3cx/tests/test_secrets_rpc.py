@@ -111,9 +111,9 @@ class TestSecretsNeverInRpc(Realtor3cxCase):
                               ("r3cx_secret_portal", "base.group_portal")):
             user = new_test_user(self.env, login=login, groups=groups)
             Server = self.env["threecx.server"].with_user(user)
-            for call in (lambda: Server.search_read([], []),
-                         lambda: Server.browse(self.server.id).read(["name"]),
-                         lambda: Server.read_group([], ["name"], ["name"])):
+            for call in (lambda Server=Server: Server.search_read([], []),
+                         lambda Server=Server: Server.browse(self.server.id).read(["name"]),
+                         lambda Server=Server: Server.read_group([], ["name"], ["name"])):
                 with self.subTest(login=login), self.assertRaises(AccessError):
                     call()
 
@@ -122,7 +122,7 @@ class TestSecretsNeverInRpc(Realtor3cxCase):
         key = action["context"]["default_key"]
         self.assertTrue(self.server._crm_check_key(key))
         Dialog = self.env["threecx.crm.key.show"]
-        shown = Dialog.with_user(self.sysadmin).with_context(action["context"]).onchange(
+        shown = Dialog.with_user(self.sysadmin).with_context(**action["context"]).onchange(
             {}, [], {"key": {}, "endpoint": {}})
         self.assertEqual(shown["value"]["key"], key)
         # The dialog only echoes the action's context: without the action there is no key.

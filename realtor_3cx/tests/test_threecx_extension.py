@@ -1,8 +1,9 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import mute_logger
-from psycopg2 import IntegrityError
 
 from .common import Realtor3cxCase
 

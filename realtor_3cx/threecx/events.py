@@ -27,6 +27,7 @@ Log lines
     malformed frame (<reason>); skipped``.
 """
 
+import contextlib
 import logging
 import os
 import random
@@ -112,10 +113,8 @@ class EventStream:
         self._stop.set()
         ws = self._ws
         if ws is not None:
-            try:
+            with contextlib.suppress(OSError, websocket.WebSocketException):
                 ws.close(timeout=1)
-            except (OSError, websocket.WebSocketException):
-                pass
 
     def run(self):
         """Connect, snapshot, pump events; reconnect until stopped. Raises only fatal errors."""
@@ -161,8 +160,9 @@ class EventStream:
                     raise AuthenticationError(
                         "3CX refused the WebSocket upgrade with a fresh token (401)") from None
                 if exc.status_code == 403:
-                    raise ForbiddenError(403, "the integration may not open the Call Control "
-                                         "WebSocket", method="GET", path="/callcontrol/ws")
+                    raise ForbiddenError(
+                        403, "the integration may not open the Call Control WebSocket",
+                        method="GET", path="/callcontrol/ws") from None
                 raise ConnectionFailed(f"WebSocket upgrade refused ({exc.status_code})") from None
             except (OSError, websocket.WebSocketException) as exc:
                 raise ConnectionFailed(f"cannot open {self.url}: {exc}") from None
@@ -196,10 +196,8 @@ class EventStream:
             self._pump(ws)
         finally:
             self._ws = None
-            try:
+            with contextlib.suppress(OSError, websocket.WebSocketException):
                 ws.close(timeout=1)
-            except (OSError, websocket.WebSocketException):
-                pass
 
     def _pump(self, ws):
         ws.settimeout(RECV_TICK)
@@ -220,7 +218,8 @@ class EventStream:
             last_seen = time.monotonic()
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 code = int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005
-                raise ConnectionFailed(f"closed by 3CX ({code} {data[2:].decode(errors='replace')})")
+                reason = data[2:].decode(errors="replace")
+                raise ConnectionFailed(f"closed by 3CX ({code} {reason})")
             if opcode not in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
                 continue  # pong
             self.stats.frames += 1

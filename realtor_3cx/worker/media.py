@@ -31,6 +31,7 @@ Caveats
 
 import array
 import asyncio
+import contextlib
 import fractions
 import json
 import logging
@@ -212,10 +213,8 @@ class StreamBridge:
                     self.uplink.put_nowait(chunk)
                 except queue.Full:  # 3CX is slow to take it: drop the oldest, stay live
                     self.stats["uplink_dropped"] += 1
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         self.uplink.get_nowait()
-                    except queue.Empty:
-                        pass
                     self.uplink.put_nowait(chunk)
 
     # -- the control channel -------------------------------------------------------------------
@@ -292,10 +291,8 @@ class StreamBridge:
             except NotFoundError:
                 return None  # the call ended before it was answered
             if leg.status == "Connected":
-                try:
+                with contextlib.suppress(NoMediaError):
                     return open_stream()
-                except NoMediaError:
-                    pass
             self.closed.wait(0.1)
         return None
 

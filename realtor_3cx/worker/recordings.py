@@ -46,6 +46,11 @@ from ..threecx.errors import ThreecxError
 
 _logger = logging.getLogger(__name__)
 
+# The worker is a process of its own: every cursor here is one it opened for one unit of work,
+# never an HTTP request's transaction, so committing it is the point (OCA's rule is about
+# request transactions).
+# pylint: disable=invalid-commit
+
 POLL = 2.0  # seconds between two looks for due calls
 RETRY_CAP = 3600.0
 MAX_BYTES = 256 * 1024 * 1024  # an 8 kHz 16-bit hour is 58 MB; anything far beyond is wrong

@@ -104,7 +104,7 @@ class CallTracker:
         for key in list(self._where):
             if key not in seen:
                 changed.add(self._drop(key, now))
-        for key, leg in seen.items():
+        for leg in seen.values():
             changed.add(self.upsert(leg, now))
         for call_id, call in list(self.calls.items()):
             if not call.legs:  # a snapshot is the truth: no grace for what it lacks

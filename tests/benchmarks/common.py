@@ -42,7 +42,8 @@ class Bench:
         :param ratio: how many times better ours is than the naive way measured beside it
             (naive time / our time, or our rate / naive rate)
         """
-        line = f"{name}: {value:.3f} {unit}" if isinstance(value, float) else f"{name}: {value} {unit}"
+        shown = f"{value:.3f}" if isinstance(value, float) else value
+        line = f"{name}: {shown} {unit}"
         if ratio is not None:
             line += f"  ({ratio:.1f}x the naive way)"
         if target is not None:
@@ -117,7 +118,7 @@ def table(figures):
 
     def line(row):
         cells = [cell.rjust(w) if i in right else cell.ljust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths))]
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=False))]
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

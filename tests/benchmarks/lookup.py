@@ -66,7 +66,8 @@ def check_generated_numbers(cr):
     from odoo.addons.realtor_3cx.tools.phone import to_e164
 
     cr.execute(
-        "SELECT phone, phone_e164 FROM res_partner WHERE ref ~ '^[0-9]+$' ORDER BY random() LIMIT 200"
+        "SELECT phone, phone_e164 FROM res_partner WHERE ref ~ '^[0-9]+$' "
+        "ORDER BY random() LIMIT 200"
     )
     for phone, e164 in cr.fetchall():
         assert to_e164(phone, "US") == e164, (phone, e164)
@@ -94,9 +95,10 @@ def run(bench):
                 number = rng.choice(formats(i))
                 for name, lookup in lookups.items():
                     env.invalidate_all()
-                    lookup.env.companies  # what every request loads before any controller runs
+                    _ = lookup.env.companies  # what every request loads before any controller runs
                     result = {}
-                    times[name].append(timed(lambda n=number: result.update(lookup.lookup(n))))
+                    times[name].append(timed(
+                        lambda n=number, r=result, lk=lookup: r.update(lk.lookup(n))))
                     assert [p["name"] for p in result["partners"]] == [f"Bench {i}"], (
                         number, result,
                     )

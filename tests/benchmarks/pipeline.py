@@ -8,9 +8,10 @@ ringing notification is committed in the same transaction as the call record, so
 time, minus the time the call was placed, is the pipeline's latency.
 
 Load is the live legs' Upset repeats, spread over 200 extensions: 375 legs repeating every
-750 ms make 500 events/s; 1000 legs repeating every 375 ms make 2667 events/s, the load of the largest 3CX (1000 calls, about
-two legs each, every 750 ms). Naive, side by side on the same load: the 3CX sample's way, a
-GET for every Upset (``CallMirror``), counting how many events per second it keeps up with.
+750 ms make 500 events/s; 1000 legs repeating every 375 ms make 2667 events/s, the load of
+the largest 3CX (1000 calls, about two legs each, every 750 ms). Naive, side by side on the
+same load: the 3CX sample's way, a GET for every Upset (``CallMirror``), counting how many
+events per second it keeps up with.
 """
 
 import contextlib

@@ -25,7 +25,6 @@ import statistics
 import time
 
 import requests
-
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 

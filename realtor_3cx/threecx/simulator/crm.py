@@ -73,6 +73,7 @@ for a bad template, :class:`ExpressionError` (a ``TemplateError``) for a bad exp
 """
 
 import base64
+import contextlib
 import json
 import logging
 import re
@@ -348,10 +349,8 @@ def _equal(left, right):
 def _format_tostring(value, fmt=None):
     match = re.fullmatch(r"[FfNn](\d+)", _to_str(fmt)) if fmt is not None else None
     if match:
-        try:
+        with contextlib.suppress(ValueError):
             return f"{float(_to_str(value)):.{int(match.group(1))}f}"
-        except ValueError:
-            pass
     return _to_str(value)
 
 

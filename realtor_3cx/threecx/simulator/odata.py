@@ -31,6 +31,7 @@ and guid literals, nested ``$select``.
 400 Type mismatch in $filter: Number (Edm.String) eq 100 (Edm.Number)
 """
 
+import contextlib
 import operator
 import re
 from collections import namedtuple
@@ -95,15 +96,13 @@ def _datetime_from_match(match):
 
 def _parse_temporal(text):
     """The datetime or date an ISO-8601 string holds, or None (for strings that are not one)."""
-    try:
+    with contextlib.suppress(ValueError):
         match = _DATETIME_RE.fullmatch(text)
         if match:
             return _datetime_from_match(match)
         match = _DATE_RE.fullmatch(text)
         if match:
             return date(*map(int, match.groups()))
-    except ValueError:
-        pass
     return None
 
 

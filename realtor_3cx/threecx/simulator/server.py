@@ -23,8 +23,9 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
-    ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` · ``POST /_sim/crm {template ("example" or XML),
-    parameters}`` and ``GET /_sim/crm`` (the requests it sent) ·
+    ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` ·
+    ``POST /_sim/crm {template ("example" or XML), parameters}`` and ``GET /_sim/crm`` (the
+    requests it sent) ·
     ``GET /_sim/stats``.
 
 Caveats
@@ -132,7 +133,7 @@ class Stats:
     ws_upgrades_refused: int = 0
     frames_sent: int = 0
     streams: dict = field(default_factory=dict)  # participant id -> POST stream figures
-    open_streams: int = 0  # audio streams (GET and POST) in progress: 0 once every call is torn down
+    open_streams: int = 0  # audio streams (GET and POST) in progress: 0 once all calls are down
 
 
 def _b64(data):

@@ -1,0 +1,52 @@
+# Copyright 2026 realtor_3cx contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The linters, as tests, so that `make test` counts them in its `N passed, N failed` line.
+
+- ruff (``ruff.toml``) over the addon and the project tests;
+- pylint with pylint-odoo's OCA mandatory checks (``.pylintrc-mandatory``) over the addon.
+
+Both run from the Python that runs the tests (the project's ``.venv``, where requirements.txt
+pins them). A missing linter is a failure, never a skip. To run one by hand::
+
+    .venv/bin/ruff check realtor_3cx tests
+    .venv/bin/pylint --rcfile=.pylintrc-mandatory realtor_3cx
+"""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_linter(module, *args):
+    """Run ``python -m <module> <args>`` in the checkout; return (exit code, its output)."""
+    assert importlib.util.find_spec(module) is not None, (
+        f"{module} is not installed in {sys.prefix}: it is pinned in requirements.txt "
+        "(make test reinstalls .venv when that file changes)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_ruff():
+    # Explicit paths: .data/ may hold a downloaded Odoo, which is not ours to lint.
+    rc, output = run_linter("ruff", "check", "--no-cache", "realtor_3cx", "tests")
+    assert rc == 0, f"ruff found problems (ruff check realtor_3cx tests):\n{output}"
+
+
+def test_pylint_odoo_mandatory():
+    assert importlib.util.find_spec("pylint_odoo") is not None, "pylint-odoo is not installed"
+    rc, output = run_linter("pylint", "--rcfile=.pylintrc-mandatory", "realtor_3cx")
+    assert rc == 0, (
+        "pylint-odoo's mandatory checks failed "
+        f"(pylint --rcfile=.pylintrc-mandatory realtor_3cx, exit {rc}):\n{output}"
+    )
