@@ -301,6 +301,28 @@ def ensure_chromium():
     return shutil.which("chromium")
 
 
+PRETTIER = "prettier@2.8.8"  # the major version Odoo 18's own JS tooling formats with
+
+
+def ensure_prettier():
+    """Prettier for the JS lint test, from the npm registry into ``.data/npm`` (once)."""
+    home = DATA / "npm"
+    binary = home / "node_modules" / ".bin" / "prettier"
+    stamp = home / ".version"
+    if binary.exists() and stamp.exists() and stamp.read_text() == PRETTIER:
+        return binary
+    if not shutil.which("npm"):
+        apt_install("nodejs", "npm")
+    if not shutil.which("npm"):
+        raise SetupError("npm is missing: install it with `sudo apt-get install -y nodejs npm`")
+    say(f"installing {PRETTIER} into {home} (the JS lint test)")
+    home.mkdir(parents=True, exist_ok=True)
+    sh(["npm", "install", "--prefix", str(home), "--no-save", "--no-audit", "--no-fund",
+        "--loglevel=error", PRETTIER], quiet=True)
+    stamp.write_text(PRETTIER)
+    return binary
+
+
 def ensure_compose():
     """`docker compose` or the standalone `docker-compose`: only `config` is used (no engine)."""
     if (
@@ -760,6 +782,7 @@ def cmd_test(args):
     ensure_venv()
     src = ensure_odoo()
     chromium = ensure_chromium()
+    prettier = ensure_prettier()
     ensure_compose()
     conf = read_conf()
     run_id = f"{os.getpid()}_{secrets.token_hex(3)}"
@@ -800,6 +823,7 @@ def cmd_test(args):
         REALTOR_3CX_TEST_DB=dbname,
         REALTOR_3CX_ODOO_SRC=str(src),
         REALTOR_3CX_CHROMIUM=chromium,
+        REALTOR_3CX_PRETTIER=str(prettier),
     )
     if cluster:  # the worker tests stop and start PostgreSQL under a live worker
         stop_cmd, start_cmd = cluster.control_commands()

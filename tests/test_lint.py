@@ -3,7 +3,8 @@
 """The linters, as tests, so that `make test` counts them in its `N passed, N failed` line.
 
 - ruff (``ruff.toml``) over the addon and the project tests;
-- pylint with pylint-odoo's OCA mandatory checks (``.pylintrc-mandatory``) over the addon.
+- pylint with pylint-odoo's OCA mandatory checks (``.pylintrc-mandatory``) over the addon;
+- prettier (``.prettierrc.json``: Odoo's JS style, 4 spaces, 100 columns) over the addon's JS.
 
 Both run from the Python that runs the tests (the project's ``.venv``, where requirements.txt
 pins them). A missing linter is a failure, never a skip. To run one by hand::
@@ -13,6 +14,7 @@ pins them). A missing linter is a failure, never a skip. To run one by hand::
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,4 +51,22 @@ def test_pylint_odoo_mandatory():
     assert rc == 0, (
         "pylint-odoo's mandatory checks failed "
         f"(pylint --rcfile=.pylintrc-mandatory realtor_3cx, exit {rc}):\n{output}"
+    )
+
+
+def test_prettier_js():
+    # Installed by tests/devenv.py (npm registry, pinned there) and handed over in the
+    # environment: without it the JS goes unchecked, which is a failure.
+    prettier = os.environ.get("REALTOR_3CX_PRETTIER", "")
+    assert prettier and Path(prettier).exists(), (
+        "prettier is missing: run the tests with `make test`, which installs it into .data/npm"
+    )
+    proc = subprocess.run(
+        [prettier, "--check", "realtor_3cx/static/**/*.js"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, (
+        "prettier (.prettierrc.json, Odoo's JS style) wants to reformat "
+        f"(.data/npm/node_modules/.bin/prettier --write 'realtor_3cx/static/**/*.js'):\n"
+        f"{proc.stdout}{proc.stderr}"
     )

@@ -33,7 +33,13 @@ const RINGING = {
     user_id: false,
     match: {
         partners: [
-            { id: 7, name: "Jordan Lee", in_progress: true, property_ids: [3], last_call_at: false },
+            {
+                id: 7,
+                name: "Jordan Lee",
+                in_progress: true,
+                property_ids: [3],
+                last_call_at: false,
+            },
             { id: 8, name: "Casey Lee", in_progress: false, property_ids: [], last_call_at: false },
         ],
         properties: [{ id: 3, name: "12 Ocean View Drive", via: "listing_phone" }],
@@ -62,7 +68,10 @@ test("the call service turns bus notifications into pop-up state", async () => {
     pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ringing", RINGING);
     await contains(".o_realtor_3cx_popup[data-call-id='41']");
     expect(calls.state.popups.map((p) => p.id)).toEqual([41]);
-    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ended", { ...RINGING, state: "missed" });
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ended", {
+        ...RINGING,
+        state: "missed",
+    });
     await contains(".o_realtor_3cx_popup", { count: 0 });
     expect(calls.state.popups).toEqual([]);
 });
@@ -114,14 +123,24 @@ test("notifications from before the page loaded are ignored, ringing calls resto
 test("click-to-call shows progress, or the reason and the tel: fallback", async () => {
     await startServer();
     session();
-    let answer = { ok: true, message: "Calling +15550108301", tel: "tel:+15550108301", request_id: 1 };
+    let answer = {
+        ok: true,
+        message: "Calling +15550108301",
+        tel: "tel:+15550108301",
+        request_id: 1,
+    };
     onRpc("threecx.call", "realtor_3cx_dial", ({ args }) => {
         expect.step(`dial ${args[0]} ${args[1]} ${args[2]}`);
         return answer;
     });
     await start();
     // The button as the phone field renders it (the field patch itself runs in the E2E tests).
-    const record = { data: { phone: "+15550108301" }, resModel: "res.partner", resId: 5, isDirty: false };
+    const record = {
+        data: { phone: "+15550108301" },
+        resModel: "res.partner",
+        resId: 5,
+        isDirty: false,
+    };
     await mountWithCleanup(ClickToCallButton, { props: { record, name: "phone" } });
     await contains(".o_realtor_3cx_dial");
     await click(".o_realtor_3cx_dial");

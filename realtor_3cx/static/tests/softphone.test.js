@@ -33,7 +33,13 @@ const DEVICES = [
 
 /** A call already connected, with a fake control channel and microphone. */
 function connectedCall() {
-    const state = reactive({ status: "connected", muted: false, held: false, keys: "", message: "" });
+    const state = reactive({
+        status: "connected",
+        muted: false,
+        held: false,
+        keys: "",
+        message: "",
+    });
     const call = new BrowserCall(state);
     const sent = [];
     const track = { enabled: true, stop() {} };
@@ -107,11 +113,9 @@ test("the microphone and speaker chosen are listed and kept for this computer", 
     await contains(".o_realtor_3cx_softphone_settings_toggle");
     await click(".o_realtor_3cx_softphone_settings_toggle");
     await contains(".o_realtor_3cx_softphone_microphone option", { count: 3 });
-    expect(queryAll(".o_realtor_3cx_softphone_microphone option").map((o) => o.textContent)).toEqual([
-        "System default",
-        "Default",
-        "Headset microphone",
-    ]);
+    expect(
+        queryAll(".o_realtor_3cx_softphone_microphone option").map((o) => o.textContent)
+    ).toEqual(["System default", "Default", "Headset microphone"]);
     expect(queryAll(".o_realtor_3cx_softphone_speaker option").map((o) => o.value)).toEqual([
         "",
         "headset-ear",
@@ -125,7 +129,9 @@ test("the microphone and speaker chosen are listed and kept for this computer", 
     await click(".o_realtor_3cx_softphone_settings_toggle");
     await contains(".o_realtor_3cx_softphone_microphone", { count: 0 });
     await click(".o_realtor_3cx_softphone_settings_toggle");
-    await contains(".o_realtor_3cx_softphone_microphone option:checked", { text: "Headset microphone" });
+    await contains(".o_realtor_3cx_softphone_microphone option:checked", {
+        text: "Headset microphone",
+    });
     await select("", { target: ".o_realtor_3cx_softphone_microphone" });
     await animationFrame();
     expect(browser.localStorage.getItem(MICROPHONE_KEY)).toBe(null);

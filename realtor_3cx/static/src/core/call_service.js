@@ -40,7 +40,17 @@ export const callService = {
             popups: [],
             dialing: null,
             ringtoneBlocked: false,
-            softphone: { status: "idle", number: "", message: "", muted: false, held: false, keys: "", startedAt: null, callId: null, sessionId: null },
+            softphone: {
+                status: "idle",
+                number: "",
+                message: "",
+                muted: false,
+                held: false,
+                keys: "",
+                startedAt: null,
+                callId: null,
+                sessionId: null,
+            },
         });
         let browserCall = null;
         const api = {
@@ -65,14 +75,32 @@ export const callService = {
                         resId,
                     ]);
                 } catch (error) {
-                    state.dialing = { number, status: "failed", message: _t("The call could not be requested."), tel: `tel:${number}` };
+                    state.dialing = {
+                        number,
+                        status: "failed",
+                        message: _t("The call could not be requested."),
+                        tel: `tel:${number}`,
+                    };
                     throw error;
                 }
                 if (result.ok) {
-                    state.dialing = { number, status: "ringing", message: result.message, tel: result.tel };
+                    state.dialing = {
+                        number,
+                        status: "ringing",
+                        message: result.message,
+                        tel: result.tel,
+                    };
                 } else {
-                    state.dialing = { number, status: "failed", message: result.message, tel: result.tel };
-                    notification.add(result.message, { type: "warning", title: _t("Call not placed") });
+                    state.dialing = {
+                        number,
+                        status: "failed",
+                        message: result.message,
+                        tel: result.tel,
+                    };
+                    notification.add(result.message, {
+                        type: "warning",
+                        title: _t("Call not placed"),
+                    });
                 }
                 return result;
             },
@@ -218,7 +246,8 @@ export const callService = {
             ) {
                 return;
             }
-            const who = payload.partner?.name || payload.match?.partners?.[0]?.name || payload.number;
+            const who =
+                payload.partner?.name || payload.match?.partners?.[0]?.name || payload.number;
             const n = new browser.Notification(_t("Incoming call"), {
                 body: payload.property ? `${who} · ${payload.property.name}` : who,
                 tag: `realtor_3cx-${payload.id}`,
@@ -267,7 +296,11 @@ export const callService = {
                     Object.assign(popup, payload, { state: "connected" });
                 }
                 if (state.dialing && payload.direction === "outbound") {
-                    state.dialing = { ...state.dialing, status: "connected", message: _t("Connected") };
+                    state.dialing = {
+                        ...state.dialing,
+                        status: "connected",
+                        message: _t("Connected"),
+                    };
                 }
             } else {
                 removePopup(payload.id); // a colleague took it
@@ -280,7 +313,11 @@ export const callService = {
             if (state.dialing && payload.direction === "outbound") {
                 state.dialing = { ...state.dialing, status: "ended", message: _t("Ended") };
             }
-            if (payload.state === "completed" && payload.user_id === user.userId && !document.hidden) {
+            if (
+                payload.state === "completed" &&
+                payload.user_id === user.userId &&
+                !document.hidden
+            ) {
                 // The visible tab asks (a hidden one would show a stale dialog later).
                 dialog.add(OutcomeDialog, { call: payload });
             }

@@ -10,10 +10,22 @@ import { rpc } from "@web/core/network/rpc";
 export const MICROPHONE_KEY = "realtor_3cx.microphone";
 export const SPEAKER_KEY = "realtor_3cx.speaker";
 const KEY_TONES = {
-    1: [697, 1209], 2: [697, 1336], 3: [697, 1477], A: [697, 1633],
-    4: [770, 1209], 5: [770, 1336], 6: [770, 1477], B: [770, 1633],
-    7: [852, 1209], 8: [852, 1336], 9: [852, 1477], C: [852, 1633],
-    "*": [941, 1209], 0: [941, 1336], "#": [941, 1477], D: [941, 1633],
+    1: [697, 1209],
+    2: [697, 1336],
+    3: [697, 1477],
+    A: [697, 1633],
+    4: [770, 1209],
+    5: [770, 1336],
+    6: [770, 1477],
+    B: [770, 1633],
+    7: [852, 1209],
+    8: [852, 1336],
+    9: [852, 1477],
+    C: [852, 1633],
+    "*": [941, 1209],
+    0: [941, 1336],
+    "#": [941, 1477],
+    D: [941, 1633],
 };
 
 /**
@@ -30,7 +42,8 @@ export async function listAudioDevices() {
     return {
         microphones: pick("audioinput", _t("Microphone")),
         // Choosing the speaker needs setSinkId (Chromium, Edge, recent Firefox).
-        speakers: "setSinkId" in HTMLMediaElement.prototype ? pick("audiooutput", _t("Speaker")) : [],
+        speakers:
+            "setSinkId" in HTMLMediaElement.prototype ? pick("audiooutput", _t("Speaker")) : [],
     };
 }
 
@@ -39,7 +52,9 @@ async function openMicrophone() {
     const chosen = browser.localStorage.getItem(MICROPHONE_KEY);
     if (chosen) {
         try {
-            return await browser.navigator.mediaDevices.getUserMedia({ audio: { deviceId: { exact: chosen } } });
+            return await browser.navigator.mediaDevices.getUserMedia({
+                audio: { deviceId: { exact: chosen } },
+            });
         } catch (error) {
             if (error.name !== "OverconstrainedError" && error.name !== "NotFoundError") {
                 throw error;
@@ -75,11 +90,24 @@ export class BrowserCall {
      * @param {number} [answerCallId] a ringing ``threecx.call`` to answer here instead
      */
     async start(number, answerCallId = false) {
-        Object.assign(this.state, { status: "connecting", number, message: _t("Connecting..."), muted: false, held: false, keys: "", startedAt: null, callId: null });
+        Object.assign(this.state, {
+            status: "connecting",
+            number,
+            message: _t("Connecting..."),
+            muted: false,
+            held: false,
+            keys: "",
+            startedAt: null,
+            callId: null,
+        });
         try {
             this.stream = await openMicrophone();
         } catch {
-            return this.fail(_t("Odoo may not use your microphone. Allow it for this site (the icon in the address bar), then retry."));
+            return this.fail(
+                _t(
+                    "Odoo may not use your microphone. Allow it for this site (the icon in the address bar), then retry."
+                )
+            );
         }
         this.pc = new RTCPeerConnection({ iceServers: this.iceServers });
         for (const track of this.stream.getAudioTracks()) {
@@ -104,7 +132,8 @@ export class BrowserCall {
             if (this.pc.iceGatheringState === "complete") {
                 return resolve();
             }
-            this.pc.onicegatheringstatechange = () => this.pc.iceGatheringState === "complete" && resolve();
+            this.pc.onicegatheringstatechange = () =>
+                this.pc.iceGatheringState === "complete" && resolve();
             setTimeout(resolve, 3000); // enough candidates on a LAN; never hang the click
         });
         const result = await rpc("/realtor_3cx/softphone/offer", {
@@ -116,7 +145,12 @@ export class BrowserCall {
             return this.fail(result.message);
         }
         this.sessionId = result.session_id;
-        Object.assign(this.state, { status: "ringing", message: _t("Ringing..."), callId: result.call_id, sessionId: result.session_id });
+        Object.assign(this.state, {
+            status: "ringing",
+            message: _t("Ringing..."),
+            callId: result.call_id,
+            sessionId: result.session_id,
+        });
         await this.pc.setRemoteDescription({ type: "answer", sdp: result.answer });
         if (answerCallId) {
             this.connected(); // 3CX answered it on the route point already
@@ -124,7 +158,11 @@ export class BrowserCall {
     }
 
     connected() {
-        Object.assign(this.state, { status: "connected", message: _t("Connected"), startedAt: Date.now() });
+        Object.assign(this.state, {
+            status: "connected",
+            message: _t("Connected"),
+            startedAt: Date.now(),
+        });
     }
 
     toggleMute() {
@@ -201,7 +239,9 @@ export class BrowserCall {
         }
         const stream = await openMicrophone();
         const [track] = stream.getAudioTracks();
-        const sender = this.pc.getSenders().find((s) => s.track?.kind === "audio" || s.track === null);
+        const sender = this.pc
+            .getSenders()
+            .find((s) => s.track?.kind === "audio" || s.track === null);
         await sender.replaceTrack(track);
         for (const old of this.stream?.getTracks() || []) {
             old.stop();

@@ -1,7 +1,7 @@
 /** @odoo-module **/
 // Copyright 2026 realtor_3cx contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import {registry} from "@web/core/registry";
+import { registry } from "@web/core/registry";
 
 // A manager's look at the calls: the list, the pivot by realtor and the graph per day.
 registry.category("web_tour.tours").add("realtor_3cx_calls_tour", {

@@ -13,7 +13,8 @@ registry.category("web_tour.tours").add("realtor_3cx_click_to_call_tour", {
         },
         {
             content: "3CX rings the realtor's phone first",
-            trigger: ".o_realtor_3cx_dial_status[data-status=ringing]:contains(your phone rings first)",
+            trigger:
+                ".o_realtor_3cx_dial_status[data-status=ringing]:contains(your phone rings first)",
         },
     ],
 });

@@ -1,7 +1,7 @@
 /** @odoo-module **/
 // Copyright 2026 realtor_3cx contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import {registry} from "@web/core/registry";
+import { registry } from "@web/core/registry";
 
 // An admin generates the CRM API key on the server form: it is shown once, in a dialog.
 registry.category("web_tour.tours").add("realtor_3cx_crm_template_tour", {

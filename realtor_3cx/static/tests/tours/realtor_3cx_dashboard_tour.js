@@ -1,7 +1,7 @@
 /** @odoo-module **/
 // Copyright 2026 realtor_3cx contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import {registry} from "@web/core/registry";
+import { registry } from "@web/core/registry";
 
 // A manager's Telephony dashboard: the pivot per realtor and month, then the graph.
 // The figures come from tests/test_call_report.py (make_activity).
@@ -18,11 +18,13 @@ registry.category("web_tour.tours").add("realtor_3cx_dashboard_tour", {
         },
         {
             content: "Dash Realtor's median call back is 150 s (the mean would be 470)",
-            trigger: ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('150.00')",
+            trigger:
+                ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('150.00')",
         },
         {
             content: "and their answer rate is 20 %",
-            trigger: ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('20.00')",
+            trigger:
+                ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('20.00')",
         },
         {
             content: "Switch to the graph",

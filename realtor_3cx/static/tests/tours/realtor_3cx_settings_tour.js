@@ -1,7 +1,7 @@
 /** @odoo-module **/
 // Copyright 2026 realtor_3cx contributors
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import {registry} from "@web/core/registry";
+import { registry } from "@web/core/registry";
 
 // The admin's first steps: the Telephony settings, then a 3CX server form, saving its secret.
 registry.category("web_tour.tours").add("realtor_3cx_settings_tour", {
@@ -27,7 +27,8 @@ registry.category("web_tour.tours").add("realtor_3cx_settings_tour", {
         },
         {
             content: "The form shows the connection status",
-            trigger: ".o_form_view .o_field_widget[name=connection_state]:contains('Not connected')",
+            trigger:
+                ".o_form_view .o_field_widget[name=connection_state]:contains('Not connected')",
         },
         {
             content: "and that no secret is saved yet",
@@ -45,8 +46,7 @@ registry.category("web_tour.tours").add("realtor_3cx_settings_tour", {
         },
         {
             content: "The secret is saved, and not shown back",
-            trigger:
-                ".o_form_saved div[name=api_secret_state]:contains('A secret is saved')",
+            trigger: ".o_form_saved div[name=api_secret_state]:contains('A secret is saved')",
         },
         {
             content: "The secret field is empty again: saving did not send it back",

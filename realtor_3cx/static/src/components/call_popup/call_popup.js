@@ -32,7 +32,10 @@ export class CallPopupCard extends Component {
 
     get chosen() {
         const id = this.local.picked || this.props.call.partner?.id;
-        return this.partners.find((p) => p.id === id) || (this.partners.length === 1 ? this.partners[0] : null);
+        return (
+            this.partners.find((p) => p.id === id) ||
+            (this.partners.length === 1 ? this.partners[0] : null)
+        );
     }
 
     get title() {

@@ -40,6 +40,10 @@ export class ClickToCallButton extends Component {
         if (this.props.record.isDirty) {
             await this.props.record.save();
         }
-        await this.calls.dial(this.number, this.props.record.resModel, this.props.record.resId || false);
+        await this.calls.dial(
+            this.number,
+            this.props.record.resModel,
+            this.props.record.resId || false
+        );
     }
 }

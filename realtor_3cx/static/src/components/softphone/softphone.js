@@ -104,4 +104,6 @@ export class Softphone extends Component {
     }
 }
 
-registry.category("systray").add("realtor_3cx.Softphone", { Component: Softphone }, { sequence: 27 });
+registry
+    .category("systray")
+    .add("realtor_3cx.Softphone", { Component: Softphone }, { sequence: 27 });

@@ -38,13 +38,33 @@ export class CallDashboard extends Component {
             this.orm.searchRead(
                 "threecx.call",
                 [["state", "in", LIVE]],
-                ["state", "direction", "external_number", "partner_id", "property_id", "user_id", "extension", "start_at", "answer_at", "queue", "server_id"],
+                [
+                    "state",
+                    "direction",
+                    "external_number",
+                    "partner_id",
+                    "property_id",
+                    "user_id",
+                    "extension",
+                    "start_at",
+                    "answer_at",
+                    "queue",
+                    "server_id",
+                ],
                 { order: "start_at asc" }
             ),
             this.orm.searchRead(
                 "threecx.extension",
                 [],
-                ["number", "user_id", "presence", "registered", "queue_logged_in", "server_id", "presence_at"],
+                [
+                    "number",
+                    "user_id",
+                    "presence",
+                    "registered",
+                    "queue_logged_in",
+                    "server_id",
+                    "presence_at",
+                ],
                 { order: "number" }
             ),
         ]);
