@@ -8,7 +8,13 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { OutcomeDialog } from "../components/outcome_dialog/outcome_dialog";
-import { BrowserCall, listAudioDevices, MICROPHONE_KEY, SPEAKER_KEY } from "./softphone";
+import {
+    BrowserCall,
+    chooseDevice,
+    listAudioDevices,
+    MICROPHONE_KEY,
+    SPEAKER_KEY,
+} from "./softphone";
 
 export const BUS = {
     ringing: "realtor_3cx.call/ringing",
@@ -183,11 +189,14 @@ export const callService = {
                     speaker: browser.localStorage.getItem(SPEAKER_KEY) || "",
                 };
             },
+            /** Choose a microphone; a call in progress moves to it at once. */
             async setMicrophone(deviceId) {
-                await (browserCall || new BrowserCall(state.softphone)).setMicrophone(deviceId);
+                chooseDevice(MICROPHONE_KEY, deviceId);
+                await browserCall?.switchMicrophone();
             },
             async setSpeaker(deviceId) {
-                await (browserCall || new BrowserCall(state.softphone)).setSpeaker(deviceId);
+                chooseDevice(SPEAKER_KEY, deviceId);
+                await browserCall?.applySpeaker();
             },
         };
 

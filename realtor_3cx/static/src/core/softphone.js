@@ -47,6 +47,19 @@ export async function listAudioDevices() {
     };
 }
 
+/**
+ * Keep the choice of a device for this computer ("" = the system's default).
+ * @param {string} key MICROPHONE_KEY or SPEAKER_KEY
+ * @param {string} deviceId
+ */
+export function chooseDevice(key, deviceId) {
+    if (deviceId) {
+        browser.localStorage.setItem(key, deviceId);
+    } else {
+        browser.localStorage.removeItem(key);
+    }
+}
+
 /** The microphone, the chosen one if it is still plugged in, else the default. */
 async function openMicrophone() {
     const chosen = browser.localStorage.getItem(MICROPHONE_KEY);
@@ -227,13 +240,8 @@ export class BrowserCall {
         }
     }
 
-    /** Switch to another microphone, mid-call too (the far end hears no gap in the call). */
-    async setMicrophone(deviceId) {
-        if (deviceId) {
-            browser.localStorage.setItem(MICROPHONE_KEY, deviceId);
-        } else {
-            browser.localStorage.removeItem(MICROPHONE_KEY);
-        }
+    /** Move the call to the microphone now chosen (the far end hears no gap in the call). */
+    async switchMicrophone() {
         if (!this.pc) {
             return;
         }
@@ -248,15 +256,6 @@ export class BrowserCall {
         }
         this.stream = stream;
         this.applyMicrophoneState();
-    }
-
-    async setSpeaker(deviceId) {
-        if (deviceId) {
-            browser.localStorage.setItem(SPEAKER_KEY, deviceId);
-        } else {
-            browser.localStorage.removeItem(SPEAKER_KEY);
-        }
-        await this.applySpeaker();
     }
 
     async applySpeaker() {
