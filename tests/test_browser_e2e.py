@@ -366,6 +366,17 @@ def fake_microphone_page(world, tmp_path):
         control(world["sim"], "config", {"audio": "tone"})
 
 
+def call_from_softphone(page, sim, number):
+    """Dial ``number`` from the systray softphone until connected; the simulator's call id."""
+    page.locator(".o_realtor_3cx_softphone_toggle").click()
+    page.fill(".o_realtor_3cx_softphone_number", number)
+    page.locator(".o_realtor_3cx_softphone_call").click()
+    expect(page.locator(".o_realtor_3cx_softphone[data-status=connected]")).to_be_visible(
+        timeout=20000)
+    return next(c["callid"] for c in reversed(control(sim, "calls", method="GET"))
+                if c["callee"] == number)
+
+
 def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_path):
     """Chromium's fake microphone plays 1 kHz bursts; the simulator echoes; the browser hears
     them and times their round trip; keys reach the far end; hold silences the microphone;
@@ -373,11 +384,7 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
     sim = world["sim"]
     number = "+15550108901"
     with fake_microphone_page(world, tmp_path) as page:
-        page.locator(".o_realtor_3cx_softphone_toggle").click()
-        page.fill(".o_realtor_3cx_softphone_number", number)
-        page.locator(".o_realtor_3cx_softphone_call").click()
-        phone = page.locator(".o_realtor_3cx_softphone[data-status=connected]")
-        expect(phone).to_be_visible(timeout=20000)
+        callid = call_from_softphone(page, sim, number)
         page.wait_for_selector("audio.o_realtor_3cx_softphone_audio", state="attached")
         heard = page.evaluate(HEAR_TONE)
         assert heard, "the browser did not hear its tone come back through 3CX"
@@ -385,8 +392,6 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
 
         measured = page.evaluate(ROUND_TRIP, 6000)
         trips = sorted(measured["trips"])
-        callid = next(c["callid"] for c in reversed(control(sim, "calls", method="GET"))
-                      if c["callee"] == number)
         backlog = max(figures.get("echo_backlog_ms", 0)
                       for figures in control(sim, "stats", method="GET")["streams"].values())
         print(f"round trip in Chromium (microphone to loudspeaker, through Odoo's worker and "
@@ -444,15 +449,9 @@ def test_the_far_end_hanging_up_ends_the_browser_call_everywhere(world, tmp_path
     sim = world["sim"]
     number = "+15550108902"
     with fake_microphone_page(world, tmp_path) as page:
-        page.locator(".o_realtor_3cx_softphone_toggle").click()
-        page.fill(".o_realtor_3cx_softphone_number", number)
-        page.locator(".o_realtor_3cx_softphone_call").click()
-        expect(page.locator(".o_realtor_3cx_softphone[data-status=connected]")).to_be_visible(
-            timeout=20000)
+        callid = call_from_softphone(page, sim, number)
         wait_for(lambda: control(sim, "stats", method="GET")["open_streams"] == 2,
                  "the bridge's two audio streams")
-        callid = next(c["callid"] for c in reversed(control(sim, "calls", method="GET"))
-                      if c["callee"] == number)
         control(sim, f"calls/{callid}/hangup", {"side": "callee"})
         expect(page.locator(".o_realtor_3cx_softphone[data-status=ended]")).to_be_visible(
             timeout=10000)
