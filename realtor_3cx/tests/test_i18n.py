@@ -17,6 +17,7 @@ from odoo.modules.module import get_module_path
 from odoo.tests import tagged
 from odoo.tools.translate import code_translations, trans_export
 
+from ..worker import pipeline
 from .common import Realtor3cxCase
 
 REFRESH = "python3 tests/i18n_refresh.py"
@@ -170,3 +171,11 @@ class TestI18n(Realtor3cxCase):
         }
         self.assertEqual(web.get("Incoming call"), "Llamada entrante")
         self.assertEqual(web.get("Who is calling?"), "¿Quién llama?")
+
+    def test_the_worker_answers_in_the_language_of_the_user_who_asked(self):
+        """The worker's answers to a click-to-call or a browser call are translated too."""
+        message = pipeline._("The call no longer rings on extension %(extension)s.", extension=101)
+        self.assertEqual(message, "The call no longer rings on extension 101.")
+        self.assertEqual(message.in_lang("en_US"), "The call no longer rings on extension 101.")
+        self.assertEqual(message.in_lang("es_419"), "La llamada ya no suena en la extensión 101.")
+        self.assertEqual(pipeline.in_lang("", "es_419"), "")
