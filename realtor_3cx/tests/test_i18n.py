@@ -38,7 +38,7 @@ SAME_IN_SPANISH = {
 # What a translation must keep: printf (%s, %(name)s, %(seconds)02d), str.format ({contact},
 # the outcome summaries) and the markup of view texts (its tag names).
 PLACEHOLDERS = re.compile(
-    r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[sdrifxXeEgGc]|\{\w*\}|</?([a-zA-Z][\w-]*)"
+    r"%(?:\([^)]*\))?[#0+-]*\d*(?:\.\d+)?[sdrifxXeEgGc]|\{\w*\}|</?([a-zA-Z][\w-]*)"
 )
 # The comments by which Odoo tells a Python or JavaScript term from a record's.
 CODE_MARKERS = ("odoo-python", "odoo-javascript")
