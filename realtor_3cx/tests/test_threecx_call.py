@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from psycopg2 import IntegrityError
 
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.models import is_definition_class
 from odoo.tests import TransactionCase, new_test_user
@@ -131,10 +132,10 @@ class TestThreecxCall(Realtor3cxCase):
 class TestModelStructure(TransactionCase):
     """The order of what a write or a sync sets off is written in one place.
 
-    Each model's features are AbstractModels composed on the model; the methods several
-    features take part in are defined by the model's own class only, which calls each step
-    explicitly. A feature overriding one of them would make the order depend on which file
-    Python imports first again.
+    Each model's features are AbstractModels composed on the model (``_inherit``). None of the
+    addon's classes of a model defines a method or field another one defines, and the methods
+    several features take part in are defined by the model's own class only, which calls each
+    feature's step explicitly: nothing depends on which file Python imports first.
     """
 
     SHARED = {
@@ -143,13 +144,16 @@ class TestModelStructure(TransactionCase):
         "res.partner": ("create", "write"),
     }
 
+    def _our_classes(self, model):
+        return [
+            cls
+            for cls in type(self.env[model]).__mro__
+            if is_definition_class(cls) and cls._module == "realtor_3cx"
+        ]
+
     def test_shared_methods_defined_once(self):
         for model, methods in self.SHARED.items():
-            ours = [
-                cls
-                for cls in type(self.env[model]).__mro__
-                if is_definition_class(cls) and cls._module == "realtor_3cx"
-            ]
+            ours = self._our_classes(model)
             self.assertGreater(len(ours), 1, f"{model} composes no feature mixin")
             for method in methods:
                 with self.subTest(model=model, method=method):
@@ -159,3 +163,17 @@ class TestModelStructure(TransactionCase):
                         f"{model}.{method} is defined by {defining}: only {model}'s own class "
                         "may define it, calling each feature's step",
                     )
+
+    def test_no_feature_overrides_another(self):
+        for model in self.SHARED:
+            seen = {}
+            for cls in self._our_classes(model):
+                for name, value in vars(cls).items():
+                    if not (callable(value) or isinstance(value, fields.Field)):
+                        continue
+                    with self.subTest(model=model, name=name):
+                        self.assertFalse(
+                            name in seen,
+                            f"{model}: {name} is defined by {seen.get(name)} and {cls._name}",
+                        )
+                    seen[name] = cls._name
