@@ -35,7 +35,7 @@
         "views/res_config_settings_workflow_views.xml",
         "views/threecx_server_crm_views.xml",
     ],
-    "demo": ["demo/realtor_3cx_demo.xml", "demo/threecx_recording_demo.xml"],
+    "demo": ["demo/realtor_3cx_demo.xml"],
     "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
     "assets": {

@@ -4,13 +4,16 @@
 
 - ruff (``ruff.toml``) over the addon and the project tests;
 - pylint with pylint-odoo's OCA mandatory checks (``.pylintrc-mandatory``) over the addon;
+- oca-odoo-pre-commit-hooks' module checks (``oca-checks-odoo-module``: manifest, XML, CSV and
+  demo data, as OCA's pre-commit runs them) over the addon;
 - prettier (``.prettierrc.json``: Odoo's JS style, 4 spaces, 100 columns) over the addon's JS.
 
-Both run from the Python that runs the tests (the project's ``.venv``, where requirements.txt
-pins them). A missing linter is a failure, never a skip. To run one by hand::
+The Python ones run from the Python that runs the tests (the project's ``.venv``, where
+requirements.txt pins them). A missing linter is a failure, never a skip. To run one by hand::
 
     .venv/bin/ruff check realtor_3cx tests
     .venv/bin/pylint --rcfile=.pylintrc-mandatory realtor_3cx
+    .venv/bin/oca-checks-odoo-module realtor_3cx
 """
 
 import importlib.util
@@ -51,6 +54,15 @@ def test_pylint_odoo_mandatory():
     assert rc == 0, (
         "pylint-odoo's mandatory checks failed "
         f"(pylint --rcfile=.pylintrc-mandatory realtor_3cx, exit {rc}):\n{output}"
+    )
+
+
+def test_oca_checks_odoo_module():
+    # Every check enabled, as OCA's pre-commit config has them (it disables none of this hook's).
+    rc, output = run_linter("oca_pre_commit_hooks", "realtor_3cx")
+    assert rc == 0, (
+        f"oca-checks-odoo-module found problems (oca-checks-odoo-module realtor_3cx, exit {rc}):"
+        f"\n{output}"
     )
 
 

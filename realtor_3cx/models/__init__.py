@@ -1,21 +1,24 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+# Feature mixins (AbstractModels) first: the models that compose them in their _inherit
+# (threecx.server, threecx.call, res.partner) are built after them.
+from . import res_partner_outbound
+from . import threecx_server_crm
+from . import threecx_recording
+from . import threecx_call_sync
+from . import threecx_call_lead
+from . import threecx_dial
+from . import threecx_call_crm
+
 from . import threecx_server
 from . import threecx_extension
 from . import res_users
 from . import realtor_property
 from . import res_config_settings
 from . import res_partner
-from . import res_partner_outbound
 from . import threecx_outcome
 from . import threecx_call
-from . import threecx_call_sync
-from . import threecx_call_lead
 from . import threecx_call_report
-from . import res_config_settings_workflow
-from . import threecx_recording
-from . import threecx_dial
 from . import threecx_softphone
 from . import threecx_caller_lookup
-from . import threecx_server_crm
-from . import threecx_call_crm

@@ -1,19 +1,40 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..tools import SecretKeyError
+from .res_partner_outbound import DEFAULT_WINDOW, parse_calling_window
+from .threecx_call_lead import DEFAULT_DEADLINE_MINUTES
 from .threecx_server import secret_box
 
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
+    # -- telephony status (views/res_config_settings_views.xml) ---------------------------------
+
     # Status shown to the admin, filled by get_values() (settings open through default_get,
     # which does not run computes without dependencies).
     realtor_3cx_key_configured = fields.Boolean("Encryption key configured", readonly=True)
     realtor_3cx_server_count = fields.Integer("3CX servers", readonly=True)
     realtor_3cx_extension_count = fields.Integer("3CX extensions", readonly=True)
+
+    # -- call workflow (views/res_config_settings_workflow_views.xml) ---------------------------
+
+    realtor_3cx_calling_window = fields.Char(
+        "Calling window",
+        config_parameter="realtor_3cx.calling_window",
+        default=DEFAULT_WINDOW,
+        help="Outbound calls are placed only between these times in the contact's time zone "
+        "(HH:MM-HH:MM).",
+    )
+    realtor_3cx_speed_to_lead_minutes = fields.Integer(
+        "Call-back deadline (minutes)",
+        config_parameter="realtor_3cx.speed_to_lead_minutes",
+        default=DEFAULT_DEADLINE_MINUTES,
+        help="A missed call from a new or active contact must be called back within this time.",
+    )
 
     @api.model
     def get_values(self):
@@ -29,3 +50,17 @@ class ResConfigSettings(models.TransientModel):
             realtor_3cx_extension_count=self.env["threecx.extension"].search_count([]),
         )
         return res
+
+    @api.constrains("realtor_3cx_calling_window", "realtor_3cx_speed_to_lead_minutes")
+    def _check_realtor_3cx_workflow(self):
+        for settings in self:
+            if not parse_calling_window(settings.realtor_3cx_calling_window):
+                raise ValidationError(
+                    _(
+                        "The calling window %s is not a time range such as 08:00-21:00 "
+                        "(start before end, the same day).",
+                        settings.realtor_3cx_calling_window or "",
+                    )
+                )
+            if settings.realtor_3cx_speed_to_lead_minutes <= 0:
+                raise ValidationError(_("The call-back deadline must be at least a minute."))

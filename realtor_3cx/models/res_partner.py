@@ -12,7 +12,11 @@ _logger = logging.getLogger(__name__)
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = [
+        "res.partner",
+        "threecx.outbound.mixin",  # res_partner_outbound.py: do-not-call, calling window
+    ]
 
     # Exact, indexed E.164 forms: the caller lookup compares these and nothing else.
     phone_e164 = fields.Char(

@@ -4,8 +4,9 @@
 
 Click-to-call (phone fields, the Missed Calls list, the calls tabs of contacts and properties),
 browser calls and their transfers to an outside number all reach
-``threecx.call._dial_check()``, which asks :meth:`ResPartner._realtor_3cx_outbound_block`;
-other entry points (the CRM-template endpoints) call it directly.
+``threecx.call._dial_check()``, which asks ``res.partner``'s
+:meth:`ThreecxOutboundMixin._realtor_3cx_outbound_block`; other entry points (the CRM-template
+endpoints) call it directly.
 """
 
 import logging
@@ -38,8 +39,11 @@ def parse_calling_window(text):
     return (start, end) if start < end else None
 
 
-class ResPartner(models.Model):
-    _inherit = "res.partner"
+class ThreecxOutboundMixin(models.AbstractModel):
+    """The outbound-call rule of contacts (composed on ``res.partner``)."""
+
+    _name = "threecx.outbound.mixin"
+    _description = "Contact: outbound call rules"
 
     def _realtor_3cx_outbound_block(self, number, when=None):
         """Whether an outbound call to ``number`` may be placed at ``when``, and why not.

@@ -22,9 +22,26 @@ REALTOR_WRITABLE_FIELDS = {"outcome_id", "notes", "partner_id", "property_id", "
 
 
 class ThreecxCall(models.Model):
+    """A phone call, as 3CX reported it, and what the realtor learned on it.
+
+    The call's features are AbstractModels, one per file, composed here in ``_inherit``. None
+    of them overrides another's methods: what several features take part in (``create``,
+    ``write``, the worker's ``_create_from_view`` and ``_notify_transition``) is defined in this
+    class only, calling each feature's step in the order written below, so that no behaviour
+    depends on the order Python imports the files in.
+    """
+
     _name = "threecx.call"
     _description = "Phone Call"
-    _inherit = ["mail.thread"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "threecx.call.sync.mixin",  # threecx_call_sync.py: what the worker writes, who is told
+        "threecx.call.lead.mixin",  # threecx_call_lead.py: speed to lead, listing lines
+        "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
+        "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
+        "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
+    ]
     _order = "start_at desc, id desc"
     _check_company_auto = True
 
@@ -127,7 +144,57 @@ class ThreecxCall(models.Model):
             who = call.partner_id.name or call.external_number or _("unknown number")
             call.display_name = f"{labels.get(call.direction, '')} · {who}"
 
+    # -- where the features meet: each step once, in this order -------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        calls = super().create(vals_list)
+        # Every outbound call comes through here, whoever logs it: it may settle a missed lead.
+        calls._realtor_3cx_speed_to_lead()
+        return calls
+
     def write(self, vals):
+        self._check_realtor_write(vals)
+        had_outcome = {call.id: call.outcome_id for call in self} if "outcome_id" in vals else {}
+        res = super().write(vals)
+        # 1. A new outcome plans its follow-up.
+        for call in self:
+            if vals.get("outcome_id") and had_outcome.get(call.id) != call.outcome_id:
+                call._schedule_outcome_followup()
+        # 2. A call that became missed starts a call-back deadline; an outbound one settles it
+        #    (threecx_call_lead.py).
+        if "state" in vals:
+            self._realtor_3cx_speed_to_lead()
+        # 3. A refused consent deletes the audio (threecx_recording.py).
+        if vals.get("recording_consent") == "refused":
+            self._recording_delete(_("Deleted: the caller refused to be recorded."))
+        return res
+
+    @api.model
+    def _create_from_view(self, server, view, values):
+        """The record of a call the worker sees for the first time, and the lookup it made.
+
+        A call 3CX's CRM template journaled first is adopted (threecx_call_crm.py) rather
+        than logged twice; otherwise the call is created (threecx_call_sync.py).
+        """
+        adopted = self._crm_adopt_from_view(server, view, values)
+        if adopted:
+            return adopted, None
+        return self._sync_create_from_view(server, view, values)
+
+    def _notify_transition(self, old_state, view, users, match=None):
+        """What a state change of the call sets off, from the worker or a ReportCall."""
+        self.ensure_one()
+        # 1. A ReportCall record the worker just adopted is not a new call (threecx_call_crm.py).
+        old_state = self._crm_adopted_old_state(old_state)
+        # 2. Pop-ups, call-back activity, chatter summary (threecx_call_sync.py).
+        self._sync_notify_transition(old_state, view, users, match)
+        # 3. A call logged as over may have audio to fetch (threecx_recording.py).
+        self._recording_on_transition(old_state)
+
+    # -- what a realtor may change -----------------------------------------------------------
+
+    def _check_realtor_write(self, vals):
         # Realtors may add what they learned (outcome, notes, who and what it was about), not
         # rewrite what 3CX reported.
         if not self.env.su and not self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"):
@@ -139,12 +206,6 @@ class ThreecxCall(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
-        had_outcome = {call.id: call.outcome_id for call in self} if "outcome_id" in vals else {}
-        res = super().write(vals)
-        for call in self:
-            if vals.get("outcome_id") and had_outcome.get(call.id) != call.outcome_id:
-                call._schedule_outcome_followup()
-        return res
 
     def _schedule_outcome_followup(self):
         """The follow-up the outcome implies, on the contact (or the call), as configured."""

@@ -15,7 +15,7 @@ rings twice in a minute still gets two records.
 * Without one (no worker, or it lags) ReportCall creates the call with a deterministic id
   ``crm-<agent>-<number>-<start>``, so a repeated ReportCall is still one record.
 * When the worker later logs that call (e.g. from the XAPI call log after a reconnect),
-  :meth:`_create_from_view` adopts the CRM record: it takes the real 3CX call id instead of
+  :meth:`_crm_adopt_from_view` adopts the CRM record: it takes the real 3CX call id instead of
   creating a second one, and nobody is notified twice.
 
 Outbound calls reported to a do-not-call contact, or outside the contact's calling window at
@@ -107,8 +107,11 @@ def parse_duration(value):
     return int(seconds) if seconds <= MAX_DURATION else None
 
 
-class ThreecxCall(models.Model):
-    _inherit = "threecx.call"
+class ThreecxCallCrmMixin(models.AbstractModel):
+    """ReportCall on ``threecx.call`` (composed there)."""
+
+    _name = "threecx.call.crm.mixin"
+    _description = "Phone Call: 3CX CRM journal"
 
     crm_reported = fields.Boolean(
         "Journaled by 3CX",
@@ -315,7 +318,9 @@ class ThreecxCall(models.Model):
     # -- the worker meets a call ReportCall logged first ----------------------------------------
 
     @api.model
-    def _create_from_view(self, server, view, values):
+    def _crm_adopt_from_view(self, server, view, values):
+        """The ReportCall record a worker's new view is about, adopted, or ``None``: step 1
+        of ``threecx.call._create_from_view``."""
         number = view["external_number"]
         if number and view["direction"] != "internal" and view["start_at"]:
             region = server.company_id.country_id.code
@@ -327,8 +332,8 @@ class ThreecxCall(models.Model):
                 view["extension"], start, report=False,
             ).filtered(lambda c: c.call_id.startswith(CRM_CALL_PREFIX))
             if orphan:
-                return self._crm_adopt(orphan, view, values), None
-        return super()._create_from_view(server, view, values)
+                return self._crm_adopt(orphan, view, values)
+        return None
 
     def _crm_adopt(self, call, view, values):
         """Give a ReportCall record the worker's 3CX call id and fill what it lacks."""
@@ -345,8 +350,10 @@ class ThreecxCall(models.Model):
         self.env.cr.precommit.data.setdefault(_ADOPTED, {})[call.id] = old_state
         return call
 
-    def _notify_transition(self, old_state, view, users, match=None):
+    def _crm_adopted_old_state(self, old_state):
+        """The state an adopted record had, for the call ``_sync_from_3cx`` takes for new:
+        step 1 of ``threecx.call._notify_transition``."""
         adopted = self.env.cr.precommit.data.get(_ADOPTED) or {}
         if old_state is None and self.id in adopted:
             old_state = adopted.pop(self.id)
-        return super()._notify_transition(old_state, view, users, match)
+        return old_state

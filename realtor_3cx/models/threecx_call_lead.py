@@ -18,8 +18,9 @@ The first *outbound* call to the same E.164 number after the missed call settles
 or not: what is measured is the realtor's reaction, not whether the lead picked up. The
 missed call then stores the seconds from its start to the call back, whether the deadline
 was met and the call that settled it. Every outbound call goes through ``create()``, whether
-the worker logs it, a test or the CRM-template journal does, so this hooks ``create()`` and
-``write()`` rather than the worker's sync path.
+the worker logs it, a test or the CRM-template journal does, so ``threecx.call``'s ``create()``
+and ``write()`` (of a state) run :meth:`_realtor_3cx_speed_to_lead` rather than the worker's
+sync path.
 
 Listing lines: a call to a property's listing phone (its DID, see ``realtor.property``) is
 logged on that property by the caller lookup, rings the listing agent's pop-up and gives them
@@ -28,7 +29,7 @@ the call-back activity (``threecx_call_sync.py``).
 
 import datetime
 
-from odoo import api, fields, models
+from odoo import fields, models
 
 MISSED_STATES = ("missed", "voicemail")
 DEFAULT_DEADLINE_MINUTES = 15
@@ -36,8 +37,11 @@ DEFAULT_NEW_DAYS = 30
 DEFAULT_ACTIVE_DAYS = 90
 
 
-class ThreecxCall(models.Model):
-    _inherit = "threecx.call"
+class ThreecxCallLeadMixin(models.AbstractModel):
+    """Speed to lead and listing lines on ``threecx.call`` (composed there)."""
+
+    _name = "threecx.call.lead.mixin"
+    _description = "Phone Call: speed to lead"
 
     callback_deadline = fields.Datetime(
         "Call back by",
@@ -63,18 +67,6 @@ class ThreecxCall(models.Model):
         "Time to call back (s)", readonly=True, copy=False, aggregator="avg"
     )
     callback_met = fields.Boolean("Called back in time", readonly=True, copy=False)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        calls = super().create(vals_list)
-        calls._realtor_3cx_speed_to_lead()
-        return calls
-
-    def write(self, vals):
-        res = super().write(vals)
-        if "state" in vals:
-            self._realtor_3cx_speed_to_lead()
-        return res
 
     def _realtor_3cx_speed_to_lead(self):
         """Start the deadline of missed leads; settle earlier missed calls an outbound answers."""

@@ -35,9 +35,11 @@ def _dt(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
 
 
-class ThreecxCall(models.Model):
-    _inherit = ["threecx.call", "mail.activity.mixin"]
-    _name = "threecx.call"
+class ThreecxCallSyncMixin(models.AbstractModel):
+    """The worker's side of ``threecx.call`` (composed there, see ``threecx_call.py``)."""
+
+    _name = "threecx.call.sync.mixin"
+    _description = "Phone Call: 3CX sync"
 
     transfer_path = fields.Char(
         "Handled by", readonly=True, help="The extensions that talked on this call, in order."
@@ -119,7 +121,9 @@ class ThreecxCall(models.Model):
         return (current or False) != (value or False)
 
     @api.model
-    def _create_from_view(self, server, view, values):
+    def _sync_create_from_view(self, server, view, values):
+        """Create the call of a view no record has yet (``threecx.call._create_from_view``
+        adopts a ReportCall record instead when there is one)."""
         values["server_id"] = server.id
         values["call_id"] = view["call_id"]
         match = None
@@ -156,7 +160,9 @@ class ThreecxCall(models.Model):
             "user_id": self.user_id.id,
         }
 
-    def _notify_transition(self, old_state, view, users, match=None):
+    def _sync_notify_transition(self, old_state, view, users, match=None):
+        """Tell the realtors concerned (bus), plan the call back of a missed lead, log a
+        completed call on the contact: step 2 of ``threecx.call._notify_transition``."""
         self.ensure_one()
         ringing_users = {users[ext] for ext in view.get("notify_ringing", ()) if users.get(ext)}
         if old_state is None and self.state == "ringing":

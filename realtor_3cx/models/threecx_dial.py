@@ -54,8 +54,12 @@ class ThreecxDialRequest(models.Model):
         self.search([("create_date", "<", limit)]).unlink()
 
 
-class ThreecxCall(models.Model):
-    _inherit = "threecx.call"
+class ThreecxCallDialMixin(models.AbstractModel):
+    """What a realtor does from Odoo on ``threecx.call`` (composed there): place, claim,
+    answer or decline a call."""
+
+    _name = "threecx.call.dial.mixin"
+    _description = "Phone Call: click-to-call"
 
     # -- the realtor's session -----------------------------------------------------------------
 

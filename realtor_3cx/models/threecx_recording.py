@@ -45,8 +45,11 @@ CONSENT_STATES = [
 ]
 
 
-class ThreecxServer(models.Model):
-    _inherit = "threecx.server"
+class ThreecxServerRecordingMixin(models.AbstractModel):
+    """A 3CX server's recording policy (composed on ``threecx.server``)."""
+
+    _name = "threecx.server.recording.mixin"
+    _description = "3CX Server: recording policy"
 
     record_calls = fields.Boolean(
         "Fetch call recordings",
@@ -78,8 +81,11 @@ class ThreecxServer(models.Model):
     ]
 
 
-class ThreecxCall(models.Model):
-    _inherit = "threecx.call"
+class ThreecxCallRecordingMixin(models.AbstractModel):
+    """A call's recording or voicemail (composed on ``threecx.call``)."""
+
+    _name = "threecx.call.recording.mixin"
+    _description = "Phone Call: recording"
 
     recording_state = fields.Selection(
         RECORDING_STATES,
@@ -108,17 +114,18 @@ class ThreecxCall(models.Model):
 
     # -- what a finished call should get ------------------------------------------------------
 
-    def _notify_transition(self, old_state, view, users, match=None):
-        # The moment a call is logged as over (live, or imported from the call log after a
-        # worker outage) is when we know whether 3CX will have audio for it.
-        res = super()._notify_transition(old_state, view, users, match)
+    def _recording_on_transition(self, old_state):
+        """Step 3 of ``threecx.call._notify_transition``.
+
+        The moment a call is logged as over (live, or imported from the call log after a
+        worker outage) is when we know whether 3CX will have audio for it.
+        """
         if (
             self.state in ("completed", "transferred", "voicemail")
             and old_state not in ("completed", "transferred", "voicemail")
             and not self.recording_state
         ):
             self._recording_expect()
-        return res
 
     def _recording_expect(self):
         self.ensure_one()
@@ -264,14 +271,11 @@ class ThreecxCall(models.Model):
 
     # -- consent and retention ----------------------------------------------------------------
 
-    def write(self, vals):
-        res = super().write(vals)
-        if vals.get("recording_consent") == "refused":
-            self._recording_delete(_("Deleted: the caller refused to be recorded."))
-        return res
-
     def _recording_delete(self, why):
-        """Remove the audio (or stop waiting for it), and say why on the call."""
+        """Remove the audio (or stop waiting for it), and say why on the call.
+
+        ``threecx.call.write()`` calls it when the consent becomes refused.
+        """
         calls = self.filtered(lambda c: c.recording_state in ("pending", "fetched"))
         if not calls:
             return

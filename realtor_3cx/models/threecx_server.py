@@ -41,8 +41,18 @@ def is_local_host(hostname):
 
 
 class ThreecxServer(models.Model):
+    """A 3CX phone system Odoo is connected to.
+
+    Its features are AbstractModels composed here; ``init()`` and ``write()`` are defined in
+    this class only.
+    """
+
     _name = "threecx.server"
     _description = "3CX Server"
+    _inherit = [
+        "threecx.server.recording.mixin",  # threecx_recording.py: the recording policy
+        "threecx.server.crm.mixin",  # threecx_server_crm.py: the CRM template and its key
+    ]
     _order = "name, id"
     _check_company_auto = True
 
@@ -102,9 +112,12 @@ class ThreecxServer(models.Model):
     last_error = fields.Text(readonly=True, copy=False)
 
     def init(self):
+        # The secrets' columns, which the ORM does not know: the API secret's (encrypted) and
+        # the CRM key's hash (threecx_server_crm.py).
         self.env.cr.execute(
             "ALTER TABLE threecx_server ADD COLUMN IF NOT EXISTS api_secret_enc VARCHAR"
         )
+        self._crm_init_key_column()
 
     @api.model
     def _normalize_vals(self, vals):

@@ -5,9 +5,9 @@
 The key is 32 random bytes (url-safe base64). Only an HMAC-SHA-256 of it is stored, keyed with
 the database's ``database.secret`` and bound to the server id: a copied database row is useless
 on another server or database, and a leaked hash cannot be replayed as a key. As with the 3CX
-API secret, the hash lives in a column the ORM does not know (see ``init()``), so no read,
-export or onchange can return it. The key is shown once, the way Odoo shows its own API keys:
-in a dialog whose only copy of it is the action's context.
+API secret, the hash lives in a column the ORM does not know (see ``_crm_init_key_column()``),
+so no read, export or onchange can return it. The key is shown once, the way Odoo shows its own
+API keys: in a dialog whose only copy of it is the action's context.
 """
 
 import hashlib
@@ -25,19 +25,21 @@ _logger = logging.getLogger(__name__)
 KEY_BYTES = 32
 
 
-class ThreecxServer(models.Model):
-    _inherit = "threecx.server"
+class ThreecxServerCrmMixin(models.AbstractModel):
+    """A 3CX server's CRM-template key and template (composed on ``threecx.server``)."""
+
+    _name = "threecx.server.crm.mixin"
+    _description = "3CX Server: CRM template"
 
     crm_key_set = fields.Boolean("CRM API key set", compute="_compute_crm_key_set")
     crm_key_created_at = fields.Datetime("CRM API key created", readonly=True, copy=False)
     crm_endpoint = fields.Char("CRM endpoint", compute="_compute_crm_endpoint")
 
-    def init(self):
-        res = super().init()
+    def _crm_init_key_column(self):
+        # Called by threecx.server's init(): the abstract mixin has no table of its own.
         self.env.cr.execute(
             "ALTER TABLE threecx_server ADD COLUMN IF NOT EXISTS crm_key_hash VARCHAR"
         )
-        return res
 
     def _compute_crm_key_set(self):
         with_key = set()

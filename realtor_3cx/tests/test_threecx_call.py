@@ -4,8 +4,10 @@ from datetime import datetime, timedelta
 
 from psycopg2 import IntegrityError
 
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import new_test_user
+from odoo.models import is_definition_class
+from odoo.tests import TransactionCase, new_test_user
 from odoo.tools import mute_logger
 
 from .common import Realtor3cxCase
@@ -125,3 +127,53 @@ class TestThreecxCall(Realtor3cxCase):
 
     def test_display_name(self):
         self.assertEqual(self.my_call.display_name, "Inbound · 555-010-2030")
+
+
+class TestModelStructure(TransactionCase):
+    """The order of what a write or a sync sets off is written in one place.
+
+    Each model's features are AbstractModels composed on the model (``_inherit``). None of the
+    addon's classes of a model defines a method or field another one defines, and the methods
+    several features take part in are defined by the model's own class only, which calls each
+    feature's step explicitly: nothing depends on which file Python imports first.
+    """
+
+    SHARED = {
+        "threecx.call": ("create", "write", "_create_from_view", "_notify_transition"),
+        "threecx.server": ("create", "write", "init"),
+        "res.partner": ("create", "write"),
+    }
+
+    def _our_classes(self, model):
+        return [
+            cls
+            for cls in type(self.env[model]).__mro__
+            if is_definition_class(cls) and cls._module == "realtor_3cx"
+        ]
+
+    def test_shared_methods_defined_once(self):
+        for model, methods in self.SHARED.items():
+            ours = self._our_classes(model)
+            self.assertGreater(len(ours), 1, f"{model} composes no feature mixin")
+            for method in methods:
+                with self.subTest(model=model, method=method):
+                    defining = [cls._name for cls in ours if method in vars(cls)]
+                    self.assertIn(
+                        defining, ([], [model]),
+                        f"{model}.{method} is defined by {defining}: only {model}'s own class "
+                        "may define it, calling each feature's step",
+                    )
+
+    def test_no_feature_overrides_another(self):
+        for model in self.SHARED:
+            seen = {}
+            for cls in self._our_classes(model):
+                for name, value in vars(cls).items():
+                    if not (callable(value) or isinstance(value, fields.Field)):
+                        continue
+                    with self.subTest(model=model, name=name):
+                        self.assertFalse(
+                            name in seen,
+                            f"{model}: {name} is defined by {seen.get(name)} and {cls._name}",
+                        )
+                    seen[name] = cls._name
