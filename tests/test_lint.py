@@ -5,7 +5,8 @@
 - ruff (``ruff.toml``) over the addon and the project tests;
 - pylint with pylint-odoo's OCA mandatory checks (``.pylintrc-mandatory``) over the addon;
 - oca-odoo-pre-commit-hooks' module checks (``oca-checks-odoo-module``: manifest, XML, CSV and
-  demo data, as OCA's pre-commit runs them) over the addon;
+  demo data, as OCA's pre-commit runs them) over the addon, and its PO checks
+  (``oca-checks-po``) over the addon's translations;
 - prettier (``.prettierrc.json``: Odoo's JS style, 4 spaces, 100 columns) over the addon's JS.
 
 The Python ones run from the Python that runs the tests (the project's ``.venv``, where
@@ -14,6 +15,7 @@ requirements.txt pins them). A missing linter is a failure, never a skip. To run
     .venv/bin/ruff check realtor_3cx tests
     .venv/bin/pylint --rcfile=.pylintrc-mandatory realtor_3cx
     .venv/bin/oca-checks-odoo-module realtor_3cx
+    .venv/bin/oca-checks-po --disable=po-pretty-format realtor_3cx/i18n/*.po*
 """
 
 import importlib.util
@@ -64,6 +66,18 @@ def test_oca_checks_odoo_module():
         f"oca-checks-odoo-module found problems (oca-checks-odoo-module realtor_3cx, exit {rc}):"
         f"\n{output}"
     )
+
+
+def test_oca_checks_po():
+    # As OCA's pre-commit config runs it: po-pretty-format is left to the translation tools
+    # (it rejects a msgstr equal to its msgid, which Odoo's own exports keep).
+    i18n = ROOT / "realtor_3cx" / "i18n"
+    files = sorted(str(path.relative_to(ROOT)) for path in i18n.glob("*.po*"))
+    assert any(f.endswith(".pot") for f in files) and any(f.endswith(".po") for f in files), (
+        f"realtor_3cx/i18n should hold the pot and at least one translation, found {files}"
+    )
+    rc, output = run_linter("oca_pre_commit_hooks.cli_po", "--disable=po-pretty-format", *files)
+    assert rc == 0, f"oca-checks-po found problems in {files} (exit {rc}):\n{output}"
 
 
 def test_prettier_js():
