@@ -106,7 +106,8 @@ def odoo_bin_runs(tmp_path_factory):
             dbname = f"r3cx_runner_{'demo' if demo else 'nodemo'}_{secrets.token_hex(3)}"
             run_conf = conf_for(conf, dbname, workdir)
             cmd = [sys.executable, str(src / "odoo-bin"), "-c", str(run_conf), "-d", dbname,
-                   "-i", "realtor_3cx", "--test-tags", "/realtor_3cx", "--stop-after-init"]
+                   "-i", "realtor_3cx", "--test-tags", "/realtor_3cx", "--stop-after-init",
+                   "--log-level=info"]  # the files it loads, demo data included
             if not demo:
                 cmd.append("--without-demo=all")
             log = workdir / "odoo.log"
@@ -143,3 +144,5 @@ def test_odoo_bin_runs_every_test_and_passes(demo, collected, odoo_bin_runs):
     assert (rc, failed, errors) == (0, 0, 0), f"exit {rc}, {failed} failed, {errors} errors:\n" + (
         problems or text[-4000:])
     assert ran == collected, f"odoo-bin ran {ran} tests, pytest-odoo collects {collected}"
+    # The database had demo data, or had none, as the run says.
+    assert ("loading realtor_3cx/demo/realtor_3cx_demo.xml" in text) is demo
