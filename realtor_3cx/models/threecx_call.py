@@ -213,7 +213,11 @@ class ThreecxCall(models.Model):
         outcome = self.outcome_id
         if not outcome.activity_type_id:
             return
-        target = self.partner_id or self
+        # On the contact as superuser: the realtor may set the outcome of their call, and the
+        # follow-up it plans is the outcome's (a manager's) configuration, so it does not need
+        # the realtor's own right to edit contacts (Contact Creation, which an admin may take
+        # away). The activity is still the realtor's (create_uid), assigned as configured.
+        target = self.partner_id.sudo() or self
         target.activity_schedule(
             activity_type_id=outcome.activity_type_id.id,
             date_deadline=fields.Date.add(

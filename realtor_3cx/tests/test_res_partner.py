@@ -1,5 +1,6 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from ..hooks import post_init_hook
 from .common import Realtor3cxCase
 
 
@@ -29,11 +30,18 @@ class TestPartnerE164(Realtor3cxCase):
         partner = self.Partner.browse(result["ids"])
         self.assertEqual(partner.phone_e164, "+15550106060")
 
-    def test_existing_partners_were_filled_at_install(self):
-        # base's demo partners existed before realtor_3cx: the post-init hook filled them
-        demo = self.env.ref("base.res_partner_1")
-        self.assertEqual(demo.phone, "(623)-853-7197")
-        self.assertEqual(demo.phone_e164, "+16238537197")
+    def test_existing_partners_are_filled_at_install(self):
+        # A partner that existed before realtor_3cx: a phone, and the E.164 columns the
+        # pre-init hook created empty. Its own data, so that it holds without demo data too.
+        partner = self.Partner.create({"name": "Before Install", "phone": "(623)-853-7197"})
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET phone_e164 = NULL WHERE id = %s", (partner.id,)
+        )
+        partner.invalidate_recordset()
+        self.assertFalse(partner.phone_e164)
+        post_init_hook(self.env)
+        self.assertEqual(partner.phone_e164, "+16238537197")
 
     def test_batch_fill(self):
         partners = self.Partner.create(

@@ -16,7 +16,7 @@ import datetime
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user
+from odoo.tests import Form, new_test_user
 
 from .common import Realtor3cxCase
 
@@ -338,3 +338,93 @@ class TestRecordingAccess(Realtor3cxCase):
                 except AccessError:
                     found = env["ir.attachment"]
                 self.assertEqual({t for t, a in audio.items() if a in found}, expected[role])
+
+
+class TestContactRights(Realtor3cxCase):
+    """Contacts stay under Odoo's own Contact Creation group (base.group_partner_manager).
+
+    The Realtor group implies no Odoo core group: an administrator who takes Contact Creation
+    away from a realtor takes away creating and editing contacts (what Odoo's own
+    auth_signup test ``test_compute_signup_url`` checks on Marc Demo, a realtor in the demo),
+    while the realtor keeps their telephony work on those contacts.
+    """
+
+    NUMBER = "+1 555 010 8640"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.contact_creation = cls.env.ref("base.group_partner_manager")
+        # A realtor as an administrator makes one: Odoo's new internal users get Contact
+        # Creation from its default user template, then the admin ticks Realtor.
+        cls.agent = new_test_user(
+            cls.env, login="r3cx_contacts_agent",
+            groups="realtor_3cx.realtor_3cx_group_user,base.group_partner_manager",
+        )
+        cls.contact = cls.env["res.partner"].create({"name": "Rights Caller"})
+
+    def call_of(self, user, call_id, **values):
+        return self.env["threecx.call"].create({
+            "server_id": self.server.id, "call_id": call_id, "user_id": user.id,
+            "direction": "inbound", "state": "completed", "start_at": T,
+            "external_number": "+15550108640", **values})
+
+    def test_the_realtor_groups_imply_no_contact_rights(self):
+        for xmlid in ("realtor_3cx.realtor_3cx_group_user",
+                      "realtor_3cx.realtor_3cx_group_manager"):
+            group = self.env.ref(xmlid)
+            with self.subTest(group=xmlid):
+                self.assertNotIn(self.contact_creation, group.trans_implied_ids)
+                # Nothing beyond what every internal user has, but the telephony groups.
+                internal = self.env.ref("base.group_user")
+                beyond = group.trans_implied_ids - internal - internal.trans_implied_ids
+                self.assertEqual(set(beyond.get_external_id().values())
+                                 - {"realtor_3cx.realtor_3cx_group_user"}, set())
+        # What Odoo gives every new internal user, and so a new realtor, by default.
+        self.assertIn(self.contact_creation, self.env["res.users"]._default_groups())
+
+    def test_a_realtor_with_contact_creation_creates_the_caller_from_the_popup(self):
+        call = self.call_of(self.agent, "rights-popup")
+        # The pop-up's "Create contact" opens a contact form with the caller's number.
+        form = Form(self.env["res.partner"].with_user(self.agent).with_context(
+            default_phone=call.external_number, default_name=""))
+        form.name = "New Caller"
+        partner = form.save()
+        self.assertEqual(partner.phone_e164, "+15550108640")
+        self.assertEqual(partner.create_uid, self.agent)
+        partner.with_user(self.agent).write({"do_not_call": True, "email": "new@example.com"})
+        self.assertTrue(partner.do_not_call)
+        # The next call from that number finds them.
+        found = self.env["threecx.caller.lookup"].with_user(self.agent).lookup(self.NUMBER)
+        self.assertEqual([p["id"] for p in found["partners"]], partner.ids)
+        call.with_user(self.agent).write({"partner_id": partner.id})
+        self.assertEqual(call.partner_id, partner)
+
+    def test_an_admin_takes_contact_creation_away(self):
+        agent = self.agent.with_user(self.admin)
+        agent.write({"groups_id": [Command.unlink(self.contact_creation.id)]})
+        self.assertFalse(self.agent.has_group("base.group_partner_manager"))
+        self.assertTrue(self.agent.has_group("realtor_3cx.realtor_3cx_group_user"))
+        Partner = self.env["res.partner"].with_user(self.agent)
+        # The same check as Odoo's auth_signup test_compute_signup_url.
+        with self.assertRaises(AccessError):
+            Partner.check_access("write")
+        with self.assertRaises(AccessError):
+            Partner.create({"name": "Not Allowed", "phone": self.NUMBER})
+        with self.assertRaises(AccessError):
+            self.contact.with_user(self.agent).write({"do_not_call": True})
+        self.assertEqual(self.contact.with_user(self.agent).read(["name"])[0]["name"],
+                         "Rights Caller")
+        # The telephony work goes on: the realtor settles their call on the contact and logs
+        # its outcome, and the follow-up it plans lands on the contact, theirs to close.
+        call = self.call_of(self.agent, "rights-outcome")
+        showing = self.env.ref("realtor_3cx.threecx_outcome_showing_booked")
+        call.with_user(self.agent).write(
+            {"partner_id": self.contact.id, "outcome_id": showing.id, "notes": "Sat 10:00"})
+        activity = self.contact.activity_ids
+        self.assertEqual(activity.activity_type_id,
+                         self.env.ref("realtor_3cx.mail_activity_type_showing"))
+        self.assertEqual((activity.user_id, activity.create_uid), (self.agent, self.agent))
+        activity.with_user(self.agent).action_feedback(feedback="Booked")
+        self.assertFalse(self.contact.activity_ids)
+        self.assertIn("Booked", self.contact.message_ids[0].body)
