@@ -110,6 +110,35 @@ test("the pop-up ranks the people sharing a number and lets the realtor pick", a
     await contains(".o_realtor_3cx_popup", { count: 0 });
 });
 
+const UNKNOWN = { ...RINGING, id: 42, match: { partners: [], properties: [] } };
+
+async function ringUnknown(allowed) {
+    const pyEnv = await startServer();
+    session();
+    onRpc("res.partner", "has_access", ({ args }) => {
+        expect.step(`has_access ${args[1]}`);
+        return allowed;
+    });
+    await start();
+    await contains(".o_realtor_3cx_systray");
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ringing", UNKNOWN);
+    await contains(".o_realtor_3cx_popup[data-call-id='42']");
+    await expect.waitForSteps(["has_access create"]);
+    await animationFrame();
+}
+
+test("an unknown caller can be created from the pop-up with Contact Creation", async () => {
+    await ringUnknown(true);
+    await contains(".o_realtor_3cx_popup[data-call-id='42'] .o_realtor_3cx_create_contact");
+});
+
+test("without Contact Creation the pop-up offers no Create contact", async () => {
+    // An admin took the right away: the button would only end in an access error on save.
+    await ringUnknown(false);
+    await contains(".o_realtor_3cx_create_contact", { count: 0 });
+    await contains(".o_realtor_3cx_popup[data-call-id='42'] .o_realtor_3cx_dismiss");
+});
+
 test("notifications from before the page loaded are ignored, ringing calls restored", async () => {
     const pyEnv = await startServer();
     session({ bus_last_id: 10_000, ringing: [{ ...RINGING, id: 42 }] });

@@ -5,6 +5,7 @@
 import { Component, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
+import { user } from "@web/core/user";
 import { useService } from "@web/core/utils/hooks";
 
 /**
@@ -19,7 +20,15 @@ export class CallPopupCard extends Component {
     setup() {
         this.calls = useService("realtor_3cx.call");
         this.action = useService("action");
-        this.local = useState({ picked: null });
+        // Creating contacts is Odoo's own Contact Creation right, which an admin may take
+        // away: without it the button would only lead to an access error on save. The answer
+        // is cached per model by the user service; the card does not wait for it.
+        this.local = useState({ picked: null, canCreatePartner: true });
+        user.checkAccessRight("res.partner", "create").then(
+            (allowed) => (this.local.canCreatePartner = allowed),
+            // Not knowing keeps the button: saving the form still enforces the right.
+            () => {}
+        );
     }
 
     get match() {
