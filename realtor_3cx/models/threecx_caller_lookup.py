@@ -52,7 +52,6 @@ class ThreecxCallerLookup(models.AbstractModel):
     _description = "3CX caller lookup"
 
     def init(self):
-        super().init()
         self.env.cr.execute(SUPERUSER_LOOKUP)
 
     @api.model
