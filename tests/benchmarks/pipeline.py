@@ -15,7 +15,8 @@ events per second it keeps up with.
 
 The simulator runs with its ``early_upset_ms`` quirk on, as 3CX behaves: a new leg's Upset
 can arrive before a GET of the participant shows it. Each load is probed ``REPEATS`` times
-(150 new calls at 10/s, hung up after each run so the load stays what it says); a latency
+(150 new calls at 10/s, hung up after each run, and the next run waits until the worker has
+finished them in Odoo, so that the load stays what it says); a latency
 target is judged on the median of the runs' p95 (150 samples each: too few for a p99, which
 is therefore not reported), beside the maximum of all of them. Worker RSS is its peak
 resident size as the kernel counts it (``VmHWM``), not a sample.
@@ -148,22 +149,41 @@ def probe_latency(url, listener, prefix):
     missing = [c for c in placed if c not in listener.seen]
     latencies = [listener.seen[c] - at for c, at in placed.items() if c in listener.seen]
     first, second = latencies[: len(latencies) // 2], latencies[len(latencies) // 2:]
-    for call_id in placed:
+    return latencies, missing, (statistics.median(first), statistics.median(second)), placed
+
+
+def hang_up(bench, url, call_ids):
+    """Hang the probe calls up and wait until the worker has finished them in Odoo: the next
+    run must measure the load it names, not the worker finishing 150 calls at once (each
+    unanswered one sends it to 3CX's call log). Returns how long that took."""
+    started = time.monotonic()
+    for call_id in call_ids:
         control(url, f"calls/{call_id}/hangup", {"side": "caller"})
-    return latencies, missing, (statistics.median(first), statistics.median(second))
+    deadline = time.monotonic() + 120
+    while True:
+        with bench.cursor() as cr:
+            cr.execute("SELECT count(*) FROM threecx_call WHERE call_id = ANY(%s) AND state IN "
+                       "('ringing', 'dialing', 'connected')", (list(call_ids),))
+            if not cr.fetchone()[0]:
+                return time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not finish the hung-up probe calls in 120 s")
+        time.sleep(0.2)
 
 
-def probe_runs(url, listener, prefix):
-    """REPEATS probe runs on the load running now, and the events/s offered during them."""
-    runs, offered = [], []
+def probe_runs(bench, url, listener, prefix):
+    """REPEATS probe runs on the load running now: (runs, events/s offered during each, the
+    seconds the worker took to finish each run's probe calls once hung up)."""
+    runs, offered, drains = [], [], []
     for n in range(REPEATS):
         before = requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
         started = time.monotonic()
-        runs.append(probe_latency(url, listener, f"{prefix}{n}"))
+        *run, placed = probe_latency(url, listener, f"{prefix}{n}")
+        runs.append(run)
         offered.append((requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
                         - before) / (time.monotonic() - started))
-        time.sleep(1)  # the hang-ups' events drained before the next run
-    return runs, offered
+        drains.append(hang_up(bench, url, placed))
+    return runs, offered, drains
 
 
 def naive_rate(url, seconds=8):
@@ -214,15 +234,15 @@ def run(bench):
             # 500 events/s: 375 live legs repeating every 750 ms.
             live_calls(url, 375, 0)
             time.sleep(3)
-            runs, offered = probe_runs(url, listener, "1")
-            report_load(bench, "500 events/s", runs, offered, target=True)
+            runs, offered, drains = probe_runs(bench, url, listener, "1")
+            report_load(bench, "500 events/s", runs, offered, drains, target=True)
 
             # 1000 calls at the largest 3CX's rate: 1000 legs repeating every 375 ms.
             live_calls(url, 1000 - 375, 1000)
             control(url, "config", {"upset_repeat": 0.375})
             time.sleep(5)
-            runs, offered = probe_runs(url, listener, "2")
-            report_load(bench, "1000 live calls", runs, offered, target=False)
+            runs, offered, drains = probe_runs(bench, url, listener, "2")
+            report_load(bench, "1000 live calls", runs, offered, drains, target=False)
             # Keeping up means the backlog does not grow: latency in the second half of a
             # run is no worse than in the first (a growing queue would add to every event).
             growth, growths = median_of_runs(
@@ -250,7 +270,7 @@ def run(bench):
                      "x", ratio=ours / naive)
 
 
-def report_load(bench, load, runs, offered, target):
+def report_load(bench, load, runs, offered, drains, target):
     value, values = median_of_runs(offered, lambda rate: rate)
     bench.figure(f"pipeline events offered, {load}", round(value), "events/s",
                  runs=[round(v) for v in values])
@@ -267,3 +287,6 @@ def report_load(bench, load, runs, offered, target):
     bench.figure(f"pipeline latency max of {len(every)}, {load}",
                  round(max(every) * 1000, 1), "ms")
     bench.figure(f"pipeline calls never notified, {load}", lost, "calls")
+    drain, values = median_of_runs(drains, lambda seconds: seconds)
+    bench.figure(f"pipeline {PROBES} probe calls hung up at once -> all finished in Odoo, "
+                 f"{load}", round(drain, 1), "s", runs=[round(v, 1) for v in values])
