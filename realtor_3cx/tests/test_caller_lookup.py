@@ -66,7 +66,7 @@ class TestCallerLookup(Realtor3cxCase):
         self.us.active = False
         self.assertEqual(self.Lookup.lookup("+15550108230")["partners"], [])
 
-    def test_lookup_is_an_exact_indexed_match_never_a_like_scan(self):
+    def statements(self, lookup, number):
         queries = []
         execute = Cursor.execute
 
@@ -75,12 +75,50 @@ class TestCallerLookup(Realtor3cxCase):
             return execute(cr, query, params, log_exceptions)
 
         with mock.patch.object(Cursor, "execute", spy):
-            self.Lookup.lookup("555-010-8230")
+            lookup.lookup(number)
+        return queries
+
+    def test_lookup_is_an_exact_indexed_match_never_a_like_scan(self):
+        # As a user: the statement the ORM builds, record rules included.
+        queries = self.statements(self.Lookup.with_user(self.admin), "555-010-8230")
         partner_queries = [q for q in queries if 'FROM "res_partner"' in q]
         self.assertTrue(partner_queries)
         self.assertTrue(any('"phone_e164" =' in q for q in partner_queries), partner_queries)
-        for query in queries:
+        # As superuser (the worker, on every ringing call): the same statement, kept in a
+        # PL/pgSQL function so that PostgreSQL plans it once per connection.
+        su_queries = self.statements(self.Lookup, "555-010-8230")
+        self.assertTrue(any("realtor_3cx_caller_lookup(" in q for q in su_queries), su_queries)
+        self.env.cr.execute(
+            "SELECT pg_get_functiondef('realtor_3cx_caller_lookup(text, text[])'::regprocedure)"
+        )
+        body = self.env.cr.fetchone()[0]
+        self.assertIn("p.phone_e164 = e164 OR p.mobile_e164 = e164", body)
+        for query in (*queries, *su_queries, body):
             self.assertNotIn("like", query.lower(), query)
+
+    def test_the_superuser_statement_finds_what_the_orm_statement_finds(self):
+        Partner = self.env["res.partner"]
+        Partner.create({"name": "Sam US", "mobile": "+1 555 010 8230"})
+        Partner.create({"name": "Gone", "phone": "+1 555 010 8230", "active": False})
+        owner = Partner.create({"name": "Owner", "phone": "+1 555 010 8230"})
+        self.env["realtor.property"].create(
+            {"name": "Line", "listing_phone": "+1 555 010 8101", "listing_status": "active",
+             "owner_ids": [(4, owner.id)]}
+        )
+        self.env["realtor.property"].create(
+            {"name": "Archived line", "listing_phone": "+1 555 010 8230", "active": False}
+        )
+        self.env["threecx.call"].create(
+            {"server_id": self.server.id, "call_id": "c-su", "partner_id": owner.id,
+             "start_at": fields.Datetime.now() - timedelta(hours=2)}
+        )
+        for number, did in (("555-010-8230", "555-010-8101"), ("+15550108230", None),
+                            ("+1 555 010 8101", None), ("garbage", "555-010-8101")):
+            with self.subTest(number=number, did=did):
+                as_superuser = self.Lookup.lookup(number, did=did)
+                self.assertEqual(as_superuser,
+                                 self.Lookup.with_user(self.admin).lookup(number, did=did))
+        self.assertEqual(len(self.Lookup.lookup("555-010-8230")["partners"]), 3)
 
     def test_shared_number_is_ambiguous_and_ranked(self):
         Partner = self.env["res.partner"]

@@ -3,12 +3,12 @@
 """Run the benchmarks against the database ``tests/devenv.py bench`` prepared.
 
 Each benchmark prints its figures as it goes; the run ends with one aligned table of every
-figure (target, met, ours vs naive) and writes them to ``.bench/results.json``. A benchmark
+figure (target, met, ratio, the three runs behind a median) and writes this run's figures,
+and only them, to ``.bench/results.json``. A benchmark
 that fails is reported as a missed figure and the others still run; the exit code is 1 when
 a benchmark failed or a target was missed.
 """
 import argparse
-import json
 import os
 import platform
 import sys
@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from . import client, lookup, pipeline, popup, report, webrtc
-from .common import Bench, merge_results, table, write_results
+from .common import Bench, results, table, write_results
 
 BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup, webrtc)}
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,13 +49,13 @@ def main():
         print(f"== {name}: {durations[name]:.0f} s", flush=True)
     total = time.monotonic() - started
     out = ROOT / ".bench" / "results.json"
-    previous = json.loads(out.read_text()) if out.exists() and args.only else {}
-    results = merge_results(
-        previous, bench.figures, durations,
-        {"cpus": os.cpu_count(), "python": platform.python_version()},
-        time.strftime("%Y-%m-%d %H:%M:%S"),
-    )
-    write_results(out, results)
+    # One run per file: an ONLY= run replaces the file with its own figures.
+    write_results(out, results(
+        bench.figures, durations,
+        {"cpus": os.cpu_count(), "python": platform.python_version(),
+         "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        time.strftime("%Y-%m-%d %H:%M:%S"), args.only,
+    ))
     missed = [f["name"] for f in bench.figures if f["met"] is False]
     print()
     print(table(bench.figures))

@@ -35,42 +35,83 @@ class Bench:
     def cursor(self):
         return self.registry.cursor()
 
-    def figure(self, name, value, unit, target=None, met=None, ratio=None):
+    def figure(self, name, value, unit, target=None, met=None, ratio=None, runs=None):
         """Print and keep one figure.
 
         :param target: a text such as ``"< 2 ms"``; ``met`` says whether it was
-        :param ratio: how many times better ours is than the naive way measured beside it
-            (naive time / our time, or our rate / naive rate)
+        :param ratio: how many times better ours is than the way measured beside it, in the
+            same run (their time / our time, or our rate / their rate)
+        :param runs: the value of each of the ``REPEATS`` runs when ``value`` is their median
+            (the machines are shared: a target is judged on the median of three runs)
         """
         shown = f"{value:.3f}" if isinstance(value, float) else value
         line = f"{name}: {shown} {unit}"
+        if runs is not None:
+            line += f"  (median of {' / '.join(format_value(r) for r in runs)})"
         if ratio is not None:
-            line += f"  ({ratio:.1f}x the naive way)"
+            line += f"  ({ratio:.1f}x the way beside it)"
         if target is not None:
             line += f"  (target {target}: {'met' if met else 'NOT MET'})"
         print(line, flush=True)
         self.figures.append(
             {"benchmark": self.benchmark, "name": name, "value": value, "unit": unit,
-             "target": target, "met": met, "ratio": ratio}
+             "target": target, "met": met, "ratio": ratio, "runs": runs}
         )
 
 
-def percentiles(samples):
-    """(p50, p99) of a list of durations in seconds, in milliseconds."""
+# Each absolute target is judged on the median of this many runs of its measurement.
+REPEATS = 3
+# A quantile is named after what it is only with enough samples behind it.
+MIN_SAMPLES = {0.95: 100, 0.99: 1000}
+
+
+def quantile(samples, q):
+    """The ``q`` quantile (nearest rank) of ``samples`` in seconds, in milliseconds; a p95 or
+    p99 needs ``MIN_SAMPLES`` samples, else it is not one.
+
+    >>> quantile([0.001] * 99 + [0.1], 0.5)
+    1.0
+    >>> quantile([0.001] * 1000, 0.99)
+    1.0
+    >>> quantile([0.001] * 99, 0.95)
+    Traceback (most recent call last):
+    ...
+    ValueError: a p95 needs at least 100 samples, not 99
+    """
+    needed = MIN_SAMPLES.get(q, 1)
+    if len(samples) < needed:
+        raise ValueError(f"a p{round(q * 100)} needs at least {needed} samples, not "
+                         f"{len(samples)}")
+    if q == 0.5:
+        return statistics.median(samples) * 1000
     ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return statistics.median(ordered) * 1000, p99 * 1000
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+
+
+def median_of_runs(runs, measure):
+    """(median, per-run values) of ``measure(run)`` over the runs.
+
+    >>> median_of_runs([[3.0], [1.0], [2.0]], lambda run: run[0])
+    (2.0, [3.0, 1.0, 2.0])
+    """
+    values = [measure(run) for run in runs]
+    return statistics.median(values), values
 
 
 def timed(fn, *args):
+    return timed_result(fn, *args)[0]
+
+
+def timed_result(fn, *args):
+    """(seconds, what ``fn(*args)`` returned)."""
     start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
+    result = fn(*args)
+    return time.perf_counter() - start, result
 
 
 # -- the closing table and the results file ------------------------------------------------
 
-COLUMNS = ("figure", "value", "unit", "target", "met", "vs naive")
+COLUMNS = ("figure", "value", "unit", "target", "met", "ratio", "the runs (value: median)")
 
 
 def format_value(value):
@@ -105,11 +146,15 @@ def _ratio(figure):
     return f"{ratio:.0f}x" if abs(ratio) >= 100 else f"{ratio:.1f}x"
 
 
+def _runs(figure):
+    return " / ".join(format_value(r) for r in figure.get("runs") or ())
+
+
 def table(figures):
     """One aligned table of ``figures`` (the dicts ``Bench.figure`` keeps), as text."""
     rows = [COLUMNS] + [
         (f["name"], format_value(f["value"]), f["unit"], f.get("target") or "", _met(f),
-         _ratio(f))
+         _ratio(f), _runs(f))
         for f in figures
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
@@ -125,19 +170,17 @@ def table(figures):
     return "\n".join([line(rows[0]), rule, *(line(row) for row in rows[1:])])
 
 
-def merge_results(previous, figures, durations, machine, date):
-    """The results file: this run's figures replace those of the same name from before (a
-    run with ``ONLY=`` keeps the other benchmarks' last figures), in benchmark order."""
-    kept = {f["name"]: f for f in (previous or {}).get("figures", [])}
-    kept.update({f["name"]: f for f in figures})
-    all_durations = dict((previous or {}).get("durations_s", {}))
-    all_durations.update(durations)
+def results(figures, durations, machine, date, only=""):
+    """The results file: this run's figures and nothing else (a run with ``ONLY=`` holds that
+    one benchmark's figures; figures of other runs, measured on other data and load, are never
+    mixed in)."""
     return {
         "machine": machine,
         "date": date,
-        "durations_s": all_durations,
-        "targets_missed": sorted(n for n, f in kept.items() if f.get("met") is False),
-        "figures": list(kept.values()),
+        "only": only or None,
+        "durations_s": dict(durations),
+        "targets_missed": sorted(f["name"] for f in figures if f.get("met") is False),
+        "figures": list(figures),
     }
 
 

@@ -12,6 +12,14 @@ Load is the live legs' Upset repeats, spread over 200 extensions: 375 legs repea
 the largest 3CX (1000 calls, about two legs each, every 750 ms). Naive, side by side on the
 same load: the 3CX sample's way, a GET for every Upset (``CallMirror``), counting how many
 events per second it keeps up with.
+
+The simulator runs with its ``early_upset_ms`` quirk on, as 3CX behaves: a new leg's Upset
+can arrive before a GET of the participant shows it. Each load is probed ``REPEATS`` times
+(150 new calls at 10/s, hung up after each run, and the next run waits until the worker has
+finished them in Odoo, so that the load stays what it says); a latency
+target is judged on the median of the runs' p95 (150 samples each: too few for a p99, which
+is therefore not reported), beside the maximum of all of them. Worker RSS is its peak
+resident size as the kernel counts it (``VmHWM``), not a sample.
 """
 
 import contextlib
@@ -30,13 +38,16 @@ import requests
 from realtor_3cx.threecx.client import ThreecxClient
 
 from .client import ROOT, SECRET, control, simulator
-from .common import percentiles
+from .common import REPEATS, median_of_runs, quantile
 
 NAME = "pipeline"
 PROBES = 150
 PROBE_RATE = 10  # new calls per second while measuring latency
-TARGET_P99_MS = 100
+TARGET_P95_MS = 100
 TARGET_RSS_MB = 200
+# A new leg's GET 404s (and participant lists leave it out) this long after its Upset
+# (realtor_3cx/threecx/simulator/server.py); the value the client's own test of it uses.
+EARLY_UPSET_MS = 300
 
 
 def setup_server(bench, url):
@@ -52,12 +63,13 @@ def setup_server(bench, url):
         return server.id
 
 
-def rss_mb(pid):
+def peak_rss_mb(pid):
+    """The most resident memory the process has had since it started (``VmHWM``)."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    return 0.0
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
 
 
 class BusListener:
@@ -121,6 +133,8 @@ def live_calls(url, count, start):
 
 
 def probe_latency(url, listener, prefix):
+    """One run: PROBES new calls at PROBE_RATE; (latencies, missing, (median of the first
+    half, of the second half)). The probe calls are hung up afterwards."""
     placed = {}
     interval = 1 / PROBE_RATE
     next_at = time.monotonic()
@@ -135,7 +149,41 @@ def probe_latency(url, listener, prefix):
     missing = [c for c in placed if c not in listener.seen]
     latencies = [listener.seen[c] - at for c, at in placed.items() if c in listener.seen]
     first, second = latencies[: len(latencies) // 2], latencies[len(latencies) // 2:]
-    return latencies, missing, (statistics.median(first), statistics.median(second))
+    return latencies, missing, (statistics.median(first), statistics.median(second)), placed
+
+
+def hang_up(bench, url, call_ids):
+    """Hang the probe calls up and wait until the worker has finished them in Odoo: the next
+    run must measure the load it names, not the worker finishing 150 calls at once (each
+    unanswered one sends it to 3CX's call log). Returns how long that took."""
+    started = time.monotonic()
+    for call_id in call_ids:
+        control(url, f"calls/{call_id}/hangup", {"side": "caller"})
+    deadline = time.monotonic() + 120
+    while True:
+        with bench.cursor() as cr:
+            cr.execute("SELECT count(*) FROM threecx_call WHERE call_id = ANY(%s) AND state IN "
+                       "('ringing', 'dialing', 'connected')", (list(call_ids),))
+            if not cr.fetchone()[0]:
+                return time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not finish the hung-up probe calls in 120 s")
+        time.sleep(0.2)
+
+
+def probe_runs(bench, url, listener, prefix):
+    """REPEATS probe runs on the load running now: (runs, events/s offered during each, the
+    seconds the worker took to finish each run's probe calls once hung up)."""
+    runs, offered, drains = [], [], []
+    for n in range(REPEATS):
+        before = requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
+        started = time.monotonic()
+        *run, placed = probe_latency(url, listener, f"{prefix}{n}")
+        runs.append(run)
+        offered.append((requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
+                        - before) / (time.monotonic() - started))
+        drains.append(hang_up(bench, url, placed))
+    return runs, offered, drains
 
 
 def naive_rate(url, seconds=8):
@@ -157,6 +205,7 @@ def naive_rate(url, seconds=8):
 
 def run(bench):
     with simulator() as url:
+        control(url, "config", {"early_upset_ms": EARLY_UPSET_MS})
         server_id = setup_server(bench, url)
         control(url, "dns", [{"number": n, "first_name": "Agent"} for n in EXTENSIONS])
         env = dict(os.environ)
@@ -179,48 +228,32 @@ def run(bench):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the worker did not connect to the simulator in 60 s")
                 time.sleep(0.2)
-            peak_rss = rss_mb(worker.pid)
-            bench.figure("worker RSS connected, no calls", round(peak_rss, 1), "MB")
+            bench.figure("worker RSS connected, no calls (peak so far)",
+                         round(peak_rss_mb(worker.pid), 1), "MB")
 
             # 500 events/s: 375 live legs repeating every 750 ms.
             live_calls(url, 375, 0)
             time.sleep(3)
-            events_before = requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
-            started = time.monotonic()
-            latencies, missing, halves = probe_latency(url, listener, "1")
-            offered = (requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
-                       - events_before) / (time.monotonic() - started)
-            p50, p99 = percentiles(latencies)
-            peak_rss = max(peak_rss, rss_mb(worker.pid))
-            bench.figure("pipeline events offered during the probe", round(offered),
-                         "events/s")
-            bench.figure("pipeline event -> committed call + bus notification p50", p50, "ms")
-            bench.figure("pipeline event -> committed call + bus notification p99 at 500 "
-                         "events/s", p99, "ms", target=f"< {TARGET_P99_MS} ms",
-                         met=p99 < TARGET_P99_MS and not missing)
+            runs, offered, drains = probe_runs(bench, url, listener, "1")
+            report_load(bench, "500 events/s", runs, offered, drains, target=True)
 
             # 1000 calls at the largest 3CX's rate: 1000 legs repeating every 375 ms.
-            live_calls(url, 1000 - 375 - PROBES, 1000)
+            live_calls(url, 1000 - 375, 1000)
             control(url, "config", {"upset_repeat": 0.375})
             time.sleep(5)
-            events_before = requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
-            started = time.monotonic()
-            latencies, missing_big, (first, second) = probe_latency(url, listener, "2")
-            offered = (requests.get(f"{url}/_sim/stats", timeout=5).json()["frames_sent"]
-                       - events_before) / (time.monotonic() - started)
-            p50, p99 = percentiles(latencies)
-            peak_rss = max(peak_rss, rss_mb(worker.pid))
-            # Keeping up means the backlog does not grow: latency in the second half of the
+            runs, offered, drains = probe_runs(bench, url, listener, "2")
+            report_load(bench, "1000 live calls", runs, offered, drains, target=False)
+            # Keeping up means the backlog does not grow: latency in the second half of a
             # run is no worse than in the first (a growing queue would add to every event).
-            keeps_up = not missing_big and second * 1000 < first * 1000 + 50
-            bench.figure("pipeline events offered, 1000 live calls", round(offered), "events/s")
-            bench.figure("pipeline latency p50 / p99 at 1000 calls",
-                         f"{p50:.1f} / {p99:.1f}", "ms")
-            bench.figure("pipeline latency p50 first half / second half",
-                         f"{first * 1000:.1f} / {second * 1000:.1f}", "ms",
-                         target="keeps up (no growth)", met=keeps_up)
-            bench.figure("worker RSS (peak)", round(peak_rss, 1), "MB",
-                         target=f"< {TARGET_RSS_MB} MB", met=peak_rss < TARGET_RSS_MB)
+            growth, growths = median_of_runs(
+                runs, lambda run: (run[2][1] - run[2][0]) * 1000)
+            keeps_up = not any(run[1] for run in runs) and growth < 50
+            bench.figure("pipeline latency growth, second half - first half of a run, "
+                         "1000 live calls", round(growth, 1), "ms", runs=growths,
+                         target="keeps up (< 50 ms, nothing lost)", met=keeps_up)
+            peak = peak_rss_mb(worker.pid)
+            bench.figure("worker RSS (peak, VmHWM)", round(peak, 1), "MB",
+                         target=f"< {TARGET_RSS_MB} MB", met=peak < TARGET_RSS_MB)
         finally:
             listener.close()
             worker.terminate()
@@ -232,5 +265,28 @@ def run(bench):
         naive = naive_rate(url)
         bench.figure("naive GET per Upset (3CX sample) on the same load, events applied",
                      round(naive), "events/s")
-        bench.figure("load ours keeps up with / naive's ceiling", round(offered / naive, 2),
-                     "x", ratio=offered / naive)
+        ours = statistics.median(offered)
+        bench.figure("load ours keeps up with / naive's ceiling", round(ours / naive, 2),
+                     "x", ratio=ours / naive)
+
+
+def report_load(bench, load, runs, offered, drains, target):
+    value, values = median_of_runs(offered, lambda rate: rate)
+    bench.figure(f"pipeline events offered, {load}", round(value), "events/s",
+                 runs=[round(v) for v in values])
+    p50, p50s = median_of_runs(runs, lambda run: quantile(run[0], 0.5))
+    bench.figure(f"pipeline event -> committed call + bus notification p50, {load}",
+                 round(p50, 1), "ms", runs=[round(v, 1) for v in p50s])
+    p95, p95s = median_of_runs(runs, lambda run: quantile(run[0], 0.95))
+    lost = sum(len(run[1]) for run in runs)
+    bench.figure(f"pipeline event -> committed call + bus notification p95, {load}",
+                 round(p95, 1), "ms", runs=[round(v, 1) for v in p95s],
+                 **({"target": f"< {TARGET_P95_MS} ms, none lost",
+                     "met": p95 < TARGET_P95_MS and not lost} if target else {}))
+    every = [t for run in runs for t in run[0]]
+    bench.figure(f"pipeline latency max of {len(every)}, {load}",
+                 round(max(every) * 1000, 1), "ms")
+    bench.figure(f"pipeline calls never notified, {load}", lost, "calls")
+    drain, values = median_of_runs(drains, lambda seconds: seconds)
+    bench.figure(f"pipeline {PROBES} probe calls hung up at once -> all finished in Odoo, "
+                 f"{load}", round(drain, 1), "s", runs=[round(v, 1) for v in values])

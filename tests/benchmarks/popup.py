@@ -6,9 +6,10 @@ Everything real and separate, as in production: the simulator, the worker, Odoo'
 and its bus, and Chromium with the realtor logged in. A MutationObserver in the page stamps
 the moment the pop-up card appears; this process stamps the moment it asks the simulator to
 ring (the simulator emits the Upset while answering). Same machine, same clock.
+
+``REPEATS`` runs of ``SAMPLES`` calls; the target is judged on the median of the runs' p95.
 """
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -19,10 +20,10 @@ from ..browser_env import PASSWORD, chromium_path, login, odoo_server
 from ..threecx_sim import SECRET, running_simulator
 from ..worker_env import Worker
 from .client import control
-from .common import percentiles
+from .common import REPEATS, median_of_runs, quantile
 
 NAME = "popup"
-SAMPLES = 40
+SAMPLES = 100  # per run: enough for a p95
 TARGET_P95_MS = 300
 
 OBSERVER = """
@@ -72,8 +73,9 @@ def run(bench):
                 login(page, url, login_name)
                 page.wait_for_selector(".o_realtor_3cx_systray", timeout=30000)
                 page.evaluate(OBSERVER)
-                times = []
-                for _ in range(SAMPLES):
+                runs = [[] for _ in range(REPEATS)]
+                for n in range(REPEATS * SAMPLES):
+                    times = runs[n // SAMPLES]
                     rung = time.time() * 1000
                     call = control(sim.url, "calls/inbound", {
                         "from": "+15550108601", "to": "101", "ring_seconds": 600})
@@ -90,10 +92,13 @@ def run(bench):
                 browser.close()
         finally:
             worker.stop()
-    p50 = statistics.median(times) * 1000
-    _, p99 = percentiles(times)
-    p95 = sorted(times)[int(0.95 * (len(times) - 1))] * 1000
-    bench.figure("popup ringing -> visible in the page p50", round(p50, 1), "ms")
+    p50, p50s = median_of_runs(runs, lambda run: quantile(run, 0.5))
+    bench.figure("popup ringing -> visible in the page p50", round(p50, 1), "ms",
+                 runs=[round(v, 1) for v in p50s])
+    p95, p95s = median_of_runs(runs, lambda run: quantile(run, 0.95))
     bench.figure("popup ringing -> visible in the page p95", round(p95, 1), "ms",
+                 runs=[round(v, 1) for v in p95s],
                  target=f"< {TARGET_P95_MS} ms", met=p95 < TARGET_P95_MS)
-    bench.figure("popup ringing -> visible in the page max", round(max(times) * 1000, 1), "ms")
+    every = [t for run in runs for t in run]
+    bench.figure(f"popup ringing -> visible in the page max of {len(every)}",
+                 round(max(every) * 1000, 1), "ms")
