@@ -7,4 +7,4 @@ if __name__.startswith("odoo.addons."):
     from . import controllers
     from . import models
     from . import tools
-    from .hooks import post_init_hook, pre_init_hook
+    from .hooks import post_init_hook, pre_init_hook, uninstall_hook

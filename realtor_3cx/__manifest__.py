@@ -38,6 +38,7 @@
     "demo": ["demo/realtor_3cx_demo.xml"],
     "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "assets": {
         "web.assets_backend": ["realtor_3cx/static/src/**/*"],
         "web.assets_tests": ["realtor_3cx/static/tests/tours/**/*"],

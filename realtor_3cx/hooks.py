@@ -15,3 +15,8 @@ def pre_init_hook(env):
 
 def post_init_hook(env):
     env["res.partner"]._realtor_3cx_fill_e164()
+
+
+def uninstall_hook(env):
+    # The caller lookup's SQL function is no ORM object: Odoo would leave it behind.
+    env.cr.execute("DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[])")

@@ -6,6 +6,7 @@ from unittest import mock
 from odoo import fields
 from odoo.sql_db import Cursor
 
+from ..hooks import uninstall_hook
 from .common import Realtor3cxCase
 
 
@@ -119,6 +120,20 @@ class TestCallerLookup(Realtor3cxCase):
                 self.assertEqual(as_superuser,
                                  self.Lookup.with_user(self.admin).lookup(number, did=did))
         self.assertEqual(len(self.Lookup.lookup("555-010-8230")["partners"]), 3)
+
+    def test_uninstalling_drops_the_lookup_function(self):
+        # The SQL function is no ORM object: the uninstall hook must remove it (in a savepoint,
+        # so the rest of the tests keep it).
+        query = "SELECT count(*) FROM pg_proc WHERE proname = 'realtor_3cx_caller_lookup'"
+        self.env.cr.execute(query)
+        self.assertEqual(self.env.cr.fetchone()[0], 1)
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            uninstall_hook(self.env)
+            self.env.cr.execute(query)
+            self.assertEqual(self.env.cr.fetchone()[0], 0)
+            savepoint.rollback()
+        self.env.cr.execute(query)
+        self.assertEqual(self.env.cr.fetchone()[0], 1)
 
     def test_shared_number_is_ambiguous_and_ranked(self):
         Partner = self.env["res.partner"]
