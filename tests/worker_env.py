@@ -96,9 +96,14 @@ class OdooDb:
 class Worker:
     """``python -m realtor_3cx.worker`` for one server, its output kept in a file."""
 
+    # Called with each new worker (tests/conftest.py watches its log for errors).
+    on_start = []
+
     def __init__(self, db, server_id, log_path, **env):
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
+        for callback in self.on_start:
+            callback(self)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "realtor_3cx.worker", "-c", db.conf, "-d", db.db,
              "--server", str(server_id), "--log-level", "info"],
