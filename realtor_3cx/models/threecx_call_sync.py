@@ -212,7 +212,8 @@ class ThreecxCall(models.Model):
         who = self.partner_id.name or self.external_number or _("an unknown number")
         self.activity_schedule(
             "mail.mail_activity_data_call",
-            date_deadline=fields.Date.context_today(self),
+            # today where the realtor is (the worker runs without a user's time zone)
+            date_deadline=fields.Date.context_today(self.with_context(tz=assignee.tz)),
             summary=_("Call back %s", who),
             # The caller's name or number comes from outside: text, never markup.
             note=plaintext2html(_(
