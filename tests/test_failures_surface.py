@@ -241,3 +241,10 @@ def test_only_chromium_s_own_network_errors_for_external_hosts_are_excused():
                                    "status of 500", "https://cdn.example.com/x.js")
     assert not not_ours("uncaught", failed, "https://www.gravatar.com/avatar/x")
     assert not not_ours("console", "TypeError: x is undefined", "https://cdn.example.com/x.js")
+
+
+def test_every_browser_test_launches_chromium_through_the_watched_helper():
+    # A page of a browser launched otherwise would print its errors and pass again.
+    direct = [path.name for path in sorted(TESTS.glob("test_*.py"))
+              if path.name != Path(__file__).name and "chromium.launch(" in path.read_text()]
+    assert direct == [], f"launch Chromium with browser_env.launch(): {direct}"
