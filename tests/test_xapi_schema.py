@@ -1,9 +1,17 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The XAPI schema helper: it must accept 3CX-shaped bodies and name what is wrong in others."""
+"""The XAPI schema helper: it must accept 3CX-shaped bodies and name what is wrong in others.
+
+Also the in-repository extract it reads (``docs/3cx/xapi-schemas.json``) and the script that
+makes it (``tests/tools/extract_xapi_schemas.py``): the extract must be closed under ``$ref``,
+say where it comes from, and be what the script makes of 3CX's spec.
+"""
 
 import doctest
+import importlib.util
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import xapi_schema
@@ -19,6 +27,13 @@ from xapi_schema import (
 )
 
 from realtor_3cx.threecx.simulator.odata import ODataError, apply_query
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location(
+    "extract_xapi_schemas", ROOT / "tests" / "tools" / "extract_xapi_schemas.py"
+)
+extract_xapi_schemas = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(extract_xapi_schemas)
 
 USER = {
     "Id": 27,
@@ -69,15 +84,134 @@ def test_the_spec_is_loaded_once_and_holds_the_paths_the_project_uses():
     paths = load_spec()["paths"]
     for key in (USER_BY_KEY_PATH, USER_BY_NUMBER_PATH, REPORT_CALL_LOG_PATH, "/Users",
                 "/SystemStatus", "/ActiveCalls", "/CallHistoryView", "/Recordings",
-                "/LicenseStatus"):  # fmt: skip
+                "/LicenseStatus", "/Defs",
+                "/Recordings/Pbx.DownloadRecording(recId={recId})"):  # fmt: skip
         assert "get" in paths[key], key
+    assert "post" in paths["/ActiveCalls({Id})/Pbx.DropCall"]
     assert {"Pbx.User", "Pbx.SystemStatus", "Pbx.CallLogData"} <= set(schema_names())
+    # The script's list is the one the tests check the project against.
+    assert set(paths) == set(extract_xapi_schemas.PATHS)
+    assert set(extract_xapi_schemas.SCHEMAS) <= set(schema_names())
 
 
 def test_a_missing_spec_fails_loudly(tmp_path):
-    with pytest.raises(FileNotFoundError, match="xapi-swagger.yaml"):
-        load_spec(tmp_path / "nowhere.yaml")
-    assert xapi_schema.SPEC_PATH.parts[-3:] == ("shared", "3cx", "xapi-swagger.yaml")
+    with pytest.raises(FileNotFoundError, match="docs/3cx/xapi-schemas.json"):
+        load_spec(tmp_path / "nowhere.json")
+    # Inside the repository, never beside it.
+    assert xapi_schema.SPEC_PATH == ROOT / "docs" / "3cx" / "xapi-schemas.json"
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from [value] if key == "$ref" else _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_the_extract_is_closed_and_says_where_it_comes_from():
+    spec = load_spec()
+    refs = set(_refs(spec))
+    assert len(refs) > 50  # Pbx.User alone reaches dozens of components
+    for ref in refs:
+        kind, name = ref.removeprefix("#/components/").split("/")
+        assert name in spec["components"][kind], f"{ref} is not in the extract"
+    origin = spec["info"]["x-realtor-3cx-extract"]
+    assert origin["source"].startswith("https://github.com/3cx/xapi-tutorial/blob/")
+    assert origin["source"].endswith("/swagger.yaml")
+    assert origin["pbx_version"].startswith("20.")
+    assert len(origin["spec_sha256"]) == 64
+    assert spec["openapi"] == "3.0.4"
+    readme = (ROOT / "docs" / "3cx" / "README.md").read_text(encoding="utf-8")
+    assert origin["source"] in readme and origin["pbx_version"] in readme
+
+
+TINY_SPEC = {
+    "openapi": "3.0.4",
+    "info": {"title": "XAPI", "version": "1.0.0"},
+    "servers": [{"url": "/xapi/v1"}],
+    "paths": {
+        "/Things": {"get": {"responses": {
+            "200": {"$ref": "#/components/responses/ThingCollection"},
+            "default": {"$ref": "#/components/responses/error"}}}},
+        "/Unused": {"get": {"responses": {"200": {"$ref": "#/components/responses/Other"}}}},
+    },
+    "components": {
+        "responses": {
+            "ThingCollection": {"content": {"application/json": {"schema": {
+                "type": "object", "properties": {"value": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/Pbx.Thing"}}}}}}},
+            "error": {"content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/Error"}}}},
+            "Other": {"description": "never reached"},
+        },
+        "schemas": {
+            "Pbx.Thing": {"allOf": [{"$ref": "#/components/schemas/Pbx.Base"}],
+                          "properties": {"Kind": {"$ref": "#/components/schemas/Pbx.Kind"}}},
+            "Pbx.Base": {"properties": {"Id": {"type": "integer"}}},
+            "Pbx.Kind": {"enum": ["A", "B"]},
+            "Error": {"required": ["message"], "properties": {"message": {"type": "string"}}},
+            "Pbx.Alone": {"type": "string"},
+            "Pbx.Unreached": {"type": "string"},
+        },
+    },
+}  # fmt: skip
+
+
+def test_the_extraction_keeps_the_paths_and_their_reference_closure_only():
+    document = extract_xapi_schemas.extract(
+        TINY_SPEC, ["/Things"], ["Pbx.Alone"], source="https://example.test/s.yaml",
+        pbx_version="20.0.10", digest="0" * 64)
+    assert list(document["paths"]) == ["/Things"]
+    assert document["paths"]["/Things"] == TINY_SPEC["paths"]["/Things"]
+    components = document["components"]
+    assert sorted(components["schemas"]) == ["Error", "Pbx.Alone", "Pbx.Base", "Pbx.Kind",
+                                             "Pbx.Thing"]  # fmt: skip
+    assert sorted(components["responses"]) == ["ThingCollection", "error"]
+    assert components["schemas"]["Pbx.Thing"] == TINY_SPEC["components"]["schemas"]["Pbx.Thing"]
+    origin = document["info"]["x-realtor-3cx-extract"]
+    assert origin["source"] == "https://example.test/s.yaml" and origin["pbx_version"] == "20.0.10"
+    assert origin["components"] == {"responses": 2, "schemas": 5}
+    # Deterministic: the same spec gives the same bytes, and they are JSON.
+    again = extract_xapi_schemas.extract(
+        TINY_SPEC, ["/Things"], ["Pbx.Alone"], source="https://example.test/s.yaml",
+        pbx_version="20.0.10", digest="0" * 64)
+    assert extract_xapi_schemas.render(document) == extract_xapi_schemas.render(again)
+    assert json.loads(extract_xapi_schemas.render(document)) == document
+
+
+def test_the_extraction_refuses_what_the_spec_lacks():
+    with pytest.raises(LookupError, match="no path"):
+        extract_xapi_schemas.extract(TINY_SPEC, ["/Nothing"], [], source="s", pbx_version="v")
+    with pytest.raises(LookupError, match="Pbx.Missing"):
+        extract_xapi_schemas.extract(TINY_SPEC, [], ["Pbx.Missing"], source="s", pbx_version="v")
+    broken = json.loads(json.dumps(TINY_SPEC))
+    del broken["components"]["schemas"]["Pbx.Kind"]
+    with pytest.raises(LookupError, match="Pbx.Kind"):
+        extract_xapi_schemas.extract(broken, ["/Things"], [], source="s", pbx_version="v")
+
+
+def test_the_extraction_script_writes_and_checks(tmp_path, capsys):
+    spec_file, output = tmp_path / "swagger.json", tmp_path / "out" / "xapi-schemas.json"
+    spec_file.write_text(json.dumps(TINY_SPEC), encoding="utf-8")  # JSON is YAML too
+    extract_xapi_schemas.PATHS, saved = ("/Things",), extract_xapi_schemas.PATHS
+    extract_xapi_schemas.SCHEMAS, saved_schemas = (), extract_xapi_schemas.SCHEMAS
+    try:
+        args = [str(spec_file), "--source", "https://example.test/s.yaml",
+                "--pbx-version", "20.0.10", "--output", str(output)]  # fmt: skip
+        assert extract_xapi_schemas.main([*args, "--check"]) == 1  # nothing written yet
+        assert not output.exists()
+        assert extract_xapi_schemas.main(args) == 0
+        written = json.loads(output.read_text(encoding="utf-8"))
+        assert list(written["paths"]) == ["/Things"]
+        assert len(written["info"]["x-realtor-3cx-extract"]["spec_sha256"]) == 64
+        assert extract_xapi_schemas.main([*args, "--check"]) == 0
+        output.write_text("{}", encoding="utf-8")
+        assert extract_xapi_schemas.main([*args, "--check"]) == 1
+    finally:
+        extract_xapi_schemas.PATHS, extract_xapi_schemas.SCHEMAS = saved, saved_schemas
+    assert "is current" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("strict", [False, True])

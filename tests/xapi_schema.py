@@ -1,40 +1,47 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Check XAPI bodies against 3CX's published OpenAPI spec (../shared/3cx/xapi-swagger.yaml).
+"""Check XAPI bodies against 3CX's published OpenAPI spec, as extracted into the repository.
 
 The simulator and the client are both written from that spec; validating the simulator's
 answers (and the client's fixtures) against it keeps a wrong field type or a misspelt
 PascalCase name from passing in both at once. A test helper, not a test file.
 
+Which spec: ``docs/3cx/xapi-schemas.json`` holds the path items the client and the simulator
+use and every component they reference, copied unchanged from the ``swagger.yaml`` 3CX
+publishes in its GitHub repository ``3cx/xapi-tutorial`` (the file's ``info`` block names the
+commit, the 3CX version and the digest; ``docs/3cx/README.md`` says how to refresh it with
+``tests/tools/extract_xapi_schemas.py``). A schema or path outside that extract is a
+:class:`LookupError` here, never a silent pass.
+
 How strict the spec is (Microsoft.OpenApi.OData output, OpenAPI 3.0.4):
 
 * Property types are declared, with ``nullable``, int32 bounds, enums (through
   ``allOf: [$ref]``), and a ``pattern`` for every date-time and duration: these are checked.
-* No schema sets ``additionalProperties: false`` (only ``ReferenceCreate`` opens it), so an
-  unknown or misspelt property passes plain validation. ``strict=True`` also rejects, at any
-  depth, every property that the schema (with its ``allOf`` bases) does not declare; OData
-  annotations (``@odata.context``, ``Prop@odata.type`` ...) are allowed, since the collection
-  schemas do not declare even ``@odata.context``.
+* No schema sets ``additionalProperties: false`` (in the whole spec only ``ReferenceCreate``
+  opens it), so an unknown or misspelt property passes plain validation. ``strict=True``
+  also rejects, at any depth, every property that the schema (with its ``allOf`` bases) does
+  not declare; OData annotations (``@odata.context``, ``Prop@odata.type`` ...) are allowed,
+  since the collection schemas do not declare even ``@odata.context``.
 * No entity lists ``required`` properties (only the OData error shapes do), so a missing
   property is never reported: ``{}`` is a valid ``Pbx.User``.
 * ``format`` is not checked (the patterns already cover date-time and duration).
 * Numbers are ``oneOf: [number, string, ReferenceNumeric]`` whose branches overlap (null,
   ``'NaN'``), so ``oneOf`` is read as ``anyOf``, as the spec's generator means it.
 
-The YAML is read once per process (about half a second with libyaml). If it is missing, the
-helpers raise: the tests must fail loudly, never skip.
+The JSON is read once per process. If it is missing, the helpers raise: the tests must fail
+loudly, never skip.
 """
 
 import difflib
 import functools
+import json
 from pathlib import Path
 
-import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "3cx" / "xapi-swagger.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "docs" / "3cx" / "xapi-schemas.json"
 
 USER_BY_KEY_PATH = "/Users({Id})"
 USER_BY_NUMBER_PATH = "/Users(Number={Number})"
@@ -48,26 +55,26 @@ REPORT_CALL_LOG_PATH = (
 
 # The spec becomes one registry resource; every $ref is rewritten to point into it, so that
 # a schema taken out of `paths` still resolves its references.
-_BASE_URI = "urn:3cx:xapi-swagger"
+_BASE_URI = "urn:3cx:xapi-schemas"
 _SCHEMAS = "#/components/schemas/"
 _MAX_REPORTED = 8
+_NOT_EXTRACTED = "the extract holds what the project uses: see tests/tools/extract_xapi_schemas.py"
 
 
 @functools.cache
 def load_spec(path=SPEC_PATH):
-    """The parsed spec, read once.
+    """The parsed spec extract, read once.
 
-    :raises FileNotFoundError: when the spec is not beside the checkout.
+    :raises FileNotFoundError: when the extract is not in the checkout.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"3CX XAPI spec not found at {path}: the tests read the checkout's sibling "
-            "../shared/3cx/xapi-swagger.yaml"
+            f"3CX XAPI spec extract not found at {path}: the tests read the repository's "
+            "docs/3cx/xapi-schemas.json (see docs/3cx/README.md)"
         )
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader)
+        return json.load(handle)
 
 
 def schema_names():
@@ -130,7 +137,7 @@ def response_schema(method, path_template, status=200):
     key = path_template if path_template.startswith("/") else "/" + path_template
     if key not in paths:
         close = difflib.get_close_matches(key, paths, n=3, cutoff=0.5)
-        raise LookupError(f"No path {key!r} in the XAPI spec (close: {close})")
+        raise LookupError(f"No path {key!r} in the XAPI spec (close: {close}; {_NOT_EXTRACTED})")
     operation = paths[key].get(method.lower())
     if operation is None:
         raise LookupError(f"No {method.upper()} {key} in the XAPI spec")
@@ -244,7 +251,9 @@ def validate_schema(instance, schema_name, *, strict=False):
     """
     if schema_name not in load_spec()["components"]["schemas"]:
         close = difflib.get_close_matches(schema_name, schema_names(), n=3)
-        raise LookupError(f"No schema {schema_name!r} in the XAPI spec (close: {close})")
+        raise LookupError(
+            f"No schema {schema_name!r} in the XAPI spec (close: {close}; {_NOT_EXTRACTED})"
+        )
     validator = _validator(("ref", schema_name))
     _check(instance, validator, {"$ref": _SCHEMAS + schema_name}, schema_name, strict)
 

@@ -12,3 +12,4 @@ from . import test_call_sync
 from . import test_hoot
 from . import test_click_to_call
 from . import test_recordings
+from . import test_i18n

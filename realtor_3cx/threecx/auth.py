@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """OAuth2 client credentials for 3CX V20: one live token per Client ID, refreshed before expiry.
 
-3CX revokes a client's previous token whenever a new one is minted (3cx-api.md §1), so every
+3CX revokes a client's previous token whenever a new one is minted (docs/3cx-api.md §1), so every
 part of one process (REST, XAPI, the WebSocket, audio streams) must share one
 :class:`TokenManager`. It mints lazily, refreshes ``refresh_margin`` seconds before the JWT's
 ``exp`` (``expires_in`` is minutes before 20.0.9 and seconds since, so the JWT wins), and

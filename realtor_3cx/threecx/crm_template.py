@@ -5,7 +5,7 @@
 What
 ----
 :func:`render_template` writes the XML a 3CX admin uploads under *Integrations > CRM*
-(../shared/3cx-api.md §5). 3CX then calls the addon's endpoints
+(docs/3cx-api.md §5). 3CX then calls the addon's endpoints
 (``realtor_3cx/controllers/crm_template.py``) under ``<endpoint>`` =
 ``<Odoo URL>/realtor_3cx/crm/<server id>``:
 
@@ -73,7 +73,7 @@ _CONTACT_OUTPUTS = (
     ("EntityType", "Contacts"),
     ("ContactUrl", "[ContactLink]"),
 )
-# ReportCall body key -> 3CX variable (3cx-api.md §5).
+# ReportCall body key -> 3CX variable (docs/3cx-api.md §5).
 REPORT_CALL_FIELDS = (
     ("call_type", "CallType"),
     ("call_direction", "CallDirection"),

@@ -3,7 +3,7 @@
 """DTMF as sound: the tones a phone plays for a key, and the detector that hears them.
 
 Why in-band
-    Sending digits through the Call Control API is not documented (3cx-api.md §7, [U]), but
+    Sending digits through the Call Control API is not documented (docs/3cx-api.md §7, open), but
     a browser call's audio already flows to 3CX as 8 kHz PCM, and 3CX, like every PBX and IVR,
     hears DTMF in the audio. So the worker plays the key's two tones into the call
     (:func:`key_audio`), and the simulator listens for them (:class:`Detector`) the way the far

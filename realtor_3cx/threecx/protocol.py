@@ -4,7 +4,7 @@
 
 Frames and bodies go in, frozen dataclasses come out, or :class:`ProtocolError` with a reason
 fit for a log line. Nothing here imports asyncio, sockets or Odoo, so the worker, the simulator
-and the tests share one reading of the protocol (see ../shared/3cx-api.md, §1-3).
+and the tests share one reading of the protocol (see docs/3cx-api.md §1-3).
 
 Exceptions: :class:`ProtocolError` (a ``ValueError``) for anything malformed.
 

@@ -1,6 +1,6 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""3CX V20 Call Control REST and audio streams (../shared/3cx-api.md §2).
+"""3CX V20 Call Control REST and audio streams (docs/3cx-api.md §2).
 
 :class:`Api` is the authenticated transport XAPI shares: Bearer token from the one
 :class:`~.auth.TokenManager`, one re-mint on a 401, HTTP errors raised as typed
@@ -52,7 +52,7 @@ class ActionResult:
 
 
 def _segment(value):
-    # Device ids are opaque and carry ':' ';' '@' (3cx-api.md §2): encode everything.
+    # Device ids are opaque and carry ':' ';' '@' (docs/3cx-api.md §2): encode everything.
     return quote(str(value), safe="")
 
 

@@ -1,6 +1,6 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""3CX V20 Configuration API (XAPI, OData v4 under ``/xapi/v1``; 3cx-api.md §4).
+"""3CX V20 Configuration API (XAPI, OData v4 under ``/xapi/v1``; docs/3cx-api.md §4).
 
 Entity fields are PascalCase and are returned as 3CX sends them (dicts). Collections are read
 page by page with ``$top``/``$skip`` (or ``@odata.nextLink`` when 3CX sends one), so a large

@@ -3,7 +3,7 @@
 """The WebRTC bridge: one browser peer <-> one 3CX participant's audio streams.
 
 What
-    3CX has no public WebRTC or SIP-over-WebSocket endpoint (3cx-api.md §7); the supported way
+    3CX has no public WebRTC or SIP-over-WebSocket endpoint (docs/3cx-api.md §7); the supported way
     to carry call audio is the Call Control participant stream: raw PCM s16le, 8 kHz, mono,
     chunked HTTP, one GET (what the far end says) and one POST (what we say) per participant.
     :class:`StreamBridge` answers the browser's WebRTC offer with an aiortc peer and pumps
@@ -16,7 +16,7 @@ How it works
     :class:`PbxAudioTrack` paces itself at real time and plays silence when 3CX is late (the
     jitter buffer holds at most ``JITTER_MAX`` ms; older audio is dropped rather than delayed).
     Towards 3CX, the POST body is a generator fed by the browser's frames; it ends when the
-    bridge closes, which ends playback (3cx-api.md §2).
+    bridge closes, which ends playback (docs/3cx-api.md §2).
 
     The browser opens a data channel ("control") for what is not audio: ``{"dtmf": "12#"}``
     plays the keys' tones into the call in place of the microphone, as a desk phone does

@@ -60,6 +60,39 @@ CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 UNREADABLE_FOR = 3.0
 
 
+class Message(str):
+    """A sentence for a realtor: English, and translated when the worker knows whose it is.
+
+    Built with ``_()``, so Odoo's exporter puts it in the pot like any ``_()`` of the addon;
+    the worker has no user's context while it talks to 3CX, so the answer is translated into
+    the language of the user who asked (:meth:`in_lang`) when it is written.
+    """
+
+    def __new__(cls, source, **params):
+        message = super().__new__(cls, source % params if params else source)
+        message.source, message.params = source, params
+        return message
+
+    def in_lang(self, lang):
+        if not lang or lang == "en_US":
+            return str(self)
+        from odoo.tools.translate import code_translations
+
+        translations = code_translations.get_python_translations("realtor_3cx", lang)
+        text = translations.get(self.source) or self.source
+        try:
+            return text % self.params if self.params else text
+        except (KeyError, TypeError, ValueError):  # a broken translation: say it in English
+            return str(self)
+
+
+_ = Message
+
+
+def in_lang(message, lang):
+    return message.in_lang(lang) if isinstance(message, Message) else message
+
+
 class AdvisoryLock:
     """``pg_try_advisory_lock`` on a connection of its own: held as long as that connection is.
 
@@ -258,22 +291,25 @@ class ServerSession(threading.Thread):
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
-                    "SELECT id, extension, destination, user_id, action, call_id "
-                    "FROM threecx_dial_request "
-                    "WHERE server_id = %s AND state = 'pending' AND create_date > "
-                    "(now() at time zone 'utc') - interval '30 seconds' ORDER BY id "
-                    "FOR UPDATE SKIP LOCKED", (self.server_id,))
+                    "SELECT r.id, r.extension, r.destination, r.user_id, r.action, r.call_id, "
+                    "p.lang FROM threecx_dial_request r JOIN res_users u ON u.id = r.user_id "
+                    "JOIN res_partner p ON p.id = u.partner_id "
+                    "WHERE r.server_id = %s AND r.state = 'pending' AND r.create_date > "
+                    "(now() at time zone 'utc') - interval '30 seconds' ORDER BY r.id "
+                    "FOR UPDATE OF r SKIP LOCKED", (self.server_id,))
                 requests_ = cr.fetchall()
                 if not requests_:
                     return
                 env = self.odoo.env(cr)
-                for request_id, extension, destination, user_id, action, call_id in requests_:
+                for request_id, extension, destination, user_id, action, call_id, lang \
+                        in requests_:
                     if action == "makecall":
                         ok, message, call_id = self._dial(extension, destination)
                     elif action == "transfer":
                         ok, message = self._transfer_browser_call(call_id, destination)
                     else:
                         ok, message = self._leg_action(action, extension, call_id)
+                    message = in_lang(message, lang)
                     cr.execute(
                         "UPDATE threecx_dial_request SET state = %s, message = %s, call_id = %s,"
                         " write_date = now() at time zone 'utc' WHERE id = %s",
@@ -289,13 +325,16 @@ class ServerSession(threading.Thread):
         try:
             result = self.client.callcontrol.makecall(extension, destination)
         except NotFoundError:
-            return False, f"3CX does not know extension {extension} (or its phone " \
-                          "re-registered): check the extension map.", None
+            return False, _("3CX does not know extension %(extension)s (or its phone "
+                            "re-registered): check the extension map.",
+                            extension=extension), None
         except ForbiddenError:
-            return False, f"3CX does not let Odoo control extension {extension}: add it to " \
-                          "the API integration's extensions in 3CX.", None
+            return False, _("3CX does not let Odoo control extension %(extension)s: add it to "
+                            "the API integration's extensions in 3CX.",
+                            extension=extension), None
         except ThreecxError as exc:
-            return False, f"3CX could not place the call: {exc.reason or exc}", None
+            return False, _("3CX could not place the call: %(reason)s",
+                            reason=exc.reason or exc), None
         leg = result.participant
         _logger.info("worker: click-to-call from %s to %s placed", extension, destination)
         return True, "", str(leg.callid) if leg and leg.callid is not None else None
@@ -306,14 +345,15 @@ class ServerSession(threading.Thread):
         leg = next((leg for (dn, _pid), leg in (legs.legs.items() if legs else ())
                     if dn == extension and leg.status == "Ringing"), None)
         if leg is None:
-            return False, f"The call no longer rings on extension {extension}."
+            return False, _("The call no longer rings on extension %(extension)s.",
+                            extension=extension)
         try:
             if action == "answer":
                 self.client.callcontrol.answer(extension, leg.id)
             else:
                 self.client.callcontrol.drop(extension, leg.id)
         except ThreecxError as exc:
-            return False, f"3CX refused: {exc.reason or exc}"
+            return False, _("3CX refused: %(reason)s", reason=exc.reason or exc)
         return True, ""
 
     # -- browser calls (WebRTC bridged to the route point's audio streams) ---------------------
@@ -322,12 +362,14 @@ class ServerSession(threading.Thread):
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
-                    "SELECT id, extension, destination, offer, state, call_id "
-                    "FROM threecx_softphone_session WHERE server_id = %s AND (state = 'offered' "
-                    "OR (state = 'ended' AND id = ANY(%s))) FOR UPDATE SKIP LOCKED",
+                    "SELECT s.id, s.extension, s.destination, s.offer, s.state, s.call_id, "
+                    "p.lang FROM threecx_softphone_session s JOIN res_users u ON u.id = s.user_id "
+                    "JOIN res_partner p ON p.id = u.partner_id "
+                    "WHERE s.server_id = %s AND (s.state = 'offered' "
+                    "OR (s.state = 'ended' AND s.id = ANY(%s))) FOR UPDATE OF s SKIP LOCKED",
                     (self.server_id, list(self.bridges) or [0]))
                 rows = cr.fetchall()
-                for session_id, extension, destination, offer, state, call_id in rows:
+                for session_id, extension, destination, offer, state, call_id, lang in rows:
                     if state == "ended":
                         self._end_bridge(session_id, "", write=False)
                         continue
@@ -336,8 +378,9 @@ class ServerSession(threading.Thread):
                     cr.execute(
                         "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
                         "message = %s, call_id = %s WHERE id = %s",
-                        (values["state"], values.get("answer"), values.get("message"),
-                         values.get("call_id"), session_id))
+                        (values["state"], values.get("answer"),
+                         in_lang(values.get("message"), lang), values.get("call_id"),
+                         session_id))
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read browser calls: %s", exc)
@@ -351,10 +394,10 @@ class ServerSession(threading.Thread):
             else:
                 leg = self.client.callcontrol.makecall(self.route_point, destination).participant
         except ThreecxError as exc:
-            return {"state": "failed", "message": f"3CX could not connect the call: "
-                                                   f"{exc.reason or exc}"}
+            return {"state": "failed", "message": _("3CX could not connect the call: %(reason)s",
+                                                    reason=exc.reason or exc)}
         if leg is None:
-            return {"state": "failed", "message": "The call no longer rings on your line."}
+            return {"state": "failed", "message": _("The call no longer rings on your line.")}
         call_id = str(leg.callid)
         self.softphone_calls[call_id] = extension
         self.tracker.adopt(call_id, extension)
@@ -374,7 +417,8 @@ class ServerSession(threading.Thread):
             if holder:
                 media.run(holder[0].close())
             self._drop_quietly(leg.id)
-            return {"state": "failed", "message": "The browser's audio could not be connected."}
+            return {"state": "failed",
+                    "message": _("The browser's audio could not be connected.")}
         bridge = holder[0]
         self.bridges[session_id] = (bridge, call_id)
         self._bridge_legs[session_id] = leg.id
@@ -394,12 +438,13 @@ class ServerSession(threading.Thread):
         session_id = next((sid for sid, (_bridge, cid) in self.bridges.items()
                            if cid == str(call_id)), None)
         if session_id is None:
-            return False, "This browser call is over."
+            return False, _("This browser call is over.")
         try:
             self.client.callcontrol.transferto(self.route_point, self._bridge_legs[session_id],
                                                destination)
         except ThreecxError as exc:
-            return False, f"3CX could not transfer the call: {exc.reason or exc}"
+            return False, _("3CX could not transfer the call: %(reason)s",
+                            reason=exc.reason or exc)
         return True, ""
 
     def _take_to_route_point(self, extension, call_id):

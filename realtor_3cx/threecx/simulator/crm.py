@@ -8,7 +8,7 @@ A 3CX admin uploads an XML *CRM template*; from then on the PBX itself calls the
 lookup scenario (``Scenario Id=""``) when a call rings, ``ReportCall`` after it ends, and
 ``ReportChat`` / ``SearchContacts*`` / ``CreateContactRecordFromClient`` … on demand. This module
 loads such a template and plays the PBX's part, so the addon's CRM endpoints can be tested
-against the requests 3CX would really send (../shared/3cx-api.md §5, checklist item 12).
+against the requests 3CX would really send (docs/3cx-api.md §5).
 
 How it works
 ------------
@@ -37,8 +37,8 @@ Expressions: ``[Name]`` expands a variable (unknown → empty); inside brackets 
 methods on values (``[[Number].Replace("+","%2B")]``, ``Trim``, ``ToLower``, ``Substring`` …).
 ``{{``, ``}}`` and ``^^`` stand for ``[``, ``]`` and ``"`` in the final text. No ``eval``.
 
-Sources (S… as in 3cx-api.md)
------------------------------
+Sources (S… as in docs/3cx-api.md)
+----------------------------------
 * 3CX docs, CRM template XML description (S6): ``<Crm Name Version Country SupportsEmojis>``
   and its children; Prefix ``AsIs`` (+,00 ⇒ +,00), ``Off`` (⇒ none), ``Plus`` (⇒ +), ``Zeros``
   (⇒ 00); ``MaxLength`` keeps the last N digits, empty = unchanged, and is an expression.
@@ -1114,7 +1114,7 @@ class CrmEmitter:
         )
 
     def report_call(self, *, contact=None, **variables):
-        """Run ``ReportCall`` with the journaling variables of 3cx-api.md §5.
+        """Run ``ReportCall`` with the journaling variables of docs/3cx-api.md §5.
 
         *contact* (a :class:`LookupResult` or an outputs dict) fills ``EntityId``,
         ``EntityType`` and ``[Contact::<Output>]`` unless given.

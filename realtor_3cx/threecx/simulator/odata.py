@@ -6,7 +6,7 @@ The simulator keeps each XAPI entity set as a list of dicts with PascalCase keys
 under test sends the same ``$filter``/``$orderby``/``$top``/``$skip``/``$count``/``$select``/
 ``$search``/``$expand`` options it sends to a real PBX, so they are parsed here for real (a
 tokenizer and a recursive-descent parser, never ``eval``): a query 3CX would refuse must fail
-here too, with the OData error body, instead of passing silently (see ../shared/3cx-api.md §4).
+here too, with the OData error body, instead of passing silently (see docs/3cx-api.md §4).
 
 Rows hold str, int, float, bool, None, tz-aware datetimes (or ISO-8601 strings for them) and
 nested lists or dicts. Rows carry no type information, so type mismatches (``Number eq 100``

@@ -4,7 +4,7 @@
 
 What
     An aiohttp application around one :class:`~.state.Pbx`, speaking 3CX V20's wire formats
-    (../shared/3cx-api.md §1-4, with every [U] fact switchable in :class:`SimConfig`), plus a
+    (docs/3cx-api.md §1-4, with every open fact switchable in :class:`SimConfig`: §10), plus a
     control API under ``/_sim/`` that tests and the demo use to make calls happen, inject
     failures and read the ground truth of every call.
 
@@ -807,7 +807,7 @@ class Simulator:
 
 
 def report_variables(pbx, call):
-    """The ReportCall variables 3CX fills (3cx-api.md §5); formats marked [U] there are [I]."""
+    """The ReportCall variables 3CX fills (docs/3cx-api.md §5); the open formats are guessed."""
     inbound = call.direction == "Inbound"
     answered = call.answered_at is not None
     call_type = ("Inbound" if answered else "Missed") if inbound else (

@@ -3,7 +3,7 @@
 """The simulated PBX: DNs, devices, call legs and the ground truth of every call, without I/O.
 
 What
-    :class:`Pbx` owns the state a 3CX V20 keeps for Call Control (../shared/3cx-api.md §2): DNs
+    :class:`Pbx` owns the state a 3CX V20 keeps for Call Control (docs/3cx-api.md §2): DNs
     of type ``Wextension``, ``Wroutepoint`` and ``Wqueue``, their devices, and participants (call
     legs) that go ``Ringing``/``Dialing`` -> ``Connected`` -> removed. Every change is reported to
     an ``emit(event_type, entity_path, attached_data)`` callback; the server turns those into
@@ -30,10 +30,10 @@ _logger = logging.getLogger(__name__)
 UPSET, REMOVE, DTMF = 0, 1, 2
 
 EXTENSION, ROUTE_POINT, QUEUE = "Wextension", "Wroutepoint", "Wqueue"
-EXTERNAL_LINE = "Wexternalline"  # party_dn_type of an outside party; the spelling is [U]
+EXTERNAL_LINE = "Wexternalline"  # party_dn_type of an outside party; the spelling is open
 RINGING, DIALING, CONNECTED = "Ringing", "Dialing", "Connected"
 
-# DivertReason of the V20 .NET API (3cx-api.md §2); REST takes the names.
+# DivertReason of the V20 .NET API (docs/3cx-api.md §2); REST takes the names.
 DIVERT_REASONS = (
     "None", "NoAnswer", "PhoneBusy", "PhoneNotRegistered", "ForwardAll", "BasedOnCallerID",
     "BasedOnDID", "OutOfOfficeHours", "BreakTime", "Holiday", "OfficeHours", "NoDestinations",
@@ -244,7 +244,7 @@ class Pbx:
     def add_dn(self, number, type_=EXTENSION, *, devices=1, **values):
         dn = Dn(number=str(number), type=type_, **values)
         for index in range(devices if type_ == EXTENSION else 0):
-            # Opaque ids with URL-reserved characters, as real ones are (3cx-api.md §2).
+            # Opaque ids with URL-reserved characters, as real ones are (docs/3cx-api.md §2).
             device_id = f"sip:{number}@127.0.0.1:5062;rinstance={index}a{number}"
             agent = "3CX Desktop App" if index == 0 else "Yealink T54W"
             dn.devices[device_id] = Device(dn=dn.number, device_id=device_id, user_agent=agent)

@@ -5,7 +5,8 @@
 Entity sets are computed on each request from :class:`~.state.Pbx`, so ``ActiveCalls`` agrees
 with Call Control and ``CallHistoryView``, ``ReportCallLogData`` and ``Recordings`` agree with
 the ground truth (``GET /_sim/calls``). Field names and types follow 3CX's published OpenAPI
-spec (../shared/3cx/xapi-swagger.yaml; the tests validate every body against it, strictly).
+spec (the part used is in docs/3cx/xapi-schemas.json; the tests validate every body against
+it, strictly).
 
 Values the spec types but does not enumerate are [I] (inferred) and documented where set:
 ``ActiveCall.Status``, ``CallLogData.Status``/``Reason``, segment and DN type numbers.
@@ -366,7 +367,7 @@ class _Spoiled:
 
 
 def wav_tone(seconds, hz=440.0):
-    """A small 8 kHz mono WAV (what 3CX stores; the exact format is [U])."""
+    """A small 8 kHz mono WAV (what 3CX stores; the exact format is open)."""
     frames = int(8000 * seconds)
     samples = struct.pack(f"<{frames}h", *(int(6000 * math.sin(2 * math.pi * hz * i / 8000))
                                            for i in range(frames)))

@@ -3,6 +3,7 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 
 import { Component } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { registry } from "@web/core/registry";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
@@ -29,7 +30,7 @@ export class RecordingPlayerField extends Component {
 
 registry.category("fields").add("realtor_3cx_audio", {
     component: RecordingPlayerField,
-    displayName: "Audio player",
+    displayName: _t("Audio player"),
     supportedTypes: ["many2one"],
 });
 
