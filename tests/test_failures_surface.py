@@ -1,10 +1,11 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The tests' own alarm: an error in a browser page or in Odoo's log fails the test it happened
-in (tests/conftest.py with browser_env.WATCH), even when the test's assertions all hold.
+in, even when the test's assertions all hold (tests/conftest.py with browser_env.WATCH for the
+project tests; the root conftest.py for the addon's tests under pytest-odoo).
 
-The proof runs a small pytest session of its own, with the project's conftest, a real Chromium
-and a log written as Odoo writes it, and reads which of its tests failed.
+The proof runs small pytest sessions of its own, with those conftests, a real Chromium and a
+log written as Odoo writes it, and reads which of their tests failed.
 """
 
 import subprocess
@@ -33,7 +34,6 @@ globals().update({{k: v for k, v in vars(project).items() if k.startswith(("pyte
 
 INNER = '''
 import logging
-import time
 
 import pytest
 from browser_env import WATCH, free_port, launch
