@@ -120,7 +120,7 @@ def test_click_to_call_dials_from_the_realtors_extension_then_asks_the_outcome(
     wait_for(lambda: control(sim, f"calls/{callid}", method="GET")["answered_at"],
              "the contact to answer")
     expect(status).to_have_attribute("data-status", "connected", timeout=10000)
-    time.sleep(1)
+    time.sleep(1)  # they talk: a call with a talk time, as the outcome dialog follows one
     control(sim, f"calls/{callid}/hangup", {"side": "callee"})
     dialog = page.locator(".o_realtor_3cx_outcome")
     expect(dialog).to_be_visible(timeout=10000)

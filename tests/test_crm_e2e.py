@@ -109,7 +109,7 @@ def test_an_answered_call_seen_by_the_worker_and_reported_by_3cx_is_one_record(w
     control(world["sim"], f"calls/{callid}/answer", {"dn": "101"})
     wait_for(lambda: calls(world)[str(callid)]["state"] == "connected", "connected",
              timeout=30)
-    time.sleep(1.1)
+    time.sleep(1.1)  # they talk (a second at least: the talk time in the report)
     control(world["sim"], f"calls/{callid}/hangup", {"side": "caller"})
     report = reported(world, 1)[0]
     assert report["status"] == 200, explain(world, report)
