@@ -87,8 +87,8 @@ def compare(truth, logged):
 def seen_twice(notifications, call_backs, chatter):
     """What a realtor would see twice for one 3CX call.
 
-    :param notifications: ``(type, partner id, call id, call state)`` of every call
-        notification sent on the bus
+    :param notifications: ``(type, partner id, call id, call state, partner id of the call's
+        realtor)`` of every call notification sent on the bus, in the order sent
     :param call_backs: ``(call id, activity type)`` of every activity planned on a call
     :param chatter: ``(model, record id, summary lines, completed calls)`` of every contact
         and listing with calls
@@ -101,13 +101,24 @@ def seen_twice(notifications, call_backs, chatter):
         counts = collections.Counter(items)
         return sorted(item for item, count in counts.items() if count > 1)
 
+    # A pop-up rings again only once it closed: answered (by them or a colleague, who may
+    # transfer the call to them next) or ended. A ringing notification while theirs is still
+    # up is the same pop-up shown twice.
+    open_popups, rang_twice = set(), set()
+    for kind, partner, call_id, _state, _realtor in notifications:
+        if kind == "realtor_3cx.call/ringing":
+            if (call_id, partner) in open_popups:
+                rang_twice.add((call_id, partner))
+            open_popups.add((call_id, partner))
+        else:
+            open_popups.discard((call_id, partner))
     return {
-        "ringing": twice((call_id, partner) for kind, partner, call_id, _state in notifications
-                         if kind == "realtor_3cx.call/ringing"),
-        # The browser asks for the outcome on an ended notification of a completed call.
+        "ringing": sorted(rang_twice),
+        # The browser asks the call's realtor for the outcome when a completed call ends.
         "outcome_prompt": twice((call_id, partner)
-                                for kind, partner, call_id, state in notifications
-                                if kind == "realtor_3cx.call/ended" and state == "completed"),
+                                for kind, partner, call_id, state, realtor in notifications
+                                if kind == "realtor_3cx.call/ended" and state == "completed"
+                                and partner == realtor),
         "call_back": twice(call_backs),
         "chatter": sorted((model, res_id, lines - calls)
                           for model, res_id, lines, calls in chatter if lines > calls),
@@ -380,11 +391,14 @@ class Soak:
             cr = env.cr
             cr.execute("""
                 SELECT m->>'type', (b.channel::jsonb->>2)::int, m->'payload'->>'call_id',
-                       m->'payload'->>'state'
-                  FROM bus_bus b, LATERAL (SELECT b.message::jsonb AS m) msg
+                       m->'payload'->>'state', u.partner_id
+                  FROM bus_bus b
+                 CROSS JOIN LATERAL (SELECT b.message::jsonb AS m) msg
+                  LEFT JOIN res_users u ON u.id = (m->'payload'->>'user_id')::int
                  WHERE b.message LIKE '%%realtor_3cx.call/%%'
                    AND b.channel::jsonb->>1 = 'res.partner'
-                   AND (m->'payload'->>'server_id')::int = %s""", (self.server_id,))
+                   AND (m->'payload'->>'server_id')::int = %s
+                 ORDER BY b.id""", (self.server_id,))
             notifications = cr.fetchall()
             cr.execute("""
                 SELECT c.call_id, a.activity_type_id FROM mail_activity a
@@ -413,8 +427,9 @@ class Soak:
         # How much there was to see: a 0 below means something only beside these.
         self.shown = {
             "ringing": sum(1 for kind, *_ in notifications if kind == "realtor_3cx.call/ringing"),
-            "outcome_prompt": sum(1 for kind, _p, _c, state in notifications
-                                  if kind == "realtor_3cx.call/ended" and state == "completed"),
+            "outcome_prompt": sum(1 for kind, partner, _c, state, realtor in notifications
+                                  if kind == "realtor_3cx.call/ended" and state == "completed"
+                                  and partner == realtor),
             "call_back": len(call_backs),
             "chatter": sum(lines for _m, _r, lines, _calls in chatter),
         }

@@ -34,16 +34,21 @@ def test_compare_counts_lost_wrong_and_unknown_calls():
 
 
 RINGING, ENDED = "realtor_3cx.call/ringing", "realtor_3cx.call/ended"
+ANSWERED = "realtor_3cx.call/answered"
 
 
 def test_seen_twice_counts_what_a_realtor_would_see_twice_for_one_call():
-    notifications = [
+    notifications = [(kind, partner, call_id, state, 7) for kind, partner, call_id, state in [
         (RINGING, 7, "1", "ringing"), (RINGING, 8, "1", "ringing"),  # two realtors: fine
         (RINGING, 7, "2", "ringing"), (RINGING, 7, "2", "ringing"),  # a second pop-up
+        # a colleague answers, then transfers the call to 7: a new pop-up, fine
+        (RINGING, 7, "4", "ringing"), (ANSWERED, 7, "4", "connected"),
+        (RINGING, 7, "4", "connected"),
         (ENDED, 7, "1", "completed"), (ENDED, 8, "1", "completed"),
         (ENDED, 7, "2", "missed"), (ENDED, 7, "2", "missed"),  # no prompt for a missed call
         (ENDED, 7, "3", "completed"), (ENDED, 7, "3", "completed"),  # asked twice
-    ]
+        (ENDED, 8, "3", "completed"), (ENDED, 8, "3", "completed"),  # not 8's call: no prompt
+    ]]
     call_backs = [("4", 2), ("5", 2), ("5", 2), ("6", 2), ("6", 4)]
     chatter = [("res.partner", 10, 2, 2), ("res.partner", 11, 3, 2),
                ("realtor.property", 1, 1, 3)]
