@@ -24,6 +24,12 @@ UNKNOWN = "+15550108777"
 DID = "+15550108900"
 SERIAL = itertools.count()
 EPOCH = datetime.datetime(1970, 1, 1)
+# PostgreSQL stopped under the worker: a query in flight at that moment fails, and Odoo logs
+# it at ERROR before the worker's retry (what these tests check) takes over.
+POSTGRESQL_STOPPED = pytest.mark.tolerates(
+    r"odoo\.sql_db: bad query: [\s\S]*ERROR: (server closed the connection unexpectedly|"
+    r"terminating connection due to administrator command)",
+    why="the test stops PostgreSQL under the worker")
 
 
 @pytest.fixture(scope="module")
@@ -343,6 +349,7 @@ def test_two_workers_one_acts_and_the_other_takes_over(db, pbx, tmp_path):
         second.stop()
 
 
+@POSTGRESQL_STOPPED
 def test_postgresql_restarted_mid_call(db, pbx, worker):
     callid = inbound(pbx, ring_seconds=600)
     control(pbx, f"calls/{callid}/answer", {"dn": "101"})
@@ -406,6 +413,7 @@ def test_the_lock_check_says_lost_when_postgresql_is_gone():
     assert lock.alive() is False
 
 
+@POSTGRESQL_STOPPED
 def test_a_worker_started_while_postgresql_is_down_waits_for_it(db, pbx, tmp_path):
     # Found by `make soak`: a worker (re)started while PostgreSQL restarted exited at once
     # (its registry could not load), so nothing was logged until someone started it again.
