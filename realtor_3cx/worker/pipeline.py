@@ -29,14 +29,7 @@ import psycopg2
 from psycopg2 import sql
 
 from ..threecx.client import ThreecxClient
-from ..threecx.errors import (
-    AuthenticationError,
-    ConnectionFailed,
-    ForbiddenError,
-    NotFoundError,
-    ServerError,
-    ThreecxError,
-)
+from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from .recordings import RecordingFetcher
 from .tracker import CallTracker, iso_seconds, with_call_log
@@ -65,7 +58,6 @@ CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 # every round for this long, and no call ends meanwhile (the leg may be its next one, as in a
 # transfer). Its Remove ends the wait; past it, the 404 is taken as the leg being gone.
 UNREADABLE_FOR = 3.0
-UNREACHABLE = object()  # a leg's read got no answer from 3CX (restarting, unreachable)
 
 
 class Message(str):
@@ -628,9 +620,7 @@ class ServerSession(threading.Thread):
                         self.unreadable.pop(key, None)
                     continue
                 for key, leg in result.items():
-                    if leg is UNREACHABLE:  # no answer at all: guess nothing until one comes
-                        self.unreadable[key] = (keys[key], now)
-                    elif leg is not None:
+                    if leg is not None:
                         self.unreadable.pop(key, None)
                         changed.add(tracker.upsert(leg, now))
                     elif not self._unreadable(key, keys[key], now):
@@ -673,20 +663,14 @@ class ServerSession(threading.Thread):
     def _read_dn(self, job):
         """A DN's legs: its whole list (several pending) or the one leg, as {key: leg}."""
         dn, keys = job
-        try:
-            if len(keys) > 1:
-                try:
-                    self.stats["fetches"] += 1
-                    return list(self.client.callcontrol.participants(dn))
-                except NotFoundError:
-                    return []
-            ((key, path),) = keys.items()
-            return {key: self._fetch(path)}
-        except (ConnectionFailed, ServerError) as exc:
-            # 3CX restarting or briefly unreachable: the legs are read again next round, as
-            # legs not readable yet are (the event stream reconnects on its own).
-            _logger.info("worker: cannot read the legs of DN %s now: %s", dn, exc)
-            return dict.fromkeys(keys, UNREACHABLE)
+        if len(keys) > 1:
+            try:
+                self.stats["fetches"] += 1
+                return list(self.client.callcontrol.participants(dn))
+            except NotFoundError:
+                return []
+        ((key, path),) = keys.items()
+        return {key: self._fetch(path)}
 
     def _fetch(self, path):
         try:
