@@ -163,6 +163,10 @@ class ThreecxCall(models.Model):
             # A call to a listing's own number pops up for its listing agent too, whoever 3CX
             # rings for it (often a team queue).
             ringing_users |= set(self._did_listing_agent())
+        elif old_state == "ringing":
+            # ... and that pop-up is still up when 3CX then rings the agent's own extension
+            # (the queue's leg read later): not a second one.
+            ringing_users -= set(self._did_listing_agent())
         payload = None
         if ringing_users:
             payload = self._ringing_payload(match)
