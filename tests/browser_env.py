@@ -4,10 +4,17 @@
 
 Used by the browser end-to-end tests and the pop-up benchmark. ``make test`` / ``make bench``
 pass where Odoo and Chromium are (``REALTOR_3CX_ODOO_SRC``, ``REALTOR_3CX_CHROMIUM``).
+
+Failures that would otherwise only be printed are collected in :data:`WATCH`: a console error or
+an uncaught exception in a page of a browser launched by :func:`launch`, and an ERROR line or a
+traceback in the log of an Odoo server started by :func:`odoo_server` or a worker
+(``worker_env.Worker``). ``tests/conftest.py`` fails the test during which one appeared.
 """
 
 import contextlib
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,9 +22,114 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "e2e-password"
+
+# A log line of Odoo (and of the worker, which logs through Odoo): "<date> <time>,<ms> <pid>
+# <LEVEL> <db> <logger>: <message>"; the lines after it that have no such head belong to it.
+LOG_HEAD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ ([A-Z]+) ")
+TRACEBACK = "Traceback (most recent call last)"
+# Loopback is where every server of these tests listens: a failure to reach it is ours.
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def not_ours(kind, text, url=""):
+    """True for the only browser errors a test may ignore: the line Chromium itself logs when a
+    request never reached a server because the host is not on this network (an external host:
+    a gravatar, a CDN). The page's own code logged nothing, and the machine has no internet.
+    Anything on loopback (Odoo, the simulator), any HTTP status and any script error is ours.
+    """
+    if kind != "console" or not text.startswith("Failed to load resource: net::ERR_"):
+        return False
+    host = urlsplit(url).hostname or ""
+    return bool(host) and host not in LOCAL_HOSTS
+
+
+def log_problems(text):
+    """The ERROR / CRITICAL records and the tracebacks of an Odoo log excerpt, one string each,
+    with the lines that belong to it (a traceback under its ERROR line is one problem)."""
+    problems, current = [], None
+    for line in text.splitlines():
+        head = LOG_HEAD.match(line)
+        if head:
+            current = [line] if head.group(1) in ("ERROR", "CRITICAL") else None
+            if current:
+                problems.append(current)
+        elif current is not None:
+            if len(current) < 60:
+                current.append(line)
+        elif line.startswith(TRACEBACK):  # under a WARNING, or printed by itself
+            current = [line]
+            problems.append(current)
+    return ["\n".join(p) for p in problems]
+
+
+class Watch(logging.Handler):
+    """What went wrong around a test without failing it: browser errors and logs.
+
+    Pages are watched through their browser context (:meth:`context`), log files by path
+    (:meth:`log`), and, as a logging handler, the ERROR records of the Odoo loaded in the test
+    process (``worker_env.OdooDb``). :meth:`take` returns what appeared since its last call.
+    """
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self._found = []
+        self._logs = {}  # path -> [what, offset already read]
+
+    def context(self, context):
+        """Watch every page of a Playwright browser context, present and future."""
+        def console(message):
+            if message.type == "error":
+                url = (message.location or {}).get("url", "")
+                self.browser_error("console", message.text, url)
+
+        def weberror(error):
+            exc = error.error
+            self.browser_error("uncaught", exc.stack or exc.message)
+
+        context.on("console", console)
+        context.on("weberror", weberror)
+        return context
+
+    def browser_error(self, kind, text, url=""):
+        if not not_ours(kind, text, url):
+            where = f" ({url})" if url else ""
+            with self.lock:
+                self._found.append(f"browser {kind} error{where}: {text[:3000]}")
+
+    def emit(self, record):
+        with self.lock:
+            self._found.append(f"Odoo in the test process logged: {self.format(record)}")
+
+    def log(self, path, what):
+        """Watch the log file ``path`` from its current end on."""
+        path = Path(path)
+        with self.lock:
+            self._logs[path] = [what, path.stat().st_size if path.exists() else 0]
+
+    def take(self):
+        with self.lock:
+            found, self._found = self._found, []
+            for path, entry in self._logs.items():
+                if not path.exists():
+                    continue
+                with path.open("rb") as fh:
+                    if fh.seek(0, os.SEEK_END) < entry[1]:
+                        entry[1] = 0  # written afresh
+                    fh.seek(entry[1])
+                    data = fh.read()
+                # Whole lines only: the rest is read next time, once written.
+                end = data.rfind(b"\n") + 1
+                entry[1] += end
+                found += [f"{entry[0]} ({path}):\n{problem}"
+                          for problem in log_problems(data[:end].decode(errors="replace"))]
+        return found
+
+
+WATCH = Watch()
 
 
 def free_port():
@@ -48,6 +160,7 @@ def odoo_server(conf, db, log_path):
          f"--http-port={port}", "--http-interface=127.0.0.1", "--workers=0",
          "--max-cron-threads=0", "--log-level=warn", f"--db-filter=^{db}$"],
         stdout=log, stderr=subprocess.STDOUT)
+    WATCH.log(log_path, "the Odoo server's log")
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -66,6 +179,21 @@ def odoo_server(conf, db, log_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def launch(playwright, *args):
+    """Debian's Chromium, every page of which is watched (:data:`WATCH`): use
+    ``new_context()`` on it as usual."""
+    browser = playwright.chromium.launch(executable_path=chromium_path(),
+                                         args=["--no-sandbox", *args])
+    new_context = browser.new_context
+
+    def watched_context(**kwargs):
+        return WATCH.context(new_context(**kwargs))
+
+    browser.new_context = watched_context
+    browser.new_page = lambda **kwargs: watched_context(**kwargs).new_page()
+    return browser
 
 
 def login(page, url, login_name, password=PASSWORD):

@@ -8,9 +8,12 @@ What
     unanswered. Meanwhile, at random moments drawn from ``SEED``, the soak drops the event
     WebSocket, revokes the worker's token, restarts the simulator (a 3CX service restart: live
     calls end, the call log stays), kills the worker with SIGKILL and starts a new one, and
-    restarts PostgreSQL. Afterwards every call the simulator ran must exist exactly once in
-    Odoo, in the final state 3CX gives it; the summary counts faults by kind and calls lost,
-    duplicated, in the wrong state or unknown to 3CX, and the exit code is 1 unless all are 0.
+    restarts PostgreSQL. 3CX's documented quirk that an Upset can come before the leg can be
+    read (``early_upset_ms``) is on throughout. Afterwards every call the simulator ran must
+    exist in Odoo, in the final state 3CX gives it, and nothing a realtor sees may come twice
+    for one 3CX call: a ringing pop-up, an outcome prompt, a call-back activity, a chatter
+    line. The summary counts faults by kind and calls lost, in the wrong state or unknown to
+    3CX, and what a user saw twice; the exit code is 1 unless all are 0.
 
 How it works
     ``tests/devenv.py soak`` prepares a throwaway PostgreSQL cluster and database (as
@@ -36,11 +39,13 @@ from pathlib import Path
 import requests
 
 from .threecx_sim import SimulatorProcess, control
-from .worker_env import OdooDb, Worker, postgres
+from .worker_env import QUIRKS, OdooDb, Worker, postgres
 
 EXTENSIONS = ("100", "101", "102")
 QUEUE = "800"
 BUSY, NO_ANSWER = "+15550199001", "+15550199002"
+LISTING_LINE = "+15550108900"  # a listing's own number: its agent gets the pop-up too
+KNOWN_CALLERS = 100  # callers +15550100000..99 are contacts (half of all callers)
 # What the call mix is made of, with weights.
 KINDS = {
     "answered": 34, "voicemail": 9, "caller_gives_up": 9, "queue_answered": 10,
@@ -62,25 +67,62 @@ def expected_state(call):
 
 
 def compare(truth, logged):
-    """Lost, duplicated, wrong and unknown calls.
+    """Lost, wrong and unknown calls (one record per call is the database's UNIQUE
+    constraint's to guarantee; what a user sees twice is :func:`seen_twice`'s).
 
     :param truth: the simulator's calls (``GET /_sim/calls``)
-    :param logged: ``(call id, state, number of records)`` of every record in Odoo
-    :returns: dict of lists: ``lost`` (call ids), ``duplicated`` (call ids), ``wrong``
-        (``(call id, expected, found)``), ``unknown`` (call ids only Odoo has)
+    :param logged: ``(call id, state)`` of every record in Odoo
+    :returns: dict of lists: ``lost`` (call ids), ``wrong`` (``(call id, expected, found)``),
+        ``unknown`` (call ids only Odoo has)
     """
-    records = {}
-    duplicated = []
-    for call_id, state, count in logged:
-        if count > 1 or call_id in records:
-            duplicated.append(call_id)
-        records[call_id] = state
+    records = dict(logged)
     ran = {str(call["callid"]): call for call in truth}
     lost = sorted(c for c in ran if c not in records)
     wrong = sorted((c, expected_state(call), records[c]) for c, call in ran.items()
                    if c in records and records[c] != expected_state(call))
     unknown = sorted(c for c in records if c not in ran)
-    return {"lost": lost, "duplicated": sorted(duplicated), "wrong": wrong, "unknown": unknown}
+    return {"lost": lost, "wrong": wrong, "unknown": unknown}
+
+
+def seen_twice(notifications, call_backs, chatter):
+    """What a realtor would see twice for one 3CX call.
+
+    :param notifications: ``(type, partner id, call id, call state, partner id of the call's
+        realtor)`` of every call notification sent on the bus, in the order sent
+    :param call_backs: ``(call id, activity type)`` of every activity planned on a call
+    :param chatter: ``(model, record id, summary lines, completed calls)`` of every contact
+        and listing with calls
+    :returns: dict of sorted lists: ``ringing`` and ``outcome_prompt`` (``(call id, partner
+        id)`` notified more than once), ``call_back`` (``(call id, activity type)``),
+        ``chatter`` (``(model,
+        record id, lines beyond one per call)``)
+    """
+    def twice(items):
+        counts = collections.Counter(items)
+        return sorted(item for item, count in counts.items() if count > 1)
+
+    # A pop-up rings again only once it closed: answered (by them or a colleague, who may
+    # transfer the call to them next) or ended. A ringing notification while theirs is still
+    # up is the same pop-up shown twice.
+    open_popups, rang_twice = set(), set()
+    for kind, partner, call_id, _state, _realtor in notifications:
+        if kind == "realtor_3cx.call/ringing":
+            if (call_id, partner) in open_popups:
+                rang_twice.add((call_id, partner))
+            open_popups.add((call_id, partner))
+        else:
+            open_popups.discard((call_id, partner))
+    return {
+        "ringing": sorted(rang_twice),
+        # The browser asks the call's realtor for the outcome when a completed call ends.
+        "outcome_prompt": twice((call_id, partner)
+                                for kind, partner, call_id, state, realtor in notifications
+                                if kind == "realtor_3cx.call/ended" and state == "completed"
+                                and partner == realtor),
+        "call_back": twice(call_backs),
+        "chatter": sorted((model, res_id, lines - calls)
+                          for model, res_id, lines, calls in chatter if lines > calls),
+    }
 
 
 def fault_plan(rng, calls, every):
@@ -138,7 +180,11 @@ class Soak:
                 {"server_id": server.id, "number": number, "user_id": user.id}
                 for number, user in zip(EXTENSIONS, users, strict=False)])
             env["res.partner"].create([{"name": f"Soak Caller {n}",
-                                        "phone": f"+1555010{n:04d}"} for n in range(50)])
+                                        "phone": f"+1555010{n:04d}"}
+                                       for n in range(KNOWN_CALLERS)])
+            env["realtor.property"].create({
+                "name": f"Soak Listing {int(time.time())}", "listing_phone": LISTING_LINE,
+                "listing_agent_id": users[1].id})
             return server.id
 
         self.server_id = self.db.do(create)
@@ -149,6 +195,7 @@ class Soak:
         restart, as an admin's routing rules would be in 3CX's configuration)."""
         control(self.sim, "scripts", {"destination": BUSY, "busy": True})
         control(self.sim, "scripts", {"destination": NO_ANSWER, "answer_after": None})
+        control(self.sim, "config", QUIRKS)
 
     def start_worker(self):
         self.workers_started += 1
@@ -177,7 +224,7 @@ class Soak:
     def one_call(self, rng):
         kind = rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
         ext = rng.choice(EXTENSIONS)
-        caller = f"+1555010{rng.randrange(10000):04d}"
+        caller = f"+1555010{rng.randrange(2 * KNOWN_CALLERS):04d}"
         # PBX seconds, scaled by the simulator's speed: the ring timeout ends what nobody ends
         ring = {"voicemail": 8, "queue_missed": 8}.get(kind, 20)
         if kind.startswith("outbound"):
@@ -187,7 +234,7 @@ class Soak:
         else:
             call = self.act("calls/inbound", {
                 "from": caller, "to": QUEUE if kind.startswith("queue") else ext,
-                "did": "+15550108900" if rng.random() < 0.2 else "", "ring_seconds": ring})
+                "did": LISTING_LINE if rng.random() < 0.2 else "", "ring_seconds": ring})
         if call is None:
             return False
         self.kinds[kind] += 1
@@ -282,10 +329,11 @@ class Soak:
         traffic_s = time.monotonic() - self.started
         truth = self.settle()
         result = compare(truth, self.logged())
+        twice = self.seen_twice()
         elapsed = time.monotonic() - self.started
         self.worker.stop()
         self.sim.stop()
-        return self.summary(truth, result, traffic_s, elapsed)
+        return self.summary(truth, result, twice, traffic_s, elapsed)
 
     def check_worker(self):
         """A worker that exits by itself is a bug: say so, and go on with a new one."""
@@ -330,13 +378,64 @@ class Soak:
 
     def logged(self):
         def read(env):
-            env.cr.execute("SELECT call_id, state, count(*) OVER (PARTITION BY call_id) "
-                           "FROM threecx_call WHERE server_id = %s", (self.server_id,))
+            env.cr.execute("SELECT call_id, state FROM threecx_call WHERE server_id = %s",
+                           (self.server_id,))
             return env.cr.fetchall()
 
         return self.db.do(read)
 
-    def summary(self, truth, result, traffic_s, elapsed):
+    def seen_twice(self):
+        """Read what the realtors were shown (bus notifications, activities, chatter lines)
+        and find what came twice for one call (:func:`seen_twice`)."""
+        def read(env):
+            cr = env.cr
+            cr.execute("""
+                SELECT m->>'type', (b.channel::jsonb->>2)::int, m->'payload'->>'call_id',
+                       m->'payload'->>'state', u.partner_id
+                  FROM bus_bus b
+                 CROSS JOIN LATERAL (SELECT b.message::jsonb AS m) msg
+                  LEFT JOIN res_users u ON u.id = (m->'payload'->>'user_id')::int
+                 WHERE b.message LIKE '%%realtor_3cx.call/%%'
+                   AND b.channel::jsonb->>1 = 'res.partner'
+                   AND (m->'payload'->>'server_id')::int = %s
+                 ORDER BY b.id""", (self.server_id,))
+            notifications = cr.fetchall()
+            cr.execute("""
+                SELECT c.call_id, a.activity_type_id FROM mail_activity a
+                  JOIN threecx_call c ON c.id = a.res_id
+                 WHERE a.res_model = 'threecx.call' AND c.server_id = %s""", (self.server_id,))
+            call_backs = cr.fetchall()
+            # One summary line per completed call on the contact's and the listing's chatter
+            # (the line names no call id): more lines than calls on a record is a line twice.
+            cr.execute("""
+                SELECT model, res_id, count(*) FROM mail_message
+                 WHERE model IN ('res.partner', 'realtor.property')
+                   AND body LIKE '%%call with Soak Realtor%%' GROUP BY model, res_id""")
+            lines = {(model, res_id): count for model, res_id, count in cr.fetchall()}
+            chatter = []
+            for column, model in (("partner_id", "res.partner"),
+                                  ("property_id", "realtor.property")):
+                cr.execute(f"""
+                    SELECT {column}, count(*) FROM threecx_call
+                     WHERE server_id = %s AND state = 'completed' AND {column} IS NOT NULL
+                     GROUP BY {column}""", (self.server_id,))
+                chatter += [(model, res_id, lines.get((model, res_id), 0), count)
+                            for res_id, count in cr.fetchall()]
+            return notifications, call_backs, chatter
+
+        notifications, call_backs, chatter = self.db.do(read)
+        # How much there was to see: a 0 below means something only beside these.
+        self.shown = {
+            "ringing": sum(1 for kind, *_ in notifications if kind == "realtor_3cx.call/ringing"),
+            "outcome_prompt": sum(1 for kind, partner, _c, state, realtor in notifications
+                                  if kind == "realtor_3cx.call/ended" and state == "completed"
+                                  and partner == realtor),
+            "call_back": len(call_backs),
+            "chatter": sum(lines for _m, _r, lines, _calls in chatter),
+        }
+        return seen_twice(notifications, call_backs, chatter)
+
+    def summary(self, truth, result, twice, traffic_s, elapsed):
         a = self.args
         print()
         print(f"soak: {len(truth)} calls run by the simulator ({self.placed} placed, seed "
@@ -351,12 +450,17 @@ class Soak:
         print("  final states in 3CX: " + ", ".join(f"{k} {v}" for k, v in sorted(
             states.items())))
         print(f"  calls lost: {len(result['lost'])}")
-        print(f"  calls duplicated: {len(result['duplicated'])}")
         print(f"  calls in the wrong final state: {len(result['wrong'])}")
         print(f"  calls in Odoo unknown to 3CX: {len(result['unknown'])}")
+        print("  seen twice for one call: " + ", ".join(
+            f"{k.replace('_', ' ')} {len(v)} (of {self.shown[k]} shown)"
+            for k, v in twice.items()))
         print(f"  workers that exited by themselves: {len(self.worker_exits)}")
+        for name, items in twice.items():
+            for item in items[:5]:
+                print(f"    {name} twice: {item}")
         by_id = {str(c["callid"]): c for c in truth}
-        for name in ("lost", "duplicated", "wrong", "unknown"):
+        for name in ("lost", "wrong", "unknown"):
             for item in result[name][:5]:
                 call_id = item[0] if isinstance(item, tuple) else item
                 call = by_id.get(call_id, {})
@@ -364,7 +468,7 @@ class Soak:
                       f"{call.get('result', '')} ended by {call.get('ended_by', '')}")
         print(f"  elapsed: {elapsed / 60:.1f} min ({traffic_s / 60:.1f} min of traffic; Odoo "
               f"agreed {self.settled_s:.0f} s after the last call ended)")
-        failed = any(result.values()) or bool(self.worker_exits)
+        failed = any(result.values()) or any(twice.values()) or bool(self.worker_exits)
         if failed:
             print(f"  logs: {self.logs}")
         print("soak: " + ("FAILED" if failed else "passed"))

@@ -19,6 +19,14 @@ from realtor_3cx.threecx.client import ThreecxClient
 CALLER = "+15550108901"
 DNC = "+15550108902"
 
+# Both writers of a call meet on purpose here: when ReportCall and the worker update the same
+# record at once, PostgreSQL refuses one transaction, Odoo runs it again
+# (odoo.service.model.retrying), and the tests below check the outcome; but Odoo logs the
+# refused statement at ERROR first. That line, for this table, and no other is excused.
+pytestmark = pytest.mark.tolerates(
+    r'odoo\.sql_db: bad query: \S* ?UPDATE "threecx_call"[\s\S]*ERROR: could not serialize '
+    r"access due to concurrent update", why="two writers of one call, retried by Odoo")
+
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
@@ -101,7 +109,7 @@ def test_an_answered_call_seen_by_the_worker_and_reported_by_3cx_is_one_record(w
     control(world["sim"], f"calls/{callid}/answer", {"dn": "101"})
     wait_for(lambda: calls(world)[str(callid)]["state"] == "connected", "connected",
              timeout=30)
-    time.sleep(1.1)
+    time.sleep(1.1)  # they talk (a second at least: the talk time in the report)
     control(world["sim"], f"calls/{callid}/hangup", {"side": "caller"})
     report = reported(world, 1)[0]
     assert report["status"] == 200, explain(world, report)

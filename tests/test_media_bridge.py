@@ -4,6 +4,8 @@
 through the participant streams, the tone comes back over WebRTC; latency measured."""
 
 import asyncio
+import contextlib
+import threading
 import time
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -12,6 +14,26 @@ from webrtc_peer import ToneTrack, listen
 
 from realtor_3cx.threecx.client import ThreecxClient
 from realtor_3cx.worker.media import StreamBridge
+
+
+async def until(predicate, what, timeout=10.0):
+    """Poll ``predicate`` on the event loop (aiortc runs there) until it is true."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def flowing(browser, received, frames=25):
+    """ICE and DTLS done, and the far end's audio arriving (``frames`` of 20 ms)."""
+    start = len(received)
+    await until(lambda: browser.connectionState == "connected"
+                and len(received) >= start + frames, "ICE, DTLS and the first audio frames")
+
+
+def bridge_threads(leg):
+    return [t.name for t in threading.enumerate() if t.name.startswith(f"bridge-{leg.id}-")]
 
 
 async def bridged_call(sim, client, channel=None):
@@ -36,17 +58,23 @@ def test_a_tone_goes_through_3cx_and_comes_back_with_its_latency():
     async def scenario(sim):
         client = ThreecxClient(sim.url, "900", SECRET)
         leg, bridge, browser, mic, received, stop = await bridged_call(sim, client)
-        await asyncio.sleep(1.5)  # ICE, DTLS, the first frames
+        await flowing(browser, received)
         silent = [level for _t, level, peak in received if peak > 500]
         mic.tone_at = time.monotonic()
-        await asyncio.sleep(1.5)
-        heard = [(t, level) for t, level, peak in received
-                 if t > mic.tone_at and level > 0.5 and peak > 1000]
+
+        def heard():
+            return [(t, level) for t, level, peak in received
+                    if t > mic.tone_at and level > 0.5 and peak > 1000]
+
+        with contextlib.suppress(AssertionError):  # asserted below, with the figures
+            await until(heard, "the tone to come back", timeout=3)
+        await until(lambda: min(bridge.stats["to_pbx_bytes"], bridge.stats["from_pbx_bytes"])
+                    > 16000, "a second of audio each way")
         stop.set()
         await browser.close()
         await bridge.close()
         client.close()
-        return leg, bridge, silent, heard, mic.tone_at
+        return leg, bridge, silent, heard(), mic.tone_at
 
     with running_simulator(audio="echo") as sim:
         leg, bridge, silent, heard, tone_at = asyncio.run(scenario(sim))
@@ -69,9 +97,8 @@ def test_keys_and_hold_travel_in_band_and_bad_control_messages_change_nothing():
         client = ThreecxClient(sim.url, "900", SECRET)
         channel = []
         leg, bridge, browser, mic, received, stop = await bridged_call(sim, client, channel)
-        await asyncio.to_thread(wait_for, lambda: channel[0].readyState == "open",
-                                "the control channel")
-        await asyncio.sleep(1.0)
+        await until(lambda: channel[0].readyState == "open", "the control channel")
+        await flowing(browser, received)
         channel[0].send('{"dtmf": "15#"}')
         await asyncio.to_thread(wait_for, lambda: control(
             sim, f"calls/{leg.callid}", method="GET")["heard_dtmf"] == "15#", "the keys heard")
@@ -79,6 +106,7 @@ def test_keys_and_hold_travel_in_band_and_bad_control_messages_change_nothing():
                     '{"dtmf": "' + "1" * 300 + '"}'):
             channel[0].send(bad)
         mic.tone_at = time.monotonic()
+        # Each phase lasts 1.5 s: what it must not contain is looked for over all of it.
         await asyncio.sleep(1.5)
         talking = time.monotonic()
         channel[0].send('{"hold": true}')
@@ -108,22 +136,54 @@ def test_keys_and_hold_travel_in_band_and_bad_control_messages_change_nothing():
         "the microphone did not come back after the hold"
 
 
-def test_the_far_end_hanging_up_tears_the_bridge_down():
+def test_the_far_end_hanging_up_tears_the_bridge_down_by_itself():
+    """3CX ends the far end's audio when the callee hangs up: the bridge closes the browser's
+    peer, its other stream and its threads without being told (the worker's own close on the
+    call's Remove then finds nothing left to do)."""
     async def scenario(sim):
         client = ThreecxClient(sim.url, "900", SECRET)
         leg, bridge, browser, mic, received, stop = await bridged_call(sim, client)
-        await asyncio.sleep(1.0)
+        await flowing(browser, received)
+        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
+            "open_streams"] == 2, "both audio streams open at 3CX")
+        assert bridge_threads(leg) and bridge.alive
         control(sim, f"calls/{leg.callid}/hangup", {"side": "callee"})
-        await asyncio.sleep(0.5)
-        await bridge.close()  # what the worker does on the call's Remove
+        await until(lambda: not bridge.alive, "the bridge to close itself")
+        await until(lambda: browser.connectionState == "closed", "the browser's peer to close")
+        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
+            "open_streams"] == 0, "3CX's audio streams to be released")
+        threads = bridge_threads(leg)
         stop.set()
         await browser.close()
         client.close()
-        return bridge
+        return bridge, threads
 
     with running_simulator(audio="echo") as sim:
-        bridge = asyncio.run(scenario(sim))
-        assert not bridge.alive
+        bridge, threads = asyncio.run(scenario(sim))
+    assert bridge.closed.is_set() and threads == []
+
+
+def test_the_browser_hanging_up_tears_the_bridge_down_by_itself():
+    """The realtor's browser closes its peer (tab closed, hang-up): the bridge notices, stops
+    both 3CX streams and its threads; the 3CX leg is the worker's to drop."""
+    async def scenario(sim):
+        client = ThreecxClient(sim.url, "900", SECRET)
+        leg, bridge, browser, mic, received, stop = await bridged_call(sim, client)
+        await flowing(browser, received)
+        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
+            "open_streams"] == 2, "both audio streams open at 3CX")
+        stop.set()
+        await browser.close()
+        await until(lambda: not bridge.alive, "the bridge to close itself", timeout=30)
+        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
+            "open_streams"] == 0, "3CX's audio streams to be released")
+        threads = bridge_threads(leg)
+        client.close()
+        return bridge, threads
+
+    with running_simulator(audio="echo") as sim:
+        bridge, threads = asyncio.run(scenario(sim))
+    assert bridge.closed.is_set() and threads == []
 
 
 def rss_mb():
@@ -134,13 +194,19 @@ def rss_mb():
 def test_ten_concurrent_bridged_calls_without_errors_or_memory_growth():
     async def round_of_calls(sim, client):
         calls = await asyncio.gather(*(bridged_call(sim, client) for _ in range(10)))
-        await asyncio.sleep(1.0)
+        for _leg, _bridge, browser, _mic, received, _stop in calls:
+            await flowing(browser, received)
         for _leg, _bridge, _browser, mic, _received, _stop in calls:
             mic.tone_at = time.monotonic()
-        await asyncio.sleep(1.5)
-        heard = [any(t > mic.tone_at and level > 0.5 and peak > 1000
-                     for t, level, peak in received)
-                 for _leg, _bridge, _browser, mic, received, _stop in calls]
+
+        def heard():
+            return [any(t > mic.tone_at and level > 0.5 and peak > 1000
+                        for t, level, peak in received)
+                    for _leg, _bridge, _browser, mic, received, _stop in calls]
+
+        with contextlib.suppress(AssertionError):  # asserted below, call by call
+            await until(lambda: all(heard()), "every call's tone to come back", timeout=5)
+        heard = heard()
         for _leg, bridge, browser, _mic, _received, stop in calls:
             stop.set()
             await browser.close()

@@ -5,6 +5,7 @@ a tone; Odoo's controller carries its offer to the worker, whose bridge places t
 route point; the simulator echoes; the tone comes back. Both sides can hang up."""
 
 import asyncio
+import contextlib
 import os
 import time
 
@@ -80,15 +81,32 @@ async def browser_call(world, destination=DESTINATION):
     return browser, mic, received, stop, result
 
 
+async def answered(world, browser, received, result, frames=25):
+    """Wait until the callee picked up (its 2 s script), ICE and DTLS are done and the far
+    end's audio arrives (``frames`` of 20 ms)."""
+    await asyncio.to_thread(wait_for, lambda: control(
+        world["sim"], f"calls/{result['call_id']}", method="GET")["answered_at"],
+        "the callee to answer", timeout=15)
+    start = len(received)
+    await asyncio.to_thread(wait_for, lambda: browser.connectionState == "connected"
+                            and len(received) >= start + frames,
+                            "ICE, DTLS and the first audio frames", timeout=15)
+
+
 def test_a_browser_call_carries_audio_both_ways_and_hangs_up_from_the_browser(world):
     async def scenario():
         browser, mic, received, stop, result = await browser_call(world)
         assert result["ok"], result
-        await asyncio.sleep(2.5)  # ICE, DTLS, and the callee answering (2 s script)
+        await answered(world, browser, received, result)
         mic.tone_at = time.monotonic()
-        await asyncio.sleep(1.5)
-        heard = [t for t, level, peak in received if t > mic.tone_at and level > 0.5
-                 and peak > 1000]
+
+        def heard():
+            return [t for t, level, peak in received if t > mic.tone_at and level > 0.5
+                    and peak > 1000]
+
+        with contextlib.suppress(AssertionError):  # asserted below
+            await asyncio.to_thread(wait_for, heard, "the tone to come back", timeout=3)
+        heard = heard()
         hung = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/hangup",
                                        session_id=result["session_id"])
         stop.set()
@@ -116,7 +134,7 @@ def test_the_far_end_hanging_up_ends_the_browser_call(world):
     async def scenario():
         browser, mic, received, stop, result = await browser_call(world)
         assert result["ok"], result
-        await asyncio.sleep(2.5)
+        await answered(world, browser, received, result)
         call_id = world["db"].do(lambda env: env["threecx.softphone.session"].browse(
             result["session_id"]).call_id)
         control(world["sim"], f"calls/{call_id}/hangup", {"side": "callee"})
@@ -146,7 +164,7 @@ def test_a_browser_call_transferred_to_a_colleague(world):
     async def scenario():
         browser, mic, received, stop, result = await browser_call(world)
         assert result["ok"], result
-        await asyncio.sleep(2.5)
+        await answered(world, browser, received, result)
         moved = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/transfer",
                                         session_id=result["session_id"], destination="102")
         state = await asyncio.to_thread(wait_for, lambda: world["db"].do(

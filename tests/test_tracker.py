@@ -127,6 +127,14 @@ def test_a_dn_list_is_the_truth_for_that_dn_only():
     assert t.view("7").state == "ringing" and t.tick(8) == ["7"]  # gone, after the grace
 
 
+def test_a_dn_list_keeps_the_legs_it_is_told_to():
+    t = tracker()
+    t.upsert(leg(1, "101", "Ringing"), 0)
+    t.upsert(leg(2, "101", "Ringing", callid=8), 0)
+    assert t.apply_dn("101", [], 5, keep={("101", 1)}) == {"8"}
+    assert t.knows("101", 1) and not t.knows("101", 2)
+
+
 def test_a_browser_call_on_the_route_point_counts_as_the_realtors():
     t = tracker()
     t.adopt("7", "101")

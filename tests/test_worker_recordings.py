@@ -16,7 +16,7 @@ import wave
 
 import pytest
 from threecx_sim import SECRET, control, running_simulator, wait_for
-from worker_env import OdooDb, Worker
+from worker_env import QUIRKS, OdooDb, Worker
 
 CALLER = "+15550108301"
 DID = "+15550108390"
@@ -50,7 +50,7 @@ def people(db):
 
 @pytest.fixture
 def pbx(db, people):
-    with running_simulator(voicemail_seconds=3.0) as sim:
+    with running_simulator(voicemail_seconds=3.0, **QUIRKS) as sim:
         def create(env):
             server = env["threecx.server"].create({
                 "name": f"Recording PBX {next(SERIAL)}", "base_url": sim.url,

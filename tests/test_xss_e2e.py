@@ -14,7 +14,7 @@ element the payloads describe appears.
 import os
 
 import pytest
-from browser_env import PASSWORD, chromium_path, login, odoo_server
+from browser_env import PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -58,9 +58,7 @@ def world(tmp_path_factory):
         worker = Worker(db, ids["server"], logs / "worker.log")
         try:
             with odoo_server(db.conf, db.db, logs / "odoo.log") as url, sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=chromium_path(),
-                    args=["--no-sandbox"])
+                browser = launch(pw)
                 wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
                     ids["server"]).connection_state) == "connected", "the worker", timeout=30)
                 context = browser.new_context(viewport={"width": 1400, "height": 900})

@@ -308,7 +308,7 @@ class ThreecxCallCrmMixin(models.AbstractModel):
         if managers:
             self.activity_schedule(
                 "mail.mail_activity_data_todo",
-                date_deadline=fields.Date.context_today(self),
+                date_deadline=fields.Date.context_today(self.with_context(tz=managers[0].tz)),
                 summary=_("Review a call to %s", restriction["partner"].name),
                 note=plaintext2html(restriction["message"]),  # names the contact: text
                 user_id=managers[0].id,

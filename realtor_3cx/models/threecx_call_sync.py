@@ -169,6 +169,10 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             # A call to a listing's own number pops up for its listing agent too, whoever 3CX
             # rings for it (often a team queue).
             ringing_users |= set(self._did_listing_agent())
+        elif old_state == "ringing":
+            # ... and that pop-up is still up when 3CX then rings the agent's own extension
+            # (the queue's leg read later): not a second one.
+            ringing_users -= set(self._did_listing_agent())
         payload = None
         if ringing_users:
             payload = self._ringing_payload(match)
@@ -218,7 +222,8 @@ class ThreecxCallSyncMixin(models.AbstractModel):
         who = self.partner_id.name or self.external_number or _("an unknown number")
         self.activity_schedule(
             "mail.mail_activity_data_call",
-            date_deadline=fields.Date.context_today(self),
+            # today where the realtor is (the worker runs without a user's time zone)
+            date_deadline=fields.Date.context_today(self.with_context(tz=assignee.tz)),
             summary=_("Call back %s", who),
             # The caller's name or number comes from outside: text, never markup.
             note=plaintext2html(_(

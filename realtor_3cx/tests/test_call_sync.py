@@ -66,6 +66,22 @@ class TestCallSync(Realtor3cxCase):
         self.assertEqual(pops[0]["match"]["partners"][0]["id"], self.partner.id)
         self.assertEqual(pops[0]["property"]["id"], self.listing.id)
 
+    def test_the_listing_agent_rung_by_the_queue_gets_no_second_pop_up(self):
+        self.env["threecx.extension"].create(
+            {"server_id": self.server.id, "number": "102", "user_id": self.manager.id}
+        )
+        # The call to the listing's line pops up for its agent at once; the queue's leg on the
+        # agent's own extension is read a moment later.
+        self.sync(self.view("ringing", queue="800", extension="", rung=()))
+        self.sync(self.view("ringing", queue="800", extension="102", ringing=("102",),
+                            rung=("102",), notify_ringing=["102"]))
+        self.env.cr.precommit.run()
+        pops = [
+            m for m in self.env["bus.bus"].search([("message", "like", "realtor_3cx.call/ringing")])
+            if json.loads(m.channel)[1:] == ["res.partner", self.manager.partner_id.id]
+        ]
+        self.assertEqual(len(pops), 1)
+
     def test_completed_posts_once_and_keeps_the_earliest_answer(self):
         self.sync(self.view("connected", answer_at=self.t0 + 5, chain=("101",)))
         done = self.view(

@@ -7,6 +7,7 @@ from unittest import mock
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from .common import Realtor3cxCase, Realtor3cxMixin
@@ -95,6 +96,12 @@ class TestClickToCall(Realtor3cxCase):
         self.assertEqual(call.user_id, self.realtor)
 
     def test_an_outcome_plans_the_follow_up_it_implies(self):
+        # The realtor's day is not UTC's (UTC+14 from 10:00 UTC, UTC-11 before 11:00): the
+        # follow-up is due two days after *their* today.
+        utc_day = datetime.datetime.now(datetime.timezone.utc).date()
+        self.realtor.tz = next(
+            tz for tz in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+            if fields.Date.context_today(self.realtor.with_context(tz=tz)) != utc_day)
         call = self.env["threecx.call"].create(
             {"server_id": self.server.id, "call_id": "c-outcome", "state": "completed",
              "user_id": self.realtor.id, "partner_id": self.partner.id,
@@ -108,7 +115,8 @@ class TestClickToCall(Realtor3cxCase):
         self.assertEqual(activity.user_id, self.realtor)
         self.assertEqual(activity.summary, "Showing with Click Contact")
         self.assertEqual(activity.date_deadline,
-                         datetime.date.today() + datetime.timedelta(days=2))
+                         fields.Date.context_today(self.realtor.with_context(tz=self.realtor.tz))
+                         + datetime.timedelta(days=2))
         call.with_user(self.realtor).write({"outcome_id": showing.id})  # unchanged
         not_interested = self.env.ref("realtor_3cx.threecx_outcome_not_interested")
         call.with_user(self.realtor).write({"outcome_id": not_interested.id})  # nothing implied

@@ -26,7 +26,8 @@ How it works
 
 Caveats
     One bridge per browser call; :meth:`StreamBridge.close` tears down the peer, both
-    streams and their threads, whichever side hangs up.
+    streams and their threads, whichever side hangs up. The bridge calls it itself when the
+    browser's peer goes away and when 3CX ends the far end's audio stream.
 """
 
 import array
@@ -158,12 +159,14 @@ class StreamBridge:
         self._threads = []
         self._tasks = []
         self._audio_in = None
+        self._loop = None
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
 
     async def accept(self, offer_sdp):
         """The browser's offer -> our answer (ICE candidates included: no trickling)."""
+        self._loop = asyncio.get_running_loop()
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self._start_thread(self._pump_from_pbx, "from-3cx")
@@ -322,6 +325,12 @@ class StreamBridge:
         finally:
             if self._audio_in is not None:
                 self._audio_in.close()
+            if not self.closed.is_set():
+                # 3CX ended the far end's audio: the leg left (hang-up, transfer) or never got
+                # media. Nothing more will come, so the bridge closes itself (the peer, the
+                # other stream, their threads) instead of waiting to be told.
+                with contextlib.suppress(RuntimeError):  # the loop itself is closing
+                    asyncio.run_coroutine_threadsafe(self.close(), self._loop)
 
     def _start_thread(self, target, name):
         thread = threading.Thread(target=target, name=f"bridge-{self.participant_id}-{name}",

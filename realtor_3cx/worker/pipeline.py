@@ -54,6 +54,10 @@ LIVE_STATES = ("ringing", "dialing", "connected")
 FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
 CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
 CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
+# 3CX can send a leg's Upset before a GET shows the leg (404): such a leg is read again on
+# every round for this long, and no call ends meanwhile (the leg may be its next one, as in a
+# transfer). Its Remove ends the wait; past it, the 404 is taken as the leg being gone.
+UNREADABLE_FOR = 3.0
 
 
 class Message(str):
@@ -216,6 +220,7 @@ class ServerSession(threading.Thread):
         self.db_down_since = None
         self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
         self.overflowed = False
+        self.unreadable = {}  # (dn, participant id) -> (entity path, first 404 at)
         stream = client.events(self._on_event, on_snapshot=self._on_snapshot,
                                on_state=self._on_state)
         stream_thread = threading.Thread(target=self._run_stream, args=(stream,),
@@ -567,6 +572,7 @@ class ServerSession(threading.Thread):
             if kind == "snapshot":
                 upsets.clear()
                 removes.clear()
+                self.unreadable.clear()  # the snapshot shows every leg
                 changed |= tracker.apply_snapshot(payload, at)
                 self.needs_reconcile = True
                 self.stats["snapshots"] += 1
@@ -587,35 +593,46 @@ class ServerSession(threading.Thread):
         # its Remove in one batch are the common case).
         unseen = [key for key in (*upsets, *removes) if not tracker.knows(*key)]
         for dn, pid in removes:
+            self.unreadable.pop((dn, pid), None)
             changed.add(tracker.remove(dn, pid, now))
             self._leg_gone(dn, pid)
+        for key, (path, _since) in self.unreadable.items():
+            upsets.setdefault(key, path)  # not readable last time: again
         by_dn = {}
         for key, path in upsets.items():
             by_dn.setdefault(key[0], {})[key] = path
         if self.overflowed or len(upsets) > SNAPSHOT_THRESHOLD or len(by_dn) > SNAPSHOT_DNS:
             # Many legs moved (or repeated): one read of everything beats one read per leg.
             self.overflowed = False
+            self.unreadable.clear()  # the snapshot shows every leg
             changed |= tracker.apply_snapshot(self.client.callcontrol.snapshot(), now)
             self.stats["snapshots"] += 1
         elif upsets:
             # One read per DN: a DN's participant list when several of its legs are pending.
             jobs = [(dn, keys) for dn, keys in by_dn.items()]
-            for (dn, _keys), result in zip(jobs, pool.map(self._read_dn, jobs), strict=True):
+            for (dn, keys), result in zip(jobs, pool.map(self._read_dn, jobs), strict=True):
                 if isinstance(result, list):
-                    changed |= tracker.apply_dn(dn, result, now)
+                    shown = {(leg.dn or dn, leg.id) for leg in result}
+                    waiting = {key for key in keys if key not in shown and self._unreadable(
+                        key, keys[key], now)}
+                    changed |= tracker.apply_dn(dn, result, now, keep=waiting)
+                    for key in shown:
+                        self.unreadable.pop(key, None)
                     continue
                 for key, leg in result.items():
-                    if leg is None:
+                    if leg is not None:
+                        self.unreadable.pop(key, None)
+                        changed.add(tracker.upsert(leg, now))
+                    elif not self._unreadable(key, keys[key], now):
                         changed.add(tracker.remove(*key, now))
                         self._leg_gone(*key)
-                    else:
-                        changed.add(tracker.upsert(leg, now))
         vanished = [key for key in unseen if not tracker.knows(*key)]
         if vanished:
             # Their whole call may have gone by: the call log has it (see _catch_up).
             first = min(at for kind, _payload, at in items if kind == "event")
             self.catch_up_since = min(self.catch_up_since or first, first)
-        changed |= set(tracker.tick(now))
+        if not self.unreadable:
+            changed |= set(tracker.tick(now))
         changed.discard(None)
         if items:
             self.stats["batches"] += 1
@@ -632,6 +649,16 @@ class ServerSession(threading.Thread):
         for view in views:
             if view is not None:
                 self._queue_view(view)
+
+    def _unreadable(self, key, path, now):
+        """A leg 3CX announced answered 404: True while it may still show up (see
+        ``UNREADABLE_FOR``), False once it is taken as gone."""
+        since = self.unreadable.get(key, (path, now))[1]
+        if now - since < UNREADABLE_FOR:
+            self.unreadable[key] = (path, since)
+            return True
+        self.unreadable.pop(key, None)
+        return False
 
     def _read_dn(self, job):
         """A DN's legs: its whole list (several pending) or the one leg, as {key: leg}."""

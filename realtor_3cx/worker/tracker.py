@@ -112,14 +112,16 @@ class CallTracker:
                 changed.add(call_id)
         return {c for c in changed if c}
 
-    def apply_dn(self, dn, participants, now):
+    def apply_dn(self, dn, participants, now, keep=()):
         """The full list of one DN's legs (``GET /callcontrol/{dn}/participants``).
 
+        :param keep: legs to keep although the list lacks them (3CX may list a leg it just
+            announced only a moment later)
         :returns: the call ids whose view changed
         """
         seen = {(p.dn or dn, p.id): p for p in participants}
         changed = {self._drop(key, now) for key in list(self._where)
-                   if key[0] == dn and key not in seen}
+                   if key[0] == dn and key not in seen and key not in keep}
         changed |= {self.upsert(leg, now) for leg in seen.values()}
         changed.discard(None)
         return changed
