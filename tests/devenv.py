@@ -797,6 +797,17 @@ def cmd_test(args):
         workdir / "filestore",
         {"db_name": dbname, "dbfilter": f"^{dbname}$", "list_db": "False", "max_cron_threads": "0"},
     )
+    # pytest-odoo runs the addon's tests with this one: the same, in test mode as odoo-bin
+    # --test-tags puts Odoo (test mode is "test tags given"; Odoo logs an ERROR when its test
+    # framework is imported outside it). pytest-odoo selects tests itself, not by tags. The
+    # install above and the project tests keep the plain one.
+    pytest_conf = workdir / "odoo-pytest.conf"
+    test_mode = configparser.ConfigParser()
+    test_mode.read(conf_path)
+    test_mode.set("options", "test_tags", f"/{ADDON}")
+    with pytest_conf.open("w") as f:
+        test_mode.write(f)
+    pytest_conf.chmod(0o600)
     suites = []
     target = args.target
     if not target or target.startswith(ADDON):
@@ -805,7 +816,7 @@ def cmd_test(args):
                 "addon (Odoo tests)",
                 [
                     "--odoo-config",
-                    str(conf_path),
+                    str(pytest_conf),
                     "--odoo-database",
                     dbname,
                     "--odoo-http",
