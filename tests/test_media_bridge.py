@@ -16,6 +16,12 @@ from realtor_3cx.threecx.client import ThreecxClient
 from realtor_3cx.worker.media import StreamBridge
 
 
+async def open_streams(sim, count, what):
+    """Wait until the simulator counts ``count`` open audio streams."""
+    await asyncio.to_thread(
+        wait_for, lambda: control(sim, "stats", method="GET")["open_streams"] == count, what)
+
+
 async def until(predicate, what, timeout=10.0):
     """Poll ``predicate`` on the event loop (aiortc runs there) until it is true."""
     deadline = time.monotonic() + timeout
@@ -144,14 +150,12 @@ def test_the_far_end_hanging_up_tears_the_bridge_down_by_itself():
         client = ThreecxClient(sim.url, "900", SECRET)
         leg, bridge, browser, mic, received, stop = await bridged_call(sim, client)
         await flowing(browser, received)
-        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
-            "open_streams"] == 2, "both audio streams open at 3CX")
+        await open_streams(sim, 2, "both audio streams open at 3CX")
         assert bridge_threads(leg) and bridge.alive
         control(sim, f"calls/{leg.callid}/hangup", {"side": "callee"})
         await until(lambda: not bridge.alive, "the bridge to close itself")
         await until(lambda: browser.connectionState == "closed", "the browser's peer to close")
-        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
-            "open_streams"] == 0, "3CX's audio streams to be released")
+        await open_streams(sim, 0, "3CX's audio streams to be released")
         threads = bridge_threads(leg)
         stop.set()
         await browser.close()
@@ -170,13 +174,11 @@ def test_the_browser_hanging_up_tears_the_bridge_down_by_itself():
         client = ThreecxClient(sim.url, "900", SECRET)
         leg, bridge, browser, mic, received, stop = await bridged_call(sim, client)
         await flowing(browser, received)
-        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
-            "open_streams"] == 2, "both audio streams open at 3CX")
+        await open_streams(sim, 2, "both audio streams open at 3CX")
         stop.set()
         await browser.close()
         await until(lambda: not bridge.alive, "the bridge to close itself", timeout=30)
-        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
-            "open_streams"] == 0, "3CX's audio streams to be released")
+        await open_streams(sim, 0, "3CX's audio streams to be released")
         threads = bridge_threads(leg)
         client.close()
         return bridge, threads

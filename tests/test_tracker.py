@@ -149,6 +149,21 @@ def test_a_browser_call_on_the_route_point_counts_as_the_realtors():
     assert (done.state, done.chain) == ("completed", ("101",)) and "7" not in t.adopted
 
 
+def test_a_leg_not_shown_yet_holds_only_the_calls_it_may_belong_to():
+    # Two calls empty at 70 and 80 (grace 2 s); at 81 a new leg's Upset came and its GET 404s.
+    t = tracker()
+    t.upsert(leg(1, "101", "Connected"), 10)
+    t.upsert(leg(2, "102", "Connected", callid=8), 10)
+    t.remove("101", 1, 70)
+    t.remove("102", 2, 80)
+    # Call 7's grace ran out at 72, before the leg was missed: it ends. Call 8 was still in
+    # its grace at 81: the unread leg may be its transfer's next one, so it waits.
+    assert t.tick(82.5, hold_from=81) == ["7"]
+    assert t.tick(83.5, hold_from=81) == [] and t.view("8").state == "connected"
+    # The leg was read (or given up on): nothing holds call 8 any more.
+    assert t.tick(84) == ["8"]
+
+
 def test_the_call_log_settles_a_call_answered_between_two_reads():
     # The worker saw the leg ring, then (behind) found it gone: the legs say unanswered,
     # 3CX's call log says answered after 4 s and 61 s of talk.

@@ -55,8 +55,10 @@ FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
 CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
 CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 # 3CX can send a leg's Upset before a GET shows the leg (404): such a leg is read again on
-# every round for this long, and no call ends meanwhile (the leg may be its next one, as in a
-# transfer). Its Remove ends the wait; past it, the 404 is taken as the leg being gone.
+# every round for this long, and the calls still in their end grace when it was first missed
+# do not end meanwhile (the leg may be one's next leg, as in a transfer); calls that emptied
+# earlier end as usual, so a steady stream of new legs delays no ending by more than this.
+# Its Remove ends the wait; past it, the 404 is taken as the leg being gone.
 UNREADABLE_FOR = 3.0
 
 
@@ -631,8 +633,8 @@ class ServerSession(threading.Thread):
             # Their whole call may have gone by: the call log has it (see _catch_up).
             first = min(at for kind, _payload, at in items if kind == "event")
             self.catch_up_since = min(self.catch_up_since or first, first)
-        if not self.unreadable:
-            changed |= set(tracker.tick(now))
+        hold_from = min((since for _path, since in self.unreadable.values()), default=None)
+        changed |= set(tracker.tick(now, hold_from))
         changed.discard(None)
         if items:
             self.stats["batches"] += 1

@@ -153,12 +153,18 @@ class CallTracker:
         """A Remove frame. :returns: the call id it belonged to, or None."""
         return self._drop((dn, participant_id), now)
 
-    def tick(self, now):
-        """Finalise calls whose legs have been gone for ``end_grace``. :returns: call ids."""
+    def tick(self, now, hold_from=None):
+        """Finalise calls whose legs have been gone for ``end_grace``. :returns: call ids.
+
+        :param hold_from: when the oldest leg 3CX announced but did not show yet was first
+            missed: a call still in its grace then may be that leg's (a transfer's next leg)
+            and waits; calls whose grace ran out before it end as usual.
+        """
         ended = []
         for call in list(self.calls.values()):
             if not call.legs and call.empty_since is not None and \
-                    now - call.empty_since >= self.end_grace:
+                    now - call.empty_since >= self.end_grace and \
+                    (hold_from is None or call.empty_since + self.end_grace < hold_from):
                 self._finish(call, call.empty_since)
                 ended.append(call.call_id)
         return ended
