@@ -8,6 +8,7 @@ from . import threecx_server_crm
 from . import threecx_recording
 from . import threecx_call_sync
 from . import threecx_call_lead
+from . import threecx_call_identity
 from . import threecx_dial
 from . import threecx_call_crm
 

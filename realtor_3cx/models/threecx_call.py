@@ -38,6 +38,7 @@ class ThreecxCall(models.Model):
         "mail.activity.mixin",
         "threecx.call.sync.mixin",  # threecx_call_sync.py: what the worker writes, who is told
         "threecx.call.lead.mixin",  # threecx_call_lead.py: speed to lead, listing lines
+        "threecx.call.identity.mixin",  # threecx_call_identity.py: pick, create, listing line
         "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
@@ -233,7 +234,8 @@ class ThreecxCall(models.Model):
     def _values_from_lookup(self, match):
         """The contact, candidates and property of a call, from a caller lookup result.
 
-        Ambiguous numbers keep every candidate and no contact: the realtor picks.
+        Ambiguous numbers keep every candidate and no contact: the realtor picks
+        (``action_pick_contact``, threecx_call_identity.py).
         """
         partner_ids = [p["id"] for p in match["partners"]]
         return {
@@ -243,11 +245,3 @@ class ThreecxCall(models.Model):
             ],
             "property_id": match["property_id"] or False,
         }
-
-    def action_pick_contact(self, partner_id):
-        """Settle an ambiguous call on one of its candidates."""
-        self.ensure_one()
-        if partner_id not in self.candidate_partner_ids.ids:
-            raise ValidationError(_("That contact is not one of the call's possible contacts."))
-        self.partner_id = partner_id
-        return True

@@ -121,7 +121,7 @@ class ThreecxCallLeadMixin(models.AbstractModel):
         )
         return {
             "callback_deadline": self.start_at + datetime.timedelta(minutes=minutes),
-            "callback_user_id": (self.property_id.listing_agent_id or self.user_id).id,
+            "callback_user_id": (self._did_listing_agent() or self.user_id).id,
         }
 
     def _settle_by_earlier_logged_call_back(self):

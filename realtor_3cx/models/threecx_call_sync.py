@@ -108,6 +108,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             values.update(
                 {
                     "external_number": view["external_number"] or False,
+                    "external_name": view.get("external_name") or False,
                     "did_number": view["did_number"] or False,
                     "start_at": _dt(view["start_at"]),
                 }
@@ -158,6 +159,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             if self.property_id
             else False,
             "user_id": self.user_id.id,
+            **self._identity_payload(),  # caller name, listing line (threecx_call_identity.py)
         }
 
     def _sync_notify_transition(self, old_state, view, users, match=None):
@@ -210,7 +212,9 @@ class ThreecxCallSyncMixin(models.AbstractModel):
         """Speed to lead: a missed caller becomes a call-back activity due today."""
         self.ensure_one()
         assignee = (
-            self.property_id.listing_agent_id
+            # The listing agent only for a call to the listing's own line: an owner who rang a
+            # realtor's extension wanted that realtor.
+            self._did_listing_agent()
             or self.user_id
             or next((users[e] for e in view["rung"] if users.get(e)), False)
         )
