@@ -20,6 +20,7 @@ export const BUS = {
     ringing: "realtor_3cx.call/ringing",
     answered: "realtor_3cx.call/answered",
     ended: "realtor_3cx.call/ended",
+    updated: "realtor_3cx.call/updated",
     dial: "realtor_3cx.call/dial",
     softphoneEnded: "realtor_3cx.softphone/ended",
 };
@@ -289,6 +290,14 @@ export const callService = {
             }
             startRinging();
             desktopNotification(payload);
+        });
+        on(BUS.updated, (payload) => {
+            // Who the caller is, settled (picked, or a contact created): the card follows.
+            const popup = state.popups.find((p) => p.id === payload.id);
+            if (popup) {
+                const { partner, candidates, property, listing_line, match } = payload;
+                Object.assign(popup, { partner, candidates, property, listing_line, match });
+            }
         });
         on(BUS.softphoneEnded, (payload) => {
             if (browserCall && payload.session_id === state.softphone.sessionId) {
