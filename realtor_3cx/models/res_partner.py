@@ -88,9 +88,10 @@ class ResPartner(models.Model):
         if call_id:
             # "Create contact" from a call's pop-up (threecx_call_identity.py): the call, and
             # the earlier ones from that number, are the new contact's.
-            # Without the form's default_* keys: they are the new contact's, not the calls'.
-            call = self.env["threecx.call"].with_context(clean_context(self.env.context))
-            call = call.sudo().browse(call_id).exists().sudo(False)
+            # Without the form's default_* keys: they are the new contact's, not the calls'
+            # (a new environment, as with_context(**keys) would keep them).
+            env = self.env(context=clean_context(self.env.context))
+            call = env["threecx.call"].sudo().browse(call_id).exists().sudo(False)
             try:
                 if call:
                     call._identity_link_new_contacts(partners)

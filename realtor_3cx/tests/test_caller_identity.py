@@ -13,7 +13,7 @@ from odoo.tests import new_test_user
 from .common import Realtor3cxCase
 
 SHARED = "+15550147001"  # a couple's landline
-UNKNOWN = "+13105550147"  # Los Angeles: not the realtor's zone
+UNKNOWN = "+13105550199"  # Los Angeles: not the realtor's zone
 OWNER = "+15550147020"
 DID = "+15550147090"  # the listing's own line
 MAIN = "+15550147000"  # the brokerage's main number
@@ -142,7 +142,7 @@ class TestCreateContact(IdentityCase):
         Call = self.env["threecx.call"]
         earlier = Call.create({
             "server_id": self.server.id, "call_id": "e-1", "state": "missed",
-            "external_number": "(310) 555-0147", "start_at": "2026-11-20 10:00:00",
+            "external_number": "(310) 555-0199", "start_at": "2026-11-20 10:00:00",
         })
         someone = self.env["res.partner"].create({"name": "Then Someone"})
         ambiguous = Call.create({
