@@ -14,7 +14,7 @@ registry.category("web_tour.tours").add("realtor_3cx_dashboard_tour", {
         },
         {
             content: "with the median time to call back among its measures",
-            trigger: ".o_pivot table th:contains('Median time to call back (s)')",
+            trigger: ".o_pivot table th:contains('Median time to call back')",
         },
         {
             content: "Dash Realtor's median call back is 150 s (the mean would be 470)",
