@@ -71,7 +71,9 @@ class ThreecxCallDisplayMixin(models.AbstractModel):
         )
 
     def _compute_missed_caller_last(self):
-        last = set(self.sudo().search([("missed_caller_last", "=", True), ("id", "in", self.ids)]).ids)
+        last = set(
+            self.sudo().search([("missed_caller_last", "=", True), ("id", "in", self.ids)]).ids
+        )
         for call in self:
             call.missed_caller_last = call.id in last
 
