@@ -49,7 +49,6 @@ class ThreecxExtension(models.Model):
             ("no_phone", "No phone"),
             ("unknown", "Not seen yet"),
         ],
-        "Status",
         compute="_compute_status",
     )
     status_label = fields.Char("Status shown", compute="_compute_status")

@@ -5,7 +5,7 @@ import { describe, expect, test } from "@odoo/hoot";
 import { click, queryAll } from "@odoo/hoot-dom";
 import { contains, defineMailModels, start, startServer } from "@mail/../tests/mail_test_helpers";
 import { mockTimeZone } from "@odoo/hoot-mock";
-import { mountWithCleanup, onRpc } from "@web/../tests/web_test_helpers";
+import { makeMockEnv, mountWithCleanup, onRpc } from "@web/../tests/web_test_helpers";
 import { registry } from "@web/core/registry";
 import { ClickToCallButton } from "@realtor_3cx/components/click_to_call/click_to_call";
 import { formatDuration, formatServerDateTime } from "@realtor_3cx/core/formats";
@@ -41,7 +41,9 @@ test("durations read as minutes and seconds, in lists, sums and pivots", () => {
     ]);
 });
 
-test("a server time is shown on the user's clock, not in UTC", () => {
+test("a server time is shown on the user's clock, not in UTC", async () => {
+    session();
+    await makeMockEnv(); // the user's date and time format
     mockTimeZone(-5); // New York in winter
     expect(formatServerDateTime("2026-12-02 00:30:00")).toMatch(/12\/01\/2026 19:30/);
     expect(formatServerDateTime(false)).toBe("");
