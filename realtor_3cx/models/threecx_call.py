@@ -42,6 +42,7 @@ class ThreecxCall(models.Model):
         "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
+        "threecx.call.display.mixin",  # threecx_call_display.py: numbers shown, Missed Calls rows
     ]
     _order = "start_at desc, id desc"
     _check_company_auto = True
@@ -88,10 +89,10 @@ class ThreecxCall(models.Model):
     answer_at = fields.Datetime("Answered", readonly=True)
     end_at = fields.Datetime("Ended", readonly=True)
     ring_seconds = fields.Integer(
-        "Ring time (s)", compute="_compute_durations", store=True, aggregator="sum"
+        "Ring time", compute="_compute_durations", store=True, aggregator="sum"
     )
     talk_seconds = fields.Integer(
-        "Talk time (s)", compute="_compute_durations", store=True, aggregator="sum"
+        "Talk time", compute="_compute_durations", store=True, aggregator="sum"
     )
     # Managers configure the outcomes and what each one plans (models/threecx_outcome.py).
     outcome_id = fields.Many2one("threecx.outcome", tracking=True, ondelete="restrict")

@@ -18,6 +18,16 @@ country), not *valid*: the fictional 555-01xx numbers and new number ranges the 
 '+15550102030'
 >>> to_e164("garbage", "US") is None
 True
+
+Shown to people, a number is written as they write it (:func:`to_display`): nationally for
+their own country's numbers, internationally for the others.
+
+>>> to_display("+15550102030", "US")
+'(555) 010-2030'
+>>> to_display("+442079460958", "US")
+'+44 20 7946 0958'
+>>> to_display("101", "US")  # an extension, or anything that is not a phone number
+'101'
 """
 
 import re
@@ -54,3 +64,25 @@ def to_e164(raw, region=None):
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_display(raw, region=None):
+    """``raw`` as people in ``region`` write it: national format for a number of that country
+    (or of its shared country code: NANP numbers are written nationally across it),
+    international otherwise; what is not a phone number is returned as it came.
+
+    :param str raw: a number as stored or as 3CX reports it
+    :param str region: the reader's ISO country code (``"US"``), if known
+    """
+    e164 = to_e164(raw, region)
+    if not e164:
+        return raw or ""
+    number = phonenumbers.parse(e164)
+    region = region.upper() if isinstance(region, str) and region else None
+    national = region and phonenumbers.country_code_for_region(region) == number.country_code
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if national
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)

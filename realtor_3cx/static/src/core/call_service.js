@@ -32,7 +32,8 @@ const ASKED_KEY = "realtor_3cx.notification_permission_asked";
  *
  * It subscribes to the worker's bus notifications and exposes reactive ``state``:
  *   - ``popups``: ringing calls to show (one per call record, newest first);
- *   - ``dialing``: the click-to-call in progress ``{number, status, message, tel}``;
+ *   - ``dialing``: the click-to-call in progress ``{number, resModel, resId, status, message,
+ *     tel}`` (the record it was placed from);
  *   - ``session``: ``{extension, server_id, is_manager}`` from the server.
  * Components (the systray pop-up, the phone widget, the outcome dialog) only read it and call
  * its methods. Every tab receives the bus; a dismissal is shared between tabs, and only the
@@ -73,7 +74,16 @@ export const callService = {
              * @param {number} [resId]
              */
             async dial(number, resModel = false, resId = false) {
-                state.dialing = { number, status: "calling", message: _t("Calling..."), tel: "" };
+                // The record it was placed from: only that row's button shows the progress, not
+                // every row with the same number (a caller missed three times).
+                const origin = { resModel, resId };
+                state.dialing = {
+                    number,
+                    ...origin,
+                    status: "calling",
+                    message: _t("Calling..."),
+                    tel: "",
+                };
                 let result;
                 try {
                     result = await orm.call("threecx.call", "realtor_3cx_dial", [
@@ -84,6 +94,7 @@ export const callService = {
                 } catch (error) {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "failed",
                         message: _t("The call could not be requested."),
                         tel: `tel:${number}`,
@@ -93,6 +104,7 @@ export const callService = {
                 if (result.ok) {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "ringing",
                         message: result.message,
                         tel: result.tel,
@@ -100,6 +112,7 @@ export const callService = {
                 } else {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "failed",
                         message: result.message,
                         tel: result.tel,

@@ -7,6 +7,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { useService } from "@web/core/utils/hooks";
+import { formatServerDateTime } from "@realtor_3cx/core/formats";
 
 /**
  * One incoming call: who it is (the ranked matches, with a picker when several people share
@@ -63,6 +64,11 @@ export class CallPopupCard extends Component {
         const listing = this.props.call.property?.id;
         const all = (this.match.properties || []).filter((p) => p.id !== listing);
         return this.chosen ? all.filter((p) => this.chosen.property_ids.includes(p.id)) : all;
+    }
+
+    get lastCall() {
+        // The server's UTC time, in the realtor's own time zone.
+        return formatServerDateTime(this.chosen?.last_call_at);
     }
 
     get claimable() {

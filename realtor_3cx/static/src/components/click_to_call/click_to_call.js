@@ -27,7 +27,14 @@ export class ClickToCallButton extends Component {
 
     get mine() {
         const dialing = this.state.dialing;
-        return dialing && dialing.number === this.number ? dialing : null;
+        const record = this.props.record;
+        // This button's own call: the same number placed from the same record.
+        return dialing &&
+            dialing.number === this.number &&
+            dialing.resModel === record.resModel &&
+            dialing.resId === (record.resId || false)
+            ? dialing
+            : null;
     }
 
     get available() {
