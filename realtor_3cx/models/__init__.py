@@ -14,6 +14,7 @@ from . import threecx_call_crm
 from . import threecx_call_display
 
 from . import threecx_server
+from . import threecx_connection_test
 from . import threecx_extension
 from . import res_users
 from . import realtor_property
