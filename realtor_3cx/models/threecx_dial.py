@@ -158,6 +158,22 @@ class ThreecxCallDialMixin(models.AbstractModel):
         return destination
 
     @api.model
+    def _dial_transfer_target(self, server, target):
+        """Where a call on ``server`` may be handed over to: ``target`` itself when it is a
+        known extension of that server (a colleague: no contact rules apply), else the E.164
+        the outbound check allows, or a UserError saying why not.
+
+        Length says nothing: a US national number is 10 digits, and 3CX extensions may be as
+        long. What 3CX would dial outside is whatever is not one of its extensions.
+        """
+        target = str(target or "").strip()
+        if target and self.env["threecx.extension"].sudo().search_count(
+            [("server_id", "=", server.id), ("number", "=", target)], limit=1
+        ):
+            return target
+        return self._dial_check(target, False, False)
+
+    @api.model
     def _dial_enqueue(self, extension, destination, action="makecall", call_id=False):
         return enqueue(
             self.env,

@@ -18,6 +18,8 @@ country), not *valid*: the fictional 555-01xx numbers and new number ranges the 
 '+15550102030'
 >>> to_e164("garbage", "US") is None
 True
+>>> to_e164("555-0108", "US") is None  # a local number without its area code: no E.164
+True
 """
 
 import re
@@ -51,6 +53,9 @@ def to_e164(raw, region=None):
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    # IS_POSSIBLE_LOCAL_ONLY is not enough: "555-0108" would become "+15550108", no number.
+    if phonenumbers.is_possible_number_with_reason(number) != (
+        phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
