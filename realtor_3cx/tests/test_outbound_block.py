@@ -45,6 +45,32 @@ class TestOutboundBlock(Realtor3cxCase):
         self.assertEqual(block("not a number")[0], False)
         self.assertIn("is not a phone number", block("not a number")[1])
 
+    def test_a_contact_without_a_time_zone_is_held_to_its_numbers_region(self):
+        # 22:30 in New York is 19:30 in Los Angeles and 03:30 in London. The realtor's own
+        # time zone plays no part.
+        self.realtor.tz = "America/Los_Angeles"
+        Partner = self.env["res.partner"]
+        Partner.create({"name": "Manhattan Buyer", "phone": "+1 212 555 0147"})
+        Partner.create({"name": "Venice Seller", "phone": "+1 310 555 0147"})
+        Partner.create({"name": "London Investor", "phone": "+44 20 7946 0958"})
+        block = self.Partner._realtor_3cx_outbound_block
+        number, reason = block("(212) 555-0147", NIGHT_NY)
+        self.assertEqual(number, "+12125550147")
+        self.assertIn("It is 22:30 for Manhattan Buyer (America/New_York, where +12125550147 "
+                      "is)", reason)
+        self.assertEqual(block("(212) 555-0147", NOON_NY), ("+12125550147", False))
+        self.assertEqual(block("(310) 555-0147", NIGHT_NY), ("+13105550147", False))
+        self.assertIn("It is 03:30 for London Investor (Europe/London",
+                      block("+442079460958", NIGHT_NY)[1])
+        # The contact's own time zone, when set, is what counts.
+        Partner.search([("name", "=", "Venice Seller")]).tz = "America/New_York"
+        self.assertIn("It is 22:30 for Venice Seller (America/New_York)",
+                      block("(310) 555-0147", NIGHT_NY)[1])
+        # A number whose region phonenumbers does not know (the fictional 555 range) and a
+        # contact without a time zone: nothing to hold it to.
+        Partner.create({"name": "Fictional", "phone": "+15550108899"})
+        self.assertEqual(block("+15550108899", NIGHT_NY), ("+15550108899", False))
+
     def test_the_calling_window_is_a_setting(self):
         self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "09:00-12:00")
         self.assertIn("between 09:00 and 12:00",

@@ -20,11 +20,14 @@ country), not *valid*: the fictional 555-01xx numbers and new number ranges the 
 True
 >>> to_e164("555-0108", "US") is None  # a local number without its area code: no E.164
 True
+>>> time_zones("+12125550100"), time_zones("+442079460958"), time_zones("+15550108301")
+(['America/New_York'], ['Europe/London'], [])
 """
 
 import re
 
 import phonenumbers
+from phonenumbers import timezone as phone_timezone
 
 # Anything longer is not a phone number, whatever phonenumbers would make of it.
 MAX_LENGTH = 64
@@ -59,3 +62,18 @@ def to_e164(raw, region=None):
     ):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def time_zones(e164):
+    """The time zones a number may ring in, as phonenumbers knows them from its prefix (one
+    for most numbers; a country's several for a number that could be anywhere in it); empty
+    when unknown (the fictional 555 range, an invalid number).
+
+    :param str e164: a number in E.164 (``to_e164``'s result)
+    """
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return []
+    return [tz for tz in phone_timezone.time_zones_for_number(number)
+            if tz != phone_timezone.UNKNOWN_TIMEZONE]
