@@ -119,16 +119,18 @@ class ThreecxCallDialMixin(models.AbstractModel):
 
         :returns: ``{"ok", "message", "tel", "request_id"}``; refusals (do-not-call, outside
             the contact's calling window, no extension, invalid number) are ``ok: False``
-            with the reason, never an exception, so the button can show it.
+            with the reason, never an exception, so the button can show it. ``tel`` (the
+            link to call from the realtor's own phone instead) is only there for a call the
+            rules allowed and the telephony could not place: a refusal offers no way around.
         """
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors and telephony managers can call through 3CX."))
-        tel = "tel:" + "".join(str(number or "").split())
         try:
             extension = self._dial_extension()
             destination = self._dial_check(number, res_model, res_id)
         except UserError as exc:
-            return {"ok": False, "message": exc.args[0], "tel": tel, "request_id": False}
+            return {"ok": False, "message": exc.args[0], "tel": False, "request_id": False}
+        tel = "tel:" + destination
         request_id = self._dial_enqueue(extension, destination)
         state, message = self._dial_wait(request_id)
         if state == "done":

@@ -85,7 +85,7 @@ export const callService = {
                         number,
                         status: "failed",
                         message: _t("The call could not be requested."),
-                        tel: `tel:${number}`,
+                        tel: "", // unchecked: no way around the rules
                     };
                     throw error;
                 }
