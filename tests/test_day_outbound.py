@@ -99,7 +99,8 @@ def open_page(day, login_name, systray=True):
     page = context.new_page()
     # The call service asks for the user's line once, as the web client starts: the buttons
     # depend on its answer.
-    with page.expect_response(lambda r: r.url.endswith("/realtor_3cx_session"), timeout=30000):
+    # (generous: the first page after an install builds the asset bundles)
+    with page.expect_response(lambda r: r.url.endswith("/realtor_3cx_session"), timeout=90000):
         login(page, day["url"], login_name)
     if systray:
         page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
