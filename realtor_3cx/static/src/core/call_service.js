@@ -97,7 +97,7 @@ export const callService = {
                         ...origin,
                         status: "failed",
                         message: _t("The call could not be requested."),
-                        tel: `tel:${number}`,
+                        tel: "", // unchecked: no way around the rules
                     };
                     throw error;
                 }
