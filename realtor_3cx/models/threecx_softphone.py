@@ -50,11 +50,13 @@ class ThreecxSoftphoneSession(models.Model):
     call_id = fields.Char("3CX call ID")
     resumes_id = fields.Many2one(
         "threecx.softphone.session",
+        "Takes over",
         ondelete="set null",
         help="The browser call this one takes over: the same 3CX call, heard in another page "
         "(a reload, another tab).",
     )
     retryable = fields.Boolean(
+        "May be retried",
         help="The failure was the connection's (audio, network), not a refusal: trying again "
         "may work."
     )
@@ -185,6 +187,8 @@ class ThreecxSoftphoneSession(models.Model):
                 ("user_id", "=", self.env.uid),
                 ("server_id", "=", extension.server_id.id),
                 ("state", "=", "answered"),
+                # A worker killed mid-call leaves its sessions answered: not a call of today.
+                ("create_date", ">", fields.Datetime.now() - datetime.timedelta(hours=12)),
             ],
             limit=1,
         )
