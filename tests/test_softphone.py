@@ -336,3 +336,38 @@ def test_only_failures_of_the_connection_offer_a_retry(world):
                  sdp="v=0\r\nnot really an offer\r\n")
     assert broken["ok"] is False and broken["retry"] is True, broken
     world["db"].do(lambda env: env["res.partner"].browse(dnc).unlink())
+
+
+def test_a_worker_answering_as_the_wait_times_out_wins(world):
+    """The wait's own timeout UPDATE meets the worker's answer on the same row: the worker's
+    answer is returned (it may have placed the call), with no error logged."""
+    import threading
+
+    from odoo.addons.realtor_3cx.models.worker_queue import await_worker
+
+    def race(env):
+        row = env["threecx.dial.request"].create({
+            "server_id": world["server"], "user_id": world["user"], "extension": "101",
+            "destination": DESTINATION, "state": "pending", "action": "makecall"})
+        env.cr.commit()
+        result = {}
+        with env.registry.cursor() as worker_cr, env.registry.cursor() as probe:
+            # The worker answers, not committed yet: the wait's UPDATE queues behind it.
+            worker_cr.execute("UPDATE threecx_dial_request SET state = 'done' WHERE id = %s",
+                              (row.id,))
+            waiting = threading.Thread(target=lambda: result.update(await_worker(
+                env, "threecx_dial_request", row.id, "pending", ["message"], 0.0, "late")))
+            waiting.start()
+
+            def blocked():
+                probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                count = probe.fetchone()[0]
+                probe.rollback()
+                return count
+
+            wait_for(blocked, "the wait's UPDATE to queue behind the worker's", timeout=10)
+            worker_cr.commit()
+            waiting.join(10)
+        return result
+
+    assert world["db"].do(race) == {"state": "done", "message": None}

@@ -331,9 +331,11 @@ test("a reloaded page takes its call back; another tab shows it elsewhere and ca
     expect(calls.state.softphone.elsewhere.session_id).toBe(11);
     expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee");
     expect("audio.o_realtor_3cx_softphone_audio").toHaveCount(0);
-    // It ends there: here too.
+    // It ends there: here too (the softphone, never opened in this tab, closes).
     pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.softphone/ended", { session_id: 11 });
-    await contains(".o_realtor_3cx_softphone[data-status=ended]");
+    await contains(".o_realtor_3cx_softphone", { count: 0 });
+    expect(calls.state.softphone.status).toBe("ended");
+    expect(calls.state.softphone.elsewhere).toBe(null);
 });
 
 test("after a reload the tab that had the call takes it back by itself", async () => {
@@ -388,6 +390,7 @@ test("a browser call moves to the desk phone, and Switch here brings it back", a
     await contains(".o_realtor_3cx_softphone_toggle");
     await calls.browserCall("+15550102030");
     Object.assign(calls.state.softphone, { status: "connected", startedAt: Date.now() });
+    await contains(".o_realtor_3cx_softphone_to_desk");
     await click(".o_realtor_3cx_softphone_to_desk");
     await contains(".o_realtor_3cx_softphone[data-status=elsewhere]");
     expect(transfers).toEqual([{ session_id: 20, destination: "101" }]); // the realtor's own
