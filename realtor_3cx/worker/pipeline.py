@@ -157,6 +157,7 @@ class ServerSession(threading.Thread):
         self.bridges = {}  # softphone session id -> (bridge, 3CX call id)
         self._bridge_legs = {}  # softphone session id -> the route point's participant id
         self.softphone_calls = {}  # 3CX call id -> the realtor's extension
+        self._detached = {}  # softphone session id -> when its browser peer went away
         self.connected_since = None
         self.last_error = ""
 
@@ -260,6 +261,7 @@ class ServerSession(threading.Thread):
         self.bridges.clear()
         self._bridge_legs.clear()
         self.softphone_calls.clear()
+        self._detached.clear()
         try:
             while not self._stopping():
                 items = self._drain()
@@ -452,27 +454,35 @@ class ServerSession(threading.Thread):
             with self.odoo.cursor() as cr:
                 cr.execute(
                     "SELECT s.id, s.extension, s.destination, s.offer, s.state, s.call_id, "
-                    "p.lang FROM threecx_softphone_session s JOIN res_users u ON u.id = s.user_id "
+                    "s.resumes_id, s.user_id, p.lang FROM threecx_softphone_session s "
+                    "JOIN res_users u ON u.id = s.user_id "
                     "JOIN res_partner p ON p.id = u.partner_id "
                     "WHERE s.server_id = %s AND (s.state = 'offered' "
                     "OR (s.state = 'ended' AND s.id = ANY(%s))) FOR UPDATE OF s SKIP LOCKED",
                     (self.server_id, list(self.bridges) or [0]))
                 rows = cr.fetchall()
-                for session_id, extension, destination, offer, state, call_id, lang in rows:
+                for (session_id, extension, destination, offer, state, call_id, resumes_id,
+                     user_id, lang) in rows:
                     if state == "ended":
                         self._end_bridge(session_id, "", write=False)
                         continue
-                    values = self._open_bridge(session_id, extension, destination, offer,
-                                               call_id)
+                    if resumes_id:
+                        values = self._resume_bridge(session_id, resumes_id, offer)
+                        if values["state"] == "answered":
+                            self._moved(cr, resumes_id, session_id, user_id)
+                    else:
+                        values = self._open_bridge(session_id, extension, destination, offer,
+                                                   call_id)
                     cr.execute(
                         "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
-                        "message = %s, call_id = %s WHERE id = %s",
+                        "message = %s, call_id = %s, retryable = %s WHERE id = %s",
                         (values["state"], values.get("answer"),
                          in_lang(values.get("message"), lang), values.get("call_id"),
-                         session_id))
+                         values.get("retry", False), session_id))
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read browser calls: %s", exc)
+        self._expire_detached()
 
     def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
         from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged
@@ -506,13 +516,75 @@ class ServerSession(threading.Thread):
             if holder:
                 media.run(holder[0].close())
             self._drop_quietly(leg.id)
-            return {"state": "failed",
+            return {"state": "failed", "retry": True,
                     "message": _("The browser's audio could not be connected.")}
         bridge = holder[0]
         self.bridges[session_id] = (bridge, call_id)
         self._bridge_legs[session_id] = leg.id
         _logger.info("worker: browser call %s bridged to 3CX call %s", session_id, call_id)
         return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _resume_bridge(self, session_id, previous_id, offer):
+        """A new browser peer for a call already bridged (a reload, another tab, the realtor
+        taking it back): the same 3CX leg, new audio streams; the old peer is let go."""
+        from .media import MediaLoop, StreamBridge
+
+        entry = self.bridges.get(previous_id)
+        if entry is None:
+            return {"state": "failed", "message": _("This call is over.")}
+        old, call_id = entry
+        leg_id = self._bridge_legs[previous_id]
+        media = MediaLoop.get()
+        # One pair of streams per leg: the old one closes before the new one opens (3CX would
+        # share the far end's audio between two readers).
+        media.run(old.close())
+        holder = []
+
+        async def start():
+            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg_id,
+                                       ice_servers=self.ice_servers))
+            return await holder[0].accept(offer)
+
+        try:
+            answer = media.run(start())
+        except Exception as exc:  # a bad offer: the call waits for a good one (its grace)
+            _logger.warning("worker: browser call %s could not resume %s: %s", session_id,
+                            previous_id, exc)
+            if holder:
+                media.run(holder[0].close())
+            return {"state": "failed", "retry": True,
+                    "message": _("The browser's audio could not be connected.")}
+        del self.bridges[previous_id]
+        del self._bridge_legs[previous_id]
+        self._detached.pop(previous_id, None)
+        self.bridges[session_id] = (holder[0], call_id)
+        self._bridge_legs[session_id] = leg_id
+        _logger.info("worker: browser call %s resumes %s on 3CX call %s", session_id,
+                     previous_id, call_id)
+        return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _moved(self, cr, previous_id, session_id, user_id):
+        """The page that had the call learns it plays elsewhere now (not that it ended)."""
+        cr.execute("UPDATE threecx_softphone_session SET state = 'ended', message = 'moved' "
+                   "WHERE id = %s", (previous_id,))
+        self.odoo.env(cr)["res.users"].browse(user_id).partner_id._bus_send(
+            "realtor_3cx.softphone/moved", {"session_id": previous_id, "to": session_id})
+
+    def _expire_detached(self):
+        """A browser peer that went away (a reload, a closed tab, a lost network) leaves its
+        3CX leg up for ``softphone_grace`` seconds, for a page to take the call back; after
+        that the call is hung up, as a desk phone's would be."""
+        now = time.monotonic()
+        for session_id, (bridge, _call_id) in list(self.bridges.items()):
+            if not bridge.closed.is_set():
+                self._detached.pop(session_id, None)
+                continue
+            since = self._detached.setdefault(session_id, now)
+            if now - since >= self.config.softphone_grace:
+                _logger.info("worker: browser call %s not taken back within %s s: hanging up",
+                             session_id, self.config.softphone_grace)
+                self._detached.pop(session_id, None)
+                self._end_bridge(session_id, "")
 
     def _leg_gone(self, dn, participant_id):
         """A bridged leg left (hang-up, or transferred away): the browser call is over."""
@@ -538,14 +610,18 @@ class ServerSession(threading.Thread):
 
     def _take_to_route_point(self, extension, call_id):
         """Answer in the browser: divert the realtor's ringing leg to the route point, whose
-        audio streams the bridge may use, and answer it there."""
+        audio streams the bridge may use, and answer it there. A call the realtor has on the
+        desk phone (Connected) comes back the same way, by a transfer to the route point."""
         tracked = self.tracker.calls.get(str(call_id))
-        ringing = next((leg for (dn, _pid), leg in (tracked.legs.items() if tracked else ())
-                        if dn == extension and leg.status == "Ringing"), None)
-        if ringing is None:
+        mine = [leg for (dn, _pid), leg in (tracked.legs.items() if tracked else ())
+                if dn == extension and leg.status in ("Ringing", "Connected")]
+        if not mine:
             return None
         self.tracker.adopt(str(call_id), extension)
-        self.client.callcontrol.divert(extension, ringing.id, self.route_point)
+        if mine[0].status == "Ringing":
+            self.client.callcontrol.divert(extension, mine[0].id, self.route_point)
+        else:
+            self.client.callcontrol.transferto(extension, mine[0].id, self.route_point)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             for leg in self.client.callcontrol.participants(self.route_point):
@@ -559,6 +635,7 @@ class ServerSession(threading.Thread):
         from .media import MediaLoop
 
         entry = self.bridges.pop(session_id, None)
+        self._detached.pop(session_id, None)
         if entry is None:
             return
         bridge, _call_id = entry
