@@ -41,6 +41,7 @@ class ThreecxCall(models.Model):
         "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
+        "threecx.call.team.mixin",  # threecx_team.py: queue and ring-group calls
     ]
     _order = "start_at desc, id desc"
     _check_company_auto = True
@@ -151,6 +152,8 @@ class ThreecxCall(models.Model):
         calls = super().create(vals_list)
         # Every outbound call comes through here, whoever logs it: it may settle a missed lead.
         calls._realtor_3cx_speed_to_lead()
+        # A member's call back makes the team's missed calls from that number theirs.
+        calls._team_settle_by_call_back()
         return calls
 
     def write(self, vals):
