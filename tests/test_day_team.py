@@ -123,7 +123,7 @@ def test_a_queue_call_shows_on_both_screens_survives_reload_and_goes_when_answer
         expect(popup.locator(".o_realtor_3cx_claim")).to_be_visible()
         shot(page, 1 if who == "riley" else 2, f"queue_ringing_{who}")
     # Both reload: the pop-up comes back on both screens (not only on one member's).
-    for who, page in screens.items():
+    for page in screens.values():
         page.reload()
         page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
         expect(page.locator(POPUP.format(call["id"]))).to_be_visible(timeout=10000)

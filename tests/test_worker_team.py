@@ -8,7 +8,7 @@ stays the team's. The teams and their members come from 3CX's XAPI, as the worke
 """
 
 import pytest
-from test_worker import bus_messages, db, people, pbx, record, start_worker, truth, wait_connected
+from test_worker import bus_messages, db, pbx, people, record, start_worker, truth, wait_connected
 from threecx_sim import SECRET, control, wait_for
 from xapi_schema import validate_response
 

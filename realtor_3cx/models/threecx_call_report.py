@@ -45,7 +45,7 @@ class ThreecxCallReport(models.Model):
     phone_call_id = fields.Many2one("threecx.call", "Call", readonly=True)
     start_at = fields.Datetime("Date", readonly=True)
     user_id = fields.Many2one("res.users", "Realtor", readonly=True)
-    team_id = fields.Many2one("threecx.team", "Team", readonly=True)
+    team_id = fields.Many2one("threecx.team", readonly=True)
     partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
     property_id = fields.Many2one("realtor.property", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)

@@ -119,7 +119,6 @@ class ThreecxCallTeamMixin(models.AbstractModel):
 
     team_id = fields.Many2one(
         "threecx.team",
-        "Team",
         index="btree_not_null",
         readonly=True,
         ondelete="set null",
@@ -141,7 +140,13 @@ class ThreecxCallTeamMixin(models.AbstractModel):
     @api.model
     def _team_values_from_view(self, server, view, users, call):
         """The team of a view, and its realtor: nobody until a member talks (or claimed it)."""
-        team = self.env["threecx.team"]._for_number(server, view.get("queue"))
+        Team = self.env["threecx.team"]
+        team = Team._for_number(server, view.get("queue"))
+        if not team and view["extension"] and view["extension"] not in users:
+            # A call only the call log had (the worker never saw its legs) names the queue or
+            # ring group it rang as its destination.
+            team = Team.search([("server_id", "=", server.id),
+                                ("number", "=", view["extension"])], limit=1)
         if not team:
             return {}
         values = {"team_id": team.id}
@@ -188,7 +193,8 @@ class ThreecxCallTeamMixin(models.AbstractModel):
         """Only a member (or a telephony manager) takes a team's call."""
         self.ensure_one()
         call = self.sudo()
-        if not call.team_id or self.env.user in call._team_members() | call.ringing_user_ids:
+        rung = call._team_members() | call.ringing_user_ids | call._did_listing_agent()
+        if not call.team_id or self.env.user in rung:
             return
         if self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"):
             return

@@ -178,3 +178,19 @@ class TestTeamCalls(Realtor3cxCase):
         call = self.call()
         self.assertEqual(call.team_id.number, "820")
         self.assertFalse(call.user_id)
+
+    def test_a_call_only_the_call_log_had_is_the_team_it_rang(self):
+        # view_from_call_log: the destination DN is the queue, and nobody talked.
+        self.sync(self.view("missed", queue="", extension=QUEUE, ringing=(), rung=(QUEUE,),
+                            end_at=self.t0 + 20))
+        call = self.call()
+        self.assertEqual((call.team_id, call.user_id), (self.team, self.env["res.users"]))
+
+    def test_the_listing_agent_of_the_dialled_line_may_claim_the_teams_call(self):
+        listing = self.env["realtor.property"].create(
+            {"name": "3 Team Street", "listing_phone": "+15550108690",
+             "listing_agent_id": self.outsider.id})
+        self.sync(self.view("ringing", did_number="+15550108690"))
+        call = self.call()
+        self.assertEqual(call.property_id, listing)
+        self.assertTrue(call.with_user(self.outsider).action_claim()["ok"])

@@ -4,11 +4,12 @@
 
 What
     :class:`Pbx` owns the state a 3CX V20 keeps for Call Control (docs/3cx-api.md §2): DNs
-    of type ``Wextension``, ``Wroutepoint``, ``Wqueue`` and ``Wringgroup``, their devices, and participants (call
-    legs) that go ``Ringing``/``Dialing`` -> ``Connected`` -> removed. Every change is reported to
-    an ``emit(event_type, entity_path, attached_data)`` callback; the server turns those into
-    WebSocket frames. Every call is also kept as a :class:`CallRecord` (the ground truth tests
-    compare the client's view with, and the source of the XAPI history, report and recordings).
+    of type ``Wextension``, ``Wroutepoint``, ``Wqueue`` and ``Wringgroup``, their devices, and
+    participants (call legs) that go ``Ringing``/``Dialing`` -> ``Connected`` -> removed. Every
+    change is reported to an ``emit(event_type, entity_path, attached_data)`` callback; the
+    server turns those into WebSocket frames. Every call is also kept as a :class:`CallRecord`
+    (the ground truth tests compare the client's view with, and the source of the XAPI
+    history, report and recordings).
 
 How it works
     Nothing here sleeps: delayed steps (a ring that times out, a scripted answer, ``routeto``
