@@ -26,10 +26,12 @@ def team_worker(db, pbx, tmp_path):
     control(pbx, "dns", {"number": RING_GROUP, "type": "Wringgroup", "first_name": "Listing",
                          "last_name": "Line", "members": ["101", "102"]})
     worker = start_worker(db, pbx, tmp_path)
-    wait_connected(db, pbx, worker)
-    yield worker
-    worker.stop()
-    print(worker.output()[-4000:])  # shown by pytest when the test failed
+    try:  # a worker that never connects is stopped too, not left running after the test
+        wait_connected(db, pbx, worker)
+        yield worker
+    finally:
+        worker.stop()
+        print(worker.output()[-4000:])  # shown by pytest when the test failed
 
 
 def ring(pbx, to, **extra):
