@@ -43,6 +43,7 @@ class ThreecxCall(models.Model):
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
         "threecx.call.display.mixin",  # threecx_call_display.py: numbers shown, Missed Calls rows
+        "threecx.call.team.mixin",  # threecx_team.py: queue and ring-group calls
     ]
     _order = "start_at desc, id desc"
     _check_company_auto = True
@@ -153,6 +154,8 @@ class ThreecxCall(models.Model):
         calls = super().create(vals_list)
         # Every outbound call comes through here, whoever logs it: it may settle a missed lead.
         calls._realtor_3cx_speed_to_lead()
+        # A member's call back makes the team's missed calls from that number theirs.
+        calls._team_settle_by_call_back()
         return calls
 
     def write(self, vals):

@@ -14,8 +14,8 @@ pivot or graph asks for:
   no median aggregator, so :meth:`_read_group_select` computes ``percentile_cont(0.5)`` for
   that one field in the same GROUP BY, over the calls of each cell.
 
-The realtor of a row is the one on the call, else the one expected to call back (a team call
-nobody took).
+The realtor of a row is the one on the call, else the one expected to call back; a team call
+nobody took has none, and its row is the team's (``team_id``).
 """
 
 from odoo import fields, models, tools
@@ -38,13 +38,14 @@ class ThreecxCallReport(models.Model):
             "start_at", "user_id", "callback_user_id", "partner_id", "property_id",
             "company_id", "direction", "state", "outcome_id", "answer_at", "talk_seconds",
             "ring_seconds", "callback_deadline", "callback_call_id", "callback_seconds",
-            "callback_met",
+            "callback_met", "team_id",
         ],
     }
 
     phone_call_id = fields.Many2one("threecx.call", "Call", readonly=True)
     start_at = fields.Datetime("Date", readonly=True)
     user_id = fields.Many2one("res.users", "Realtor", readonly=True)
+    team_id = fields.Many2one("threecx.team", readonly=True)
     partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
     property_id = fields.Many2one("realtor.property", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -95,6 +96,7 @@ class ThreecxCallReport(models.Model):
                        c.id AS phone_call_id,
                        c.start_at,
                        COALESCE(c.user_id, c.callback_user_id) AS user_id,
+                       c.team_id,
                        c.partner_id,
                        c.property_id,
                        c.company_id,

@@ -78,6 +78,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
                 result[view["call_id"]] = call.id
                 continue
             values = self._values_from_view(view, users, call)
+            values.update(self._team_values_from_view(server, view, users, call))
             match = None
             if call is None:
                 call, match = self._create_from_view(server, view, values)
@@ -87,6 +88,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
                 if changed:
                     call.write(changed)
             result[view["call_id"]] = call.id
+            call._team_set_ringing(view, users)
             call._notify_transition(old_state, view, users, match)
         return result
 
@@ -221,7 +223,9 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             # realtor's extension wanted that realtor.
             self._did_listing_agent()
             or self.user_id
-            or next((users[e] for e in view["rung"] if users.get(e)), False)
+            # A team's call nobody took is the team's (threecx_team.py), not a member's.
+            or (not self.team_id and next((users[e] for e in view["rung"] if users.get(e)),
+                                          False))
         )
         if not assignee:
             _logger.info("missed call %s has no realtor to call back", self.call_id)

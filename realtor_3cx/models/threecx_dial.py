@@ -72,8 +72,9 @@ class ThreecxCallDialMixin(models.AbstractModel):
         # instead, so a refresh neither loses a ringing pop-up nor revives an ended one.
         self.env.cr.execute("SELECT coalesce(max(id), 0) FROM bus_bus")
         bus_last_id = self.env.cr.fetchone()[0]
-        # The user's own ringing calls, and calls ringing on the listing lines they are the
-        # agent of (threecx_call_lead.py), as the ringing notification had them.
+        # The user's own ringing calls, calls ringing on the listing lines they are the
+        # agent of (threecx_call_lead.py), and team calls ringing for them that nobody
+        # claimed (threecx_team.py), as the ringing notification had them.
         ringing = self.sudo().search(
             [
                 ("state", "=", "ringing"),
@@ -82,7 +83,8 @@ class ThreecxCallDialMixin(models.AbstractModel):
                 ("property_id.listing_agent_id", "=", self.env.uid),
             ],
             limit=10,
-        ).filtered(lambda c: self.env.user in (c.user_id | c._did_listing_agent()))[:5]
+        ).filtered(lambda c: self.env.user in (c.user_id | c._did_listing_agent()))
+        ringing = (ringing | self._team_ringing_for_me()).sorted()[:5]
         return {
             "extension": extension.number if extension else False,
             "server_id": extension.server_id.id if extension else False,
@@ -212,7 +214,9 @@ class ThreecxCallDialMixin(models.AbstractModel):
         call = self.sudo()
         if call.company_id not in self.env.companies:
             raise UserError(_("This call belongs to another company."))
-        if call.state not in ("ringing", "dialing", "connected"):
+        self._team_check_claim()
+        if call.state not in ("ringing", "dialing", "connected") and \
+                not call._team_claimable_missed():
             return {"ok": False, "message": _("This call is over.")}
         # One statement: two realtors clicking at once cannot both win.
         self.env.cr.execute(
@@ -227,6 +231,7 @@ class ThreecxCallDialMixin(models.AbstractModel):
                 "ok": call.user_id == self.env.user,
                 "message": _("%s took this call already.", call.user_id.name),
             }
+        call._team_after_claim()
         return {"ok": True, "message": _("The call is yours.")}
 
     # -- answer or decline from the pop-up -----------------------------------------------------

@@ -70,6 +70,21 @@ class Xapi(Api):
         users = list(self.query("Users", filter=f"Number eq {quote(number)}", page_size=2))
         return users[0] if users else None
 
+    def teams(self):
+        """The queues and ring groups (the teams a call can ring), with their members' numbers:
+        ``[{"number", "name", "kind": "queue" | "ring_group", "members": [numbers]}]``."""
+        found = []
+        for entity, kind, navigation in (("Queues", "queue", "Agents"),
+                                         ("RingGroups", "ring_group", "Members")):
+            for row in self.query(entity, select=("Number", "Name"), orderby="Number",
+                                  expand=navigation):
+                found.append({
+                    "number": str(row.get("Number") or ""), "name": row.get("Name") or "",
+                    "kind": kind,
+                    "members": [str(m.get("Number")) for m in row.get(navigation) or ()
+                                if m.get("Number")]})
+        return [team for team in found if team["number"]]
+
     def active_calls(self):
         return self.query("ActiveCalls", orderby="Id")
 
@@ -150,13 +165,15 @@ class Xapi(Api):
         return size, response.headers.get("Content-Type", "application/octet-stream")
 
     def query(self, entity, *, filter=None, select=None, orderby=None, page_size=PAGE_SIZE,
-              limit=None):
+              limit=None, expand=None):
         """Iterate over every row of an OData collection, ``page_size`` rows per request."""
         params = {"$top": page_size, "$skip": 0}
         if filter:
             params["$filter"] = filter
         if select:
             params["$select"] = ",".join(select) if not isinstance(select, str) else select
+        if expand:
+            params["$expand"] = expand
         if orderby:
             params["$orderby"] = orderby
         path = f"{BASE}/{url_quote(entity, safe=DELIMITERS)}"

@@ -665,7 +665,8 @@ class ServerSession(threading.Thread):
             self.client.callcontrol.drop(self.route_point, participant_id)
 
     def _refresh_presence(self):
-        """Realtors' presence from XAPI Users (profile, registered, queue login)."""
+        """Realtors' presence from XAPI Users (profile, registered, queue login), and the
+        teams (queues, ring groups) and their members, read as often."""
         try:
             users = list(self.client.xapi.users(select=(
                 "Number", "CurrentProfileName", "IsRegistered", "QueueStatus")))
@@ -673,10 +674,17 @@ class ServerSession(threading.Thread):
             _logger.info("worker: presence unavailable: %s", exc)
             return
         try:
+            teams = self.client.xapi.teams()
+        except ThreecxError as exc:  # an integration role without the queues' read
+            _logger.info("worker: queues and ring groups unavailable: %s", exc)
+            teams = None
+        try:
             with self.odoo.cursor() as cr:
                 env = self.odoo.env(cr)
                 server = env["threecx.server"].browse(self.server_id)
                 env["threecx.extension"]._apply_presence(server, users)
+                if teams is not None:
+                    env["threecx.team"]._apply_teams(server, teams)
                 cr.commit()
         except DB_ERRORS:  # pylint: disable=except-pass
             pass  # best effort: _flush and the lock check report a database outage

@@ -32,6 +32,9 @@ from dataclasses import dataclass, field, replace
 
 EXTENSION = "Wextension"
 INTERNAL_TYPES = {EXTENSION, "Wqueue", "Wroutepoint", "Wivr", "Wringgroup"}
+# The DNs that ring a team: a queue holds the caller and rings its agents, a ring group rings
+# its members on its behalf (``on_behalf_of_dn``). Either is the call's ``queue``.
+TEAM_TYPES = {"Wqueue", "Wringgroup"}
 LIVE_STATES = ("ringing", "dialing", "connected")
 END_GRACE = 2.0
 
@@ -48,7 +51,7 @@ class CallView:
     chain: tuple  # every extension that talked, in order
     ringing: tuple  # extensions ringing now (several for a queue)
     rung: tuple  # every extension that rang, in order
-    queue: str
+    queue: str  # the queue or ring group (team) the call came through
     start_at: float
     answer_at: float | None
     end_at: float | None
@@ -218,10 +221,10 @@ class CallTracker:
             call.external_name = leg.party_caller_name
         if leg.party_did and not call.did_number:
             call.did_number = leg.party_did
-        if dn_type == "Wqueue" and not call.queue:
+        if dn_type in TEAM_TYPES and not call.queue:
             call.queue = leg.dn
         if leg.on_behalf_of_dn and not call.queue and \
-                self.dn_types.get(leg.on_behalf_of_dn) == "Wqueue":
+                self.dn_types.get(leg.on_behalf_of_dn) in TEAM_TYPES:
             call.queue = leg.on_behalf_of_dn
         if leg.status == "Ringing" and dn_type == EXTENSION and dn not in call.rung:
             call.rung.append(dn)

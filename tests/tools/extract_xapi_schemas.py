@@ -54,6 +54,8 @@ PATHS = (
     "callTimeFilterTo={callTimeFilterTo},hidePcalls={hidePcalls})",
     "/Recordings",
     "/Recordings/Pbx.DownloadRecording(recId={recId})",
+    "/Queues",  # the teams a call can ring, with their agents ($expand=Agents)
+    "/RingGroups",  # ... and ring groups, with their members ($expand=Members)
 )
 # Entities named on their own (the paths above already reach most of them).
 SCHEMAS = (
@@ -64,6 +66,8 @@ SCHEMAS = (
     "Pbx.CallHistoryView",
     "Pbx.CallLogData",
     "Pbx.Recording",
+    "Pbx.Queue",
+    "Pbx.RingGroup",
     # Not used by the code: its OData numbers (oneOf number/string/ReferenceNumeric) are what
     # tests/test_xapi_schema.py checks the helper's oneOf handling with.
     "Pbx.SystemTelemetry",

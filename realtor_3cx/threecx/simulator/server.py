@@ -738,7 +738,8 @@ class Simulator:
         return web.json_response(asdict(self.config))
 
     async def sim_add_dn(self, request):
-        """Add DNs: ``{"number", "type"?, "first_name"?, "last_name"?, "devices"?}`` or a list."""
+        """Add DNs: ``{"number", "type"?, "first_name"?, "last_name"?, "devices"?, "members"?}``
+        or a list (``members``: the extensions a ``Wqueue`` or ``Wringgroup`` rings)."""
         body = await request.json()
         for item in body if isinstance(body, list) else [body]:
             number = str(item["number"])
@@ -747,7 +748,8 @@ class Simulator:
             self.pbx.add_dn(number, item.get("type", state.EXTENSION),
                             devices=int(item.get("devices", 1)),
                             first_name=item.get("first_name", ""),
-                            last_name=item.get("last_name", number))
+                            last_name=item.get("last_name", number),
+                            members=tuple(str(m) for m in item.get("members", ())))
         return web.json_response({"dns": sorted(self.pbx.dns)})
 
     async def sim_reregister(self, request):

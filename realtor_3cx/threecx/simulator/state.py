@@ -4,11 +4,12 @@
 
 What
     :class:`Pbx` owns the state a 3CX V20 keeps for Call Control (docs/3cx-api.md §2): DNs
-    of type ``Wextension``, ``Wroutepoint`` and ``Wqueue``, their devices, and participants (call
-    legs) that go ``Ringing``/``Dialing`` -> ``Connected`` -> removed. Every change is reported to
-    an ``emit(event_type, entity_path, attached_data)`` callback; the server turns those into
-    WebSocket frames. Every call is also kept as a :class:`CallRecord` (the ground truth tests
-    compare the client's view with, and the source of the XAPI history, report and recordings).
+    of type ``Wextension``, ``Wroutepoint``, ``Wqueue`` and ``Wringgroup``, their devices, and
+    participants (call legs) that go ``Ringing``/``Dialing`` -> ``Connected`` -> removed. Every
+    change is reported to an ``emit(event_type, entity_path, attached_data)`` callback; the
+    server turns those into WebSocket frames. Every call is also kept as a :class:`CallRecord`
+    (the ground truth tests compare the client's view with, and the source of the XAPI
+    history, report and recordings).
 
 How it works
     Nothing here sleeps: delayed steps (a ring that times out, a scripted answer, ``routeto``
@@ -30,6 +31,7 @@ _logger = logging.getLogger(__name__)
 UPSET, REMOVE, DTMF = 0, 1, 2
 
 EXTENSION, ROUTE_POINT, QUEUE = "Wextension", "Wroutepoint", "Wqueue"
+RING_GROUP = "Wringgroup"
 EXTERNAL_LINE = "Wexternalline"  # party_dn_type of an outside party; the spelling is open
 RINGING, DIALING, CONNECTED = "Ringing", "Dialing", "Connected"
 
@@ -71,7 +73,7 @@ class Dn:
     last_name: str = ""
     email: str = ""
     mobile: str = ""
-    members: tuple = ()  # queue agents, ring all
+    members: tuple = ()  # queue agents / ring group members, rung all at once
     voicemail: bool = True  # unanswered calls end in voicemail rather than as missed
     profile: str = "Available"
     queue_logged_in: bool = True
@@ -405,6 +407,13 @@ class Pbx:
             for member in target.members:
                 self._add_leg(call, member, RINGING, on_behalf_of_dn=target.number,
                               on_behalf_of_type=QUEUE, **common)
+        elif target.type == RING_GROUP:
+            # A ring group holds no leg of its own (unlike a queue, it does not answer the
+            # caller to play music): its members ring on its behalf.
+            call.agent_dn = ""
+            for member in target.members:
+                self._add_leg(call, member, RINGING, on_behalf_of_dn=target.number,
+                              on_behalf_of_type=RING_GROUP, **common)
         else:
             call.agent_dn = target.number if target.type == EXTENSION else ""
             self._add_leg(call, target.number, RINGING, **common)
@@ -423,7 +432,8 @@ class Pbx:
         if call.direction != "Inbound":
             self._end_call(call, NOT_ANSWERED, "pbx")
             return
-        # A realtor's own line goes to their voicemail; a queue or route point just misses.
+        # A realtor's own line goes to their voicemail; a queue, ring group or route point
+        # just misses.
         dn = self.dns.get(call.agent_dn or call.callee)
         result = VOICEMAIL if dn is not None and dn.type == EXTENSION and dn.voicemail else MISSED
         self._end_call(call, result, "pbx")
@@ -513,8 +523,10 @@ class Pbx:
         call = self.calls.get(leg.callid)
         if call is None:
             self._remove_leg(leg, "dropped")
-        elif leg.status == RINGING and len(self._legs_of(call.callid)) > 2:
-            self._remove_leg(leg, "declined")  # the other queue agents still ring
+        elif leg.status == RINGING and any(
+                other is not leg and other.status == RINGING
+                for other in self._legs_of(call.callid)):
+            self._remove_leg(leg, "declined")  # the other queue / ring group members ring on
         else:
             if call.answered_at is None:
                 result = MISSED if call.direction == "Inbound" else NOT_ANSWERED

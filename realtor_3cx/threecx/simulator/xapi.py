@@ -89,6 +89,10 @@ def _route(sim, request):
         if key:
             return web.json_response(_one(rows, parse_key_segment(key), "Users", context))
         return _collection(rows, params, context)
+    if entity_set in TEAMS and method == "GET" and not key and not op:
+        kind, navigation = TEAMS[entity_set]
+        return web.json_response(apply_query(teams(sim, kind, navigation), params, context,
+                                             navigation=(navigation,)))
     if entity_set == "ActiveCalls":
         if method == "GET" and not key and not op:
             return _collection(active_calls(sim), params, context)
@@ -180,6 +184,37 @@ def users(sim):
             "VMEnabled": dn.voicemail, "RecordCalls": True, "Internal": False,
             "Require2FA": False,
         })
+    return rows
+
+
+# The teams a call can ring: entity set -> (DN type, the navigation property of its members).
+TEAMS = {"Queues": (state.QUEUE, "Agents"), "RingGroups": (state.RING_GROUP, "Members")}
+
+
+def teams(sim, kind, navigation):
+    """``GET /Queues`` / ``GET /RingGroups``: Pbx.Queue / Pbx.RingGroup rows. The members are a
+    navigation property (``x-ms-navigationProperty``): listed only under ``$expand``."""
+    numbers = {dn.number: index for index, dn in
+               enumerate(sorted(sim.pbx.dns.values(), key=lambda d: d.number), 1)}
+    rows = []
+    for dn in sorted(sim.pbx.dns.values(), key=lambda d: d.number):
+        if dn.type != kind:
+            continue
+        members = []
+        for number in dn.members:
+            member = sim.pbx.dns.get(number)
+            row = {"Id": numbers.get(number, 0), "Name": member.name if member else number,
+                   "Number": number, "Tags": []}
+            if kind == state.QUEUE:
+                row["SkillGroup"] = ""
+            members.append(row)
+        row = {"Id": numbers[dn.number], "Number": dn.number, "Name": dn.name,
+               "IsRegistered": True, navigation: members}
+        if kind == state.QUEUE:
+            row.update(PollingStrategy="RingAll", RingTimeout=20)
+        else:
+            row.update(RingStrategy="RingAll", RingTime=20)
+        rows.append(row)
     return rows
 
 

@@ -22,6 +22,7 @@ export const BUS = {
     answered: "realtor_3cx.call/answered",
     ended: "realtor_3cx.call/ended",
     updated: "realtor_3cx.call/updated",
+    claimed: "realtor_3cx.call/claimed",
     dial: "realtor_3cx.call/dial",
     softphoneEnded: "realtor_3cx.softphone/ended",
     softphoneMoved: "realtor_3cx.softphone/moved",
@@ -414,6 +415,18 @@ export const callService = {
                 removePopup(payload.id); // a colleague took it
             }
             stopRinging();
+        });
+        // A team call a member claimed: theirs now, gone from the other members' screens.
+        on(BUS.claimed, (payload) => {
+            const popup = state.popups.find((p) => p.id === payload.id);
+            if (payload.user_id === user.userId) {
+                if (popup) {
+                    popup.user_id = payload.user_id;
+                }
+            } else {
+                removePopup(payload.id);
+                stopRinging();
+            }
         });
         on(BUS.ended, (payload) => {
             const elsewhere = state.softphone.elsewhere;
