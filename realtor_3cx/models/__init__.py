@@ -10,6 +10,7 @@ from . import threecx_call_sync
 from . import threecx_call_lead
 from . import threecx_dial
 from . import threecx_call_crm
+from . import threecx_call_outcome
 
 from . import threecx_server
 from . import threecx_extension
