@@ -9,6 +9,7 @@ checked after each step, and each screen is saved to docs/screenshots/day/afterc
 import datetime
 import os
 import time
+import urllib.request
 
 import pytest
 from browser_env import PASSWORD, ROOT, launch, login, odoo_server
@@ -66,6 +67,12 @@ def world(tmp_path_factory):
         worker = Worker(db, ids["server"], logs / "worker.log")
         try:
             with odoo_server(db.conf, db.db, logs / "odoo.log") as url, sync_playwright() as pw:
+                # The database's registry and Odoo's table of static folders load on first
+                # use: once, here, rather than under the login page's parallel requests
+                # (Python 3.11's parser is not thread-safe when it reads the manifests).
+                for path in ("/web/binary/company_logo", "/web/static/img/favicon.ico"):
+                    with urllib.request.urlopen(f"{url}{path}", timeout=60):
+                        pass
                 browser = launch(pw)
                 wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
                     ids["server"]).connection_state) == "connected", "the worker", timeout=30)
