@@ -121,7 +121,8 @@ def ring(world, number):
 def talk(world, page, number):
     """A call answered on the desk phone and talked on, then hung up by the caller: its id."""
     callid = ring(world, number)
-    card = page.locator(".o_realtor_3cx_popup[data-state=ringing]", has_text=number)
+    record_id = wait_for(lambda: record(world, callid), "the call's record")["id"]
+    card = page.locator(f".o_realtor_3cx_popup[data-call-id='{record_id}'][data-state=ringing]")
     expect(card).to_be_visible(timeout=10000)
     control(world["sim"], f"calls/{callid}/answer", {"dn": "101"})
     expect(page.locator(".o_realtor_3cx_popup[data-state=connected]")).to_be_visible(

@@ -230,3 +230,48 @@ def test_ten_concurrent_bridged_calls_without_errors_or_memory_growth():
     assert not any(bridge.alive for bridge in bridges)
     # A second round of ten calls costs no more memory than the first left behind.
     assert after_second - after_first < 15, (after_first, after_second)
+
+
+def test_a_new_bridge_takes_the_same_leg_once_the_first_let_its_browser_go():
+    """A reload: the first browser's peer goes, its bridge closes its streams but the 3CX leg
+    stays; a second bridge on the same participant opens the streams again and the new
+    browser hears its tone (what the worker does when a page takes its call back)."""
+    async def scenario(sim):
+        client = ThreecxClient(sim.url, "900", SECRET)
+        leg, first, browser, mic, received, stop = await bridged_call(sim, client)
+        await flowing(browser, received)
+        await open_streams(sim, 2, "the first bridge's streams")
+        stop.set()
+        await browser.close()
+        await until(lambda: not first.alive, "the first bridge to let go", timeout=30)
+        await open_streams(sim, 0, "the first bridge's streams to close")
+        still_up = client.callcontrol.participant("900", leg.id).status
+
+        second = StreamBridge(client.callcontrol, "900", leg.id)
+        again = RTCPeerConnection()
+        mic2 = ToneTrack()
+        again.addTrack(mic2)
+        received2, stop2 = [], asyncio.Event()
+        again.on("track", lambda track: asyncio.ensure_future(listen(track, received2, stop2)))
+        await again.setLocalDescription(await again.createOffer())
+        answer = await second.accept(again.localDescription.sdp)
+        await again.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await flowing(again, received2)
+        await open_streams(sim, 2, "the second bridge's streams")
+        mic2.tone_at = time.monotonic()
+        with contextlib.suppress(AssertionError):  # asserted below
+            await until(lambda: any(t > mic2.tone_at and level > 0.5 and peak > 1000
+                                    for t, level, peak in received2), "the tone", timeout=5)
+        heard = any(t > mic2.tone_at and level > 0.5 and peak > 1000
+                    for t, level, peak in received2)
+        stop2.set()
+        await again.close()
+        await second.close()
+        client.close()
+        return still_up, heard, second
+
+    with running_simulator(audio="echo") as sim:
+        still_up, heard, second = asyncio.run(scenario(sim))
+    assert still_up == "Connected"  # the bridge never hangs up the leg itself
+    assert heard, "the second browser did not hear its tone through the same leg"
+    assert second.stats["to_pbx_bytes"] > 0 and not second.alive

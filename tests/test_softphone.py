@@ -18,6 +18,7 @@ from webrtc_peer import ToneTrack, listen
 from worker_env import OdooDb, Worker
 
 DESTINATION = "+15550108701"
+GRACE = 8
 
 
 @pytest.fixture(scope="module")
@@ -36,45 +37,60 @@ def world(tmp_path_factory):
             server = env["threecx.server"].create({
                 "name": "Softphone PBX", "base_url": sim.url, "client_id": "900",
                 "api_secret": SECRET})
-            env["threecx.extension"].create(
-                {"server_id": server.id, "number": "101", "user_id": realtor.id})
-            return {"server": server.id, "login": realtor.login, "user": realtor.id}
+            colleague = env["res.users"].create({
+                "name": "Pat Colleague", "login": f"pat_{tag}", "password": PASSWORD,
+                "groups_id": [(6, 0, [env.ref("base.group_user").id,
+                                      env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
+            env["threecx.extension"].create([
+                {"server_id": server.id, "number": "101", "user_id": realtor.id},
+                {"server_id": server.id, "number": "102", "user_id": colleague.id}])
+            partner = env["res.partner"].create({"name": "Quinn Seller", "phone": DESTINATION})
+            return {"server": server.id, "login": realtor.login, "user": realtor.id,
+                    "colleague": colleague.login, "partner": partner.id}
 
         ids = db.do(create)
-        worker = Worker(db, ids["server"], logs / "worker.log")
+        # A browser that went away keeps its 3CX call this long (short: one test waits it out).
+        worker = Worker(db, ids["server"], logs / "worker.log",
+                        REALTOR_3CX_WORKER_SOFTPHONE_GRACE=str(GRACE))
         try:
             with odoo_server(db.conf, db.db, logs / "odoo.log") as url:
                 wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
                     ids["server"]).connection_state) == "connected", "the worker", timeout=30)
-                session = requests.Session()
-                auth = session.post(f"{url}/web/session/authenticate", timeout=10, json={
-                    "jsonrpc": "2.0", "params": {"db": db.db, "login": ids["login"],
-                                                 "password": PASSWORD}}).json()
-                assert auth.get("result"), auth
-                yield {"db": db, "sim": sim, "url": url, "http": session, "worker": worker,
-                       **ids}
+                yield {"db": db, "sim": sim, "url": url, "worker": worker, **ids,
+                       "http": authenticated(url, db, ids["login"]),
+                       "colleague_http": authenticated(url, db, ids["colleague"])}
         finally:
             worker.stop()
             print(worker.output()[-3000:])
 
 
-def rpc(world, path, **params):
-    response = world["http"].post(f"{world['url']}{path}", timeout=30,
+def authenticated(url, db, login):
+    session = requests.Session()
+    auth = session.post(f"{url}/web/session/authenticate", timeout=10, json={
+        "jsonrpc": "2.0", "params": {"db": db.db, "login": login, "password": PASSWORD}}).json()
+    assert auth.get("result"), auth
+    return session
+
+
+def rpc(world, path, http="http", **params):
+    response = world[http].post(f"{world['url']}{path}", timeout=30,
                                   json={"jsonrpc": "2.0", "params": params})
     body = response.json()
     assert "error" not in body, body
     return body["result"]
 
 
-async def browser_call(world, destination=DESTINATION):
+async def browser_call(world, destination=DESTINATION, **params):
     browser = RTCPeerConnection()
     mic = ToneTrack()
     browser.addTrack(mic)
     received, stop = [], asyncio.Event()
     browser.on("track", lambda track: asyncio.ensure_future(listen(track, received, stop)))
     await browser.setLocalDescription(await browser.createOffer())
+    if "resume_session_id" not in params:
+        params["destination"] = destination
     result = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/offer",
-                                     destination=destination, sdp=browser.localDescription.sdp)
+                                     sdp=browser.localDescription.sdp, **params)
     if result["ok"]:
         await browser.setRemoteDescription(
             RTCSessionDescription(sdp=result["answer"], type="answer"))
@@ -150,7 +166,8 @@ def test_the_far_end_hanging_up_ends_the_browser_call(world):
 
 def test_refusals_come_back_as_messages(world):
     bad = rpc(world, "/realtor_3cx/softphone/offer", destination=DESTINATION, sdp="hello")
-    assert bad == {"ok": False, "message": "The browser sent no valid WebRTC offer."}
+    assert bad == {"ok": False, "retry": False,
+                   "message": "The browser sent no valid WebRTC offer."}
     invalid = rpc(world, "/realtor_3cx/softphone/offer", destination="nope", sdp="v=0\r\n")
     assert not invalid["ok"] and "is not a phone number" in invalid["message"]
     other = rpc(world, "/realtor_3cx/softphone/hangup", session_id=999999)
@@ -202,3 +219,155 @@ def test_waiting_for_the_worker_times_out_cleanly_and_an_answer_wins(world):
     done = db.do(lambda env: await_worker(env, "threecx_dial_request", answered, "pending",
                                           ["message"], 0.0, "nobody answered"))
     assert done["state"] == "done" and done["message"] is None  # the answer wins
+
+
+async def hears_tone(mic, received, timeout=5):
+    """The microphone starts its tone now: True once it comes back through 3CX's echo."""
+    mic.tone_at = time.monotonic()
+    with contextlib.suppress(AssertionError):
+        await asyncio.to_thread(wait_for, lambda: any(
+            t > mic.tone_at and level > 0.5 and peak > 1000 for t, level, peak in received),
+            "the tone to come back", timeout=timeout)
+    return any(t > mic.tone_at and level > 0.5 and peak > 1000 for t, level, peak in received)
+
+
+def sessions_of(world, call_id):
+    return world["db"].do(lambda env: env["threecx.softphone.session"].search(
+        [("call_id", "=", str(call_id))], order="id").read(["state", "message", "resumes_id"]))
+
+
+def test_the_call_outlives_its_page_and_a_new_page_takes_it_back(world):
+    """A reload drops the browser's peer, not the call: 3CX's leg stays up in the worker, the
+    new page offers again for the same call and hears it; only the realtor may do that."""
+    sim = world["sim"]
+
+    async def scenario():
+        first, mic, received, stop, result = await browser_call(world)
+        assert result["ok"], result
+        assert result["peer"] == {"number": DESTINATION, "name": "Quinn Seller",
+                                  "partner_id": world["partner"], "company": False,
+                                  "property": False, "candidates": 1}
+        await answered(world, first, received, result)
+        assert await hears_tone(mic, received)
+        stop.set()
+        await first.close()  # the page reloads
+        # The worker's bridge lets the peer go; 3CX's call stays.
+        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
+            "open_streams"] == 0, "the old page's audio streams to close", timeout=30)
+        assert control(sim, f"calls/{result['call_id']}", method="GET")["ended_at"] is None
+        live = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/live")
+        assert (live["session_id"], live["call_id"], live["peer"]["name"]) == (
+            result["session_id"], result["call_id"], "Quinn Seller")
+        assert await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/live",
+                                       http="colleague_http") is False
+
+        # Nobody else may take it: not a colleague, not with a made-up session.
+        refused = await asyncio.to_thread(
+            rpc, world, "/realtor_3cx/softphone/offer", http="colleague_http",
+            sdp=first.localDescription.sdp, resume_session_id=result["session_id"])
+        assert refused == {"ok": False, "retry": False, "message": "This browser call is over."}
+
+        second, mic2, received2, stop2, resumed = await browser_call(
+            world, resume_session_id=result["session_id"])
+        assert resumed["ok"], resumed
+        assert resumed["call_id"] == result["call_id"]
+        assert resumed["peer"]["name"] == "Quinn Seller"
+        await asyncio.to_thread(wait_for, lambda: second.connectionState == "connected"
+                                and len(received2) > 25, "the new page's audio", timeout=20)
+        heard_again = await hears_tone(mic2, received2)
+        rows = sessions_of(world, result["call_id"])
+        hung = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/hangup",
+                                       session_id=resumed["session_id"])
+        stop2.set()
+        await second.close()
+        return result, resumed, heard_again, rows, hung
+
+    result, resumed, heard_again, rows, hung = asyncio.run(scenario())
+    assert heard_again, "the tone did not come back in the page that took the call back"
+    assert [(r["state"], r["message"] or "", r["resumes_id"] and r["resumes_id"][0])
+            for r in rows] == [("ended", "moved", False), ("answered", "", result["session_id"])]
+    assert hung == {"ok": True}
+    wait_for(lambda: control(world["sim"], f"calls/{result['call_id']}", method="GET")[
+        "ended_at"], "the hang-up to reach 3CX", timeout=10)
+    record = wait_for(lambda: world["db"].calls(world["server"]).get(result["call_id"], {}).get(
+        "state") == "completed" and world["db"].calls(world["server"])[result["call_id"]],
+        "one call record for the whole call", timeout=15)
+    assert record["user_id"][0] == world["user"]
+
+
+def test_a_page_that_never_comes_back_hangs_up_after_the_grace(world):
+    sim = world["sim"]
+
+    async def scenario():
+        browser, mic, received, stop, result = await browser_call(world)
+        assert result["ok"], result
+        await answered(world, browser, received, result)
+        stop.set()
+        await browser.close()
+        gone = time.monotonic()
+        await asyncio.to_thread(wait_for, lambda: control(sim, "stats", method="GET")[
+            "open_streams"] == 0, "the audio streams to close", timeout=30)
+        # Still up a few seconds on: a reload has time.
+        await asyncio.sleep(max(0.0, gone + GRACE / 2 - time.monotonic()))
+        kept = control(sim, f"calls/{result['call_id']}", method="GET")["ended_at"] is None
+        ended = await asyncio.to_thread(wait_for, lambda: control(
+            sim, f"calls/{result['call_id']}", method="GET")["ended_at"],
+            "the worker to hang up once the grace is over", timeout=GRACE + 20)
+        return result, kept, ended, time.monotonic() - gone
+
+    result, kept, ended, after = asyncio.run(scenario())
+    assert kept and ended
+    assert after >= GRACE - 1, after
+    assert [r["state"] for r in sessions_of(world, result["call_id"])] == ["ended"]
+
+
+def test_only_failures_of_the_connection_offer_a_retry(world):
+    """A refusal (do-not-call, calling hours, a wrong number) will be refused again: no
+    retry; a worker that does not answer, or audio that could not connect, may work later."""
+    dnc = world["db"].do(lambda env: env["res.partner"].create({
+        "name": "No Calls Please", "phone": "+15550108777", "do_not_call": True}).id)
+    refused = rpc(world, "/realtor_3cx/softphone/offer", destination="+15550108777",
+                  sdp="v=0\r\n")
+    assert refused["ok"] is False and refused["retry"] is False, refused
+    wrong = rpc(world, "/realtor_3cx/softphone/offer", destination="nope", sdp="v=0\r\n")
+    assert wrong["retry"] is False
+    # A valid-looking offer the worker's peer cannot use: the audio did not connect.
+    broken = rpc(world, "/realtor_3cx/softphone/offer", destination="+15550108778",
+                 sdp="v=0\r\nnot really an offer\r\n")
+    assert broken["ok"] is False and broken["retry"] is True, broken
+    world["db"].do(lambda env: env["res.partner"].browse(dnc).unlink())
+
+
+def test_a_worker_answering_as_the_wait_times_out_wins(world):
+    """The wait's own timeout UPDATE meets the worker's answer on the same row: the worker's
+    answer is returned (it may have placed the call), with no error logged."""
+    import threading
+
+    from odoo.addons.realtor_3cx.models.worker_queue import await_worker
+
+    def race(env):
+        row = env["threecx.dial.request"].create({
+            "server_id": world["server"], "user_id": world["user"], "extension": "101",
+            "destination": DESTINATION, "state": "pending", "action": "makecall"})
+        env.cr.commit()
+        result = {}
+        with env.registry.cursor() as worker_cr, env.registry.cursor() as probe:
+            # The worker answers, not committed yet: the wait's UPDATE queues behind it.
+            worker_cr.execute("UPDATE threecx_dial_request SET state = 'done' WHERE id = %s",
+                              (row.id,))
+            waiting = threading.Thread(target=lambda: result.update(await_worker(
+                env, "threecx_dial_request", row.id, "pending", ["message"], 0.0, "late")))
+            waiting.start()
+
+            def blocked():
+                probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                count = probe.fetchone()[0]
+                probe.rollback()
+                return count
+
+            wait_for(blocked, "the wait's UPDATE to queue behind the worker's", timeout=10)
+            worker_cr.commit()
+            waiting.join(10)
+        return result
+
+    assert world["db"].do(race) == {"state": "done", "message": None}

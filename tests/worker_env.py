@@ -109,11 +109,17 @@ class Worker:
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop())
         for callback in self.on_start:
             callback(self)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "realtor_3cx.worker", "-c", db.conf, "-d", db.db,
-             "--server", str(server_id), "--log-level", "info"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, **FAST, **env})
+        self.args = [sys.executable, "-m", "realtor_3cx.worker", "-c", db.conf, "-d", db.db,
+                     "--server", str(server_id), "--log-level", "info"]
+        self.env = {**os.environ, **FAST, **env}
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env)
+
+    def restart(self):
+        """Start it again after :meth:`stop`, its log continued (a service manager would)."""
+        self.log = open(self.log_path, "a")  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env)
 
     def output(self):
         if not self.log.closed:

@@ -13,35 +13,69 @@ MAX_SDP = 64 * 1024  # an SDP offer is a few kB; anything larger is not one
 
 class SoftphoneController(http.Controller):
     @http.route("/realtor_3cx/softphone/offer", type="json", auth="user", methods=["POST"])
-    def offer(self, sdp=None, destination=None, call_id=None):
+    def offer(self, sdp=None, destination=None, call_id=None, resume_session_id=None,
+              desk_call_id=None):
         """Start a browser call with the browser's WebRTC ``sdp`` offer: to ``destination``,
-        or answering the ringing call ``call_id`` (a ``threecx.call`` id) in the browser.
+        answering the ringing call ``call_id`` (a ``threecx.call`` id) in the browser, or
+        taking the user's own browser call ``resume_session_id`` into this page (a reload,
+        another tab: the 3CX call goes on, only its audio moves), or taking back the call
+        ``desk_call_id`` (a 3CX call id) the user has on their desk phone.
 
-        :returns: ``{"ok": True, "session_id", "answer"}`` or ``{"ok": False, "message"}``
+        :returns: ``{"ok": True, "session_id", "answer", "call_id", "peer"}`` or
+            ``{"ok": False, "message", "retry"}``; ``retry`` says whether trying again may
+            help (the connection failed) or not (a refusal: do-not-call, calling hours...).
         """
         env = request.env
         if not env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
-            return {"ok": False, "message": _("Only realtors can call from the browser.")}
+            return {"ok": False, "retry": False,
+                    "message": _("Only realtors can call from the browser.")}
         if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
-            return {"ok": False, "message": _("The browser sent no valid WebRTC offer.")}
+            return {"ok": False, "retry": False,
+                    "message": _("The browser sent no valid WebRTC offer.")}
         Session = env["threecx.softphone.session"]
         pbx_call_id = False
+        resumes = False
         try:
-            if call_id:
+            if resume_session_id:
+                record_id = as_record_id(resume_session_id)
+                if not record_id:
+                    return {"ok": False, "retry": False,
+                            "message": _("This browser call is over.")}
+                extension, previous = Session._start_resume(record_id)
+                number, pbx_call_id, resumes = previous.destination, previous.call_id, previous.id
+            elif desk_call_id:
+                if not str(desk_call_id).isdigit():
+                    return {"ok": False, "retry": False,
+                            "message": _("This call is no longer on your phone.")}
+                extension, pbx_call_id = Session._start_take_back(desk_call_id)
+                number = False
+            elif call_id:
                 record_id = as_record_id(call_id)
                 if not record_id:
-                    return {"ok": False, "message": _("This call is no longer ringing for you.")}
+                    return {"ok": False, "retry": False,
+                            "message": _("This call is no longer ringing for you.")}
                 extension, pbx_call_id = Session._start_answer(record_id)
                 number = False
             else:
                 extension, number = Session._start(destination)
         except UserError as exc:
-            return {"ok": False, "message": exc.args[0]}
-        session_id = Session._enqueue(extension, sdp, number, pbx_call_id)
-        state, answer, message, call_id = Session._wait_answer(session_id)
+            return {"ok": False, "retry": False, "message": exc.args[0]}
+        session_id = Session._enqueue(extension, sdp, number, pbx_call_id, resumes)
+        state, answer, message, call_id, retry = Session._wait_answer(session_id)
         if state != "answered":
-            return {"ok": False, "message": message or _("The call could not start.")}
-        return {"ok": True, "session_id": session_id, "answer": answer, "call_id": call_id}
+            return {"ok": False, "retry": retry,
+                    "message": message or _("The call could not start.")}
+        return {"ok": True, "session_id": session_id, "answer": answer, "call_id": call_id,
+                # The session was written in the worker's transaction, after this one began.
+                "peer": Session._peer_of(extension.server_id, call_id, number)}
+
+    @http.route("/realtor_3cx/softphone/live", type="json", auth="user", methods=["POST"])
+    def live(self):
+        """The user's browser call still on the line, for a page that (re)loads during it."""
+        env = request.env
+        if not env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
+            return False
+        return env["threecx.softphone.session"]._live()
 
     @http.route("/realtor_3cx/softphone/hangup", type="json", auth="user", methods=["POST"])
     def hangup(self, session_id=None):
@@ -53,6 +87,9 @@ class SoftphoneController(http.Controller):
         if session.state in ("offered", "answered"):
             session.state = "ended"
             session._notify_worker()
+            # The user's other tabs showing this call elsewhere learn it is over.
+            env.user.partner_id._bus_send(
+                "realtor_3cx.softphone/ended", {"session_id": session.id})
         return {"ok": True}
 
     @http.route("/realtor_3cx/softphone/transfer", type="json", auth="user", methods=["POST"])
@@ -70,11 +107,10 @@ class SoftphoneController(http.Controller):
             return {"ok": False, "message": _("Say where to transfer the call.")}
         Call = env["threecx.call"]
         extension = Call._dial_extension()
-        if not target.isdigit() or len(target) > 10:  # an outside number: same checks as a call
-            try:
-                target = Call._dial_check(target, False, False)
-            except UserError as exc:
-                return {"ok": False, "message": exc.args[0]}
+        try:  # a colleague's extension, or an outside number checked like any call
+            target = Call._dial_transfer_target(session.server_id, target)
+        except UserError as exc:
+            return {"ok": False, "message": exc.args[0]}
         request_id = Call._dial_enqueue(
             extension, target, action="transfer", call_id=session.call_id
         )

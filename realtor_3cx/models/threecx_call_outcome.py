@@ -62,6 +62,8 @@ class ThreecxCallOutcomeMixin(models.AbstractModel):
             "id": self.id,
             "direction": self.direction,
             "number": self.external_number or "",
+            # As the realtor writes numbers (threecx_call_display.py), like the pop-up's.
+            "number_display": self._number_for(self.user_id) if self.external_number else "",
             "partner": {"id": self.partner_id.id, "name": self.partner_id.name}
             if self.partner_id
             else False,

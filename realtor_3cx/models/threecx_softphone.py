@@ -9,11 +9,13 @@ whose audio streams it may read and write), answers the offer with its aiortc pe
 the answer back. Hang-up from either side ends the session; the worker tears the bridge down.
 """
 
+import datetime
 import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .threecx_call_sync import FINAL_STATES
 from .worker_queue import await_worker, enqueue
 
 _logger = logging.getLogger(__name__)
@@ -46,6 +48,18 @@ class ThreecxSoftphoneSession(models.Model):
     )
     message = fields.Char()
     call_id = fields.Char("3CX call ID")
+    resumes_id = fields.Many2one(
+        "threecx.softphone.session",
+        "Takes over",
+        ondelete="set null",
+        help="The browser call this one takes over: the same 3CX call, heard in another page "
+        "(a reload, another tab).",
+    )
+    retryable = fields.Boolean(
+        "May be retried",
+        help="The failure was the connection's (audio, network), not a refusal: trying again "
+        "may work."
+    )
 
     @api.model
     def _start(self, destination):
@@ -66,7 +80,36 @@ class ThreecxSoftphoneSession(models.Model):
         return extension, call.call_id
 
     @api.model
-    def _enqueue(self, extension, sdp, number, pbx_call_id):
+    def _start_take_back(self, pbx_call_id):
+        """(extension, 3CX call id) of the user's call on their desk phone, to bring it back
+        into the browser: only a call connected to the user, on the user's 3CX server."""
+        Call = self.env["threecx.call"]
+        extension = Call._dial_extension()
+        call = Call.sudo().search(
+            [("server_id", "=", extension.server_id.id), ("call_id", "=", str(pbx_call_id))],
+            limit=1,
+        )
+        if not call or call.state != "connected" or call.user_id != self.env.user:
+            raise UserError(_("This call is no longer on your phone."))
+        return extension, call.call_id
+
+    @api.model
+    def _start_resume(self, session_id):
+        """The user's own live browser call ``session_id``, to hear it in this page instead:
+        nobody else's, and only a call still on the line."""
+        session = self.sudo().browse(session_id).exists()
+        extension = self.env["threecx.call"]._dial_extension()
+        if (
+            not session
+            or session.user_id != self.env.user
+            or session.state != "answered"
+            or session.server_id != extension.server_id
+        ):
+            raise UserError(_("This browser call is over."))
+        return extension, session
+
+    @api.model
+    def _enqueue(self, extension, sdp, number, pbx_call_id, resumes=False):
         return enqueue(
             self.env,
             self._name,
@@ -77,18 +120,94 @@ class ThreecxSoftphoneSession(models.Model):
                 "destination": number,
                 "offer": sdp,
                 "call_id": pbx_call_id,
+                "resumes_id": resumes,
             },
             SOFTPHONE_CHANNEL,
         )
 
     @api.model
     def _wait_answer(self, session_id):
+        """(state, answer SDP, message, 3CX call id, whether trying again may help)."""
+        silent = _("The telephony service did not answer: the 3CX worker may be stopped.")
         answer = await_worker(
             self.env, "threecx_softphone_session", session_id, "offered",
-            ["answer", "message", "call_id"], ANSWER_WAIT,
-            _("The telephony service did not answer: the 3CX worker may be stopped."),
+            ["answer", "message", "call_id", "retryable"], ANSWER_WAIT, silent,
         )
-        return answer["state"], answer["answer"], answer["message"], answer["call_id"]
+        retry = bool(answer["retryable"]) or answer["message"] == silent
+        return answer["state"], answer["answer"], answer["message"], answer["call_id"], retry
+
+    def _peer(self):
+        """Who is on the line of this browser call (see :meth:`_peer_of`)."""
+        self.ensure_one()
+        session = self.sudo()  # realtors do not read sessions: what they may see is checked
+        return self._peer_of(session.server_id, session.call_id, session.destination)
+
+    @api.model
+    def _peer_of(self, server, pbx_call_id, destination):
+        """Who is on the line of the 3CX call ``pbx_call_id`` (or of a call placed to
+        ``destination``, not recorded yet), as far as the user may see them:
+        ``{"number", "name", "partner_id", "company", "property", "candidates"}``."""
+        call = self.env["threecx.call"].sudo().search(
+            [("server_id", "=", server.id), ("call_id", "=", pbx_call_id)], limit=1,
+        ) if pbx_call_id else self.env["threecx.call"]
+        number = call.external_number or destination or ""
+        partner = call.partner_id.with_env(self.env)
+        listing = call.property_id.with_env(self.env)
+        candidates = 1 if partner else 0
+        if not partner and number:
+            match = self.env["threecx.caller.lookup"].lookup(number, did=call.did_number or None)
+            candidates = len(match["partners"])
+            if candidates == 1:
+                partner = self.env["res.partner"].browse(match["partners"][0]["id"])
+            if not listing and match["property_id"]:
+                listing = self.env["realtor.property"].browse(match["property_id"])
+        if partner and not partner.has_access("read"):
+            partner, candidates = self.env["res.partner"], 0
+        if listing and not listing.has_access("read"):
+            listing = self.env["realtor.property"]
+        return {
+            "number": number,
+            "name": partner.name or False,
+            "partner_id": partner.id or False,
+            "company": partner.parent_id.name or False,
+            "property": listing.display_name or False,
+            "candidates": candidates,
+        }
+
+    @api.model
+    def _live(self):
+        """The user's browser call still on the line (at most one), for a page that loads
+        while it goes on: ``{"session_id", "call_id", "connected", "answered_at", "peer"}``
+        or ``False``."""
+        extension = self.env["threecx.call"]._dial_extension(raise_if_missing=False)
+        if not extension:
+            return False
+        session = self.sudo().search(
+            [
+                ("user_id", "=", self.env.uid),
+                ("server_id", "=", extension.server_id.id),
+                ("state", "=", "answered"),
+                # A worker killed mid-call leaves its sessions answered: not a call of today.
+                ("create_date", ">", fields.Datetime.now() - datetime.timedelta(hours=12)),
+            ],
+            limit=1,
+        )
+        if not session:
+            return False
+        call = self.env["threecx.call"].sudo().search(
+            [("server_id", "=", session.server_id.id), ("call_id", "=", session.call_id)],
+            limit=1,
+        )
+        if call.state in FINAL_STATES:
+            return False
+        return {
+            "session_id": session.id,
+            "call_id": session.call_id,
+            "connected": call.state == "connected",
+            "answered_at": call.answer_at and int(
+                call.answer_at.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000),
+            "peer": session.with_env(self.env)._peer(),
+        }
 
     def _notify_worker(self):
         self.env.cr.execute("SELECT pg_notify(%s, %s)", (SOFTPHONE_CHANNEL, str(self.id)))

@@ -9,7 +9,10 @@ channel the worker LISTENs to on this database, then polled until the worker has
 
 import time
 
+import psycopg2
 from psycopg2 import sql
+
+from odoo.tools import mute_logger
 
 POLL = 0.05
 
@@ -39,17 +42,21 @@ def await_worker(env, table, row_id, pending, columns, timeout, timeout_message)
     deadline = time.monotonic() + timeout
     while True:
         with env.registry.cursor() as cr:
+            timed_out = False
             if time.monotonic() >= deadline:
-                cr.execute(
-                    sql.SQL("UPDATE {} SET state = 'failed', message = %s "
-                            "WHERE id = %s AND state = %s RETURNING id").format(
-                        sql.Identifier(table)),
-                    (timeout_message, row_id, pending),
-                )
-                timed_out = bool(cr.fetchone())
-                cr.commit()
-            else:
-                timed_out = False
+                try:
+                    with mute_logger("odoo.sql_db"):
+                        cr.execute(
+                            sql.SQL("UPDATE {} SET state = 'failed', message = %s "
+                                    "WHERE id = %s AND state = %s RETURNING id").format(
+                                sql.Identifier(table)),
+                            (timeout_message, row_id, pending),
+                        )
+                    timed_out = bool(cr.fetchone())
+                    cr.commit()
+                except psycopg2.errors.SerializationFailure:
+                    # The worker answered in this very instant: its answer wins (read below).
+                    cr.rollback()
             cr.execute(select, (row_id,))
             state, *values = cr.fetchone()
         if timed_out or state != pending:

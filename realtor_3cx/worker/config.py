@@ -12,6 +12,9 @@ worker_batch_ms            REALTOR_3CX_WORKER_BATCH_MS       how long events gat
 worker_end_grace           REALTOR_3CX_WORKER_END_GRACE      seconds a call without legs
                                                              waits for a transfer (2)
 worker_lock_poll           REALTOR_3CX_WORKER_LOCK_POLL      a standby's lock retry (2 s)
+worker_softphone_grace     REALTOR_3CX_WORKER_SOFTPHONE_     seconds a browser call's
+                           GRACE                             3CX leg waits for the page
+                                                             to come back (30)
 worker_health_interval     REALTOR_3CX_WORKER_HEALTH         health written every (5 s)
 worker_discovery_interval  REALTOR_3CX_WORKER_DISCOVERY      servers re-read every (10 s)
 worker_fetch_threads       REALTOR_3CX_WORKER_FETCH_THREADS  parallel leg reads (8)
@@ -37,6 +40,7 @@ class WorkerConfig:
     batch_ms: int = 20
     end_grace: float = 2.0
     lock_poll: float = 2.0
+    softphone_grace: float = 30.0
     health_interval: float = 5.0
     discovery_interval: float = 10.0
     fetch_threads: int = 8
@@ -50,6 +54,7 @@ class WorkerConfig:
         "batch_ms": "REALTOR_3CX_WORKER_BATCH_MS",
         "end_grace": "REALTOR_3CX_WORKER_END_GRACE",
         "lock_poll": "REALTOR_3CX_WORKER_LOCK_POLL",
+        "softphone_grace": "REALTOR_3CX_WORKER_SOFTPHONE_GRACE",
         "health_interval": "REALTOR_3CX_WORKER_HEALTH",
         "discovery_interval": "REALTOR_3CX_WORKER_DISCOVERY",
         "fetch_threads": "REALTOR_3CX_WORKER_FETCH_THREADS",

@@ -28,7 +28,7 @@ from collections import deque
 import psycopg2
 from psycopg2 import sql
 
-from ..threecx.client import ThreecxClient
+from ..threecx.client import UNEXPECTED, ConnectionReport, Problem, ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from .recordings import RecordingFetcher
@@ -45,10 +45,12 @@ LOCK_CLASS = 0x3C3C  # first key of our advisory locks; the second is the server
 SNAPSHOT_THRESHOLD = 64  # legs pending in one batch
 SNAPSHOT_DNS = 16  # DNs pending in one batch
 QUEUE_LIMIT = 100_000
-FATAL_RETRY = 30.0
+FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
 DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
 SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphone/*
-PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
+TEST_CHANNEL = "realtor_3cx_connection_test"  # NOTIFYed by threecx.server's Test connection
+TEST_EXPIRY = 30  # seconds: an older request was reported unanswered to the admin (same value)
+PRESENCE_INTERVAL = 30.0
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
 FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
@@ -155,6 +157,7 @@ class ServerSession(threading.Thread):
         self.bridges = {}  # softphone session id -> (bridge, 3CX call id)
         self._bridge_legs = {}  # softphone session id -> the route point's participant id
         self.softphone_calls = {}  # 3CX call id -> the realtor's extension
+        self._detached = {}  # softphone session id -> when its browser peer went away
         self.connected_since = None
         self.last_error = ""
 
@@ -186,7 +189,7 @@ class ServerSession(threading.Thread):
                 _logger.error("worker: 3CX server %s refused us: %s", self.server_id, exc)
                 self._write_health(state="error", error=str(exc))
                 lock.release()
-                self._wait(FATAL_RETRY)
+                self._wait_refused(FATAL_RETRY)
             except Exception:
                 _logger.exception("worker: session of 3CX server %s failed", self.server_id)
                 lock.release()
@@ -200,6 +203,23 @@ class ServerSession(threading.Thread):
         deadline = time.monotonic() + seconds
         while not self._stopping() and time.monotonic() < deadline:
             self.stop_event.wait(0.2)
+
+    def _wait_refused(self, seconds):
+        """Wait before connecting again after 3CX refused us, answering the admin's connection
+        tests meanwhile: nobody holds a token then, so the test may mint one. A test that
+        passes ends the wait (the admin fixed what 3CX refused)."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping() and time.monotonic() < deadline:
+            if self._test_pending():
+                lock = AdvisoryLock(self.odoo.dsn, self.server_id)
+                # Taken by another worker: that one acts, holds the token, and answers.
+                if lock.acquire():
+                    try:
+                        if self._answer_test(None):
+                            return
+                    finally:
+                        lock.release()
+            self.stop_event.wait(1)
 
     # -- acting ------------------------------------------------------------------------------
 
@@ -235,11 +255,13 @@ class ServerSession(threading.Thread):
         next_health = next_lock_check = next_dial = next_presence = time.monotonic()
         self._listen(lock, DIAL_CHANNEL)
         self._listen(lock, SOFTPHONE_CHANNEL)
+        self._listen(lock, TEST_CHANNEL)
         self.route_point = settings["client_id"]
         self.ice_servers = settings["ice_servers"]
         self.bridges.clear()
         self._bridge_legs.clear()
         self.softphone_calls.clear()
+        self._detached.clear()
         try:
             while not self._stopping():
                 items = self._drain()
@@ -251,6 +273,7 @@ class ServerSession(threading.Thread):
                     next_dial = now + 2
                     self._dial_pending()
                     self._softphone_pending()
+                    self._answer_test(client)
                 if now >= next_presence:
                     next_presence = now + PRESENCE_INTERVAL
                     self._refresh_presence()
@@ -323,6 +346,72 @@ class ServerSession(threading.Thread):
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read click-to-call requests: %s", exc)
 
+    # -- the admin's *Test connection* (threecx.server.action_test_connection) ---------------
+
+    def _test_pending(self):
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute(
+                    "SELECT 1 FROM threecx_connection_test WHERE server_id = %s AND "
+                    "state = 'pending' AND create_date > "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) LIMIT 1",
+                    (self.server_id, TEST_EXPIRY))
+                return bool(cr.fetchone())
+        except DB_ERRORS:
+            return False
+
+    def _answer_test(self, client):
+        """Run the pending connection tests of this server and store the report; True if it
+        passed, None when no test was waiting.
+
+        ``client`` is the live session's: its token is reused, so 3CX revokes nothing and the
+        event connection stays up. Without one (3CX refused us), a client of its own mints a
+        token. Several requests waiting (a double click) share one test.
+        """
+        try:
+            with self.odoo.cursor() as cr:
+                # Claimed in a transaction of its own: two workers never run the same test,
+                # and the admin's form shows "Testing" while 3CX answers.
+                cr.execute(
+                    "UPDATE threecx_connection_test SET state = 'running', "
+                    "write_date = now() at time zone 'utc' WHERE server_id = %s AND "
+                    "state = 'pending' AND create_date > "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) RETURNING id",
+                    (self.server_id, TEST_EXPIRY))
+                test_ids = [row[0] for row in cr.fetchall()]
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot read connection tests: %s", exc)
+            return None
+        if not test_ids:
+            return None
+        own = None
+        try:
+            if client is None:
+                settings = self._load_server()
+                client = own = ThreecxClient(settings["base_url"], settings["client_id"],
+                                             settings["secret"])
+            report = client.test_connection()
+        except Fatal as exc:  # archived meanwhile, or the worker cannot read the secret
+            report = ConnectionReport(problems=[Problem(UNEXPECTED, str(exc))])
+        except Exception as exc:  # noqa: BLE001 (the admin gets an answer whatever failed)
+            _logger.exception("worker: connection test of 3CX server %s failed", self.server_id)
+            report = ConnectionReport(problems=[Problem(UNEXPECTED, str(exc))])
+        finally:
+            if own is not None:
+                own.close()
+        try:
+            with self.odoo.cursor() as cr:
+                env = self.odoo.env(cr)
+                for test in env["threecx.connection.test"].browse(test_ids):
+                    test.with_context(lang=test.user_id.lang or "en_US")._done(report)
+                env.flush_all()
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot store the connection test of 3CX server %s: %s",
+                            self.server_id, exc)
+        return report.ok
+
     def _dial(self, extension, destination):
         try:
             result = self.client.callcontrol.makecall(extension, destination)
@@ -365,27 +454,35 @@ class ServerSession(threading.Thread):
             with self.odoo.cursor() as cr:
                 cr.execute(
                     "SELECT s.id, s.extension, s.destination, s.offer, s.state, s.call_id, "
-                    "p.lang FROM threecx_softphone_session s JOIN res_users u ON u.id = s.user_id "
+                    "s.resumes_id, s.user_id, p.lang FROM threecx_softphone_session s "
+                    "JOIN res_users u ON u.id = s.user_id "
                     "JOIN res_partner p ON p.id = u.partner_id "
                     "WHERE s.server_id = %s AND (s.state = 'offered' "
                     "OR (s.state = 'ended' AND s.id = ANY(%s))) FOR UPDATE OF s SKIP LOCKED",
                     (self.server_id, list(self.bridges) or [0]))
                 rows = cr.fetchall()
-                for session_id, extension, destination, offer, state, call_id, lang in rows:
+                for (session_id, extension, destination, offer, state, call_id, resumes_id,
+                     user_id, lang) in rows:
                     if state == "ended":
                         self._end_bridge(session_id, "", write=False)
                         continue
-                    values = self._open_bridge(session_id, extension, destination, offer,
-                                               call_id)
+                    if resumes_id:
+                        values = self._resume_bridge(session_id, resumes_id, offer)
+                        if values["state"] == "answered":
+                            self._moved(cr, resumes_id, session_id, user_id)
+                    else:
+                        values = self._open_bridge(session_id, extension, destination, offer,
+                                                   call_id)
                     cr.execute(
                         "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
-                        "message = %s, call_id = %s WHERE id = %s",
+                        "message = %s, call_id = %s, retryable = %s WHERE id = %s",
                         (values["state"], values.get("answer"),
                          in_lang(values.get("message"), lang), values.get("call_id"),
-                         session_id))
+                         values.get("retry", False), session_id))
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read browser calls: %s", exc)
+        self._expire_detached()
 
     def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
         from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged
@@ -419,13 +516,75 @@ class ServerSession(threading.Thread):
             if holder:
                 media.run(holder[0].close())
             self._drop_quietly(leg.id)
-            return {"state": "failed",
+            return {"state": "failed", "retry": True,
                     "message": _("The browser's audio could not be connected.")}
         bridge = holder[0]
         self.bridges[session_id] = (bridge, call_id)
         self._bridge_legs[session_id] = leg.id
         _logger.info("worker: browser call %s bridged to 3CX call %s", session_id, call_id)
         return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _resume_bridge(self, session_id, previous_id, offer):
+        """A new browser peer for a call already bridged (a reload, another tab, the realtor
+        taking it back): the same 3CX leg, new audio streams; the old peer is let go."""
+        from .media import MediaLoop, StreamBridge
+
+        entry = self.bridges.get(previous_id)
+        if entry is None:
+            return {"state": "failed", "message": _("This call is over.")}
+        old, call_id = entry
+        leg_id = self._bridge_legs[previous_id]
+        media = MediaLoop.get()
+        # One pair of streams per leg: the old one closes before the new one opens (3CX would
+        # share the far end's audio between two readers).
+        media.run(old.close())
+        holder = []
+
+        async def start():
+            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg_id,
+                                       ice_servers=self.ice_servers))
+            return await holder[0].accept(offer)
+
+        try:
+            answer = media.run(start())
+        except Exception as exc:  # a bad offer: the call waits for a good one (its grace)
+            _logger.warning("worker: browser call %s could not resume %s: %s", session_id,
+                            previous_id, exc)
+            if holder:
+                media.run(holder[0].close())
+            return {"state": "failed", "retry": True,
+                    "message": _("The browser's audio could not be connected.")}
+        del self.bridges[previous_id]
+        del self._bridge_legs[previous_id]
+        self._detached.pop(previous_id, None)
+        self.bridges[session_id] = (holder[0], call_id)
+        self._bridge_legs[session_id] = leg_id
+        _logger.info("worker: browser call %s resumes %s on 3CX call %s", session_id,
+                     previous_id, call_id)
+        return {"state": "answered", "answer": answer, "call_id": call_id}
+
+    def _moved(self, cr, previous_id, session_id, user_id):
+        """The page that had the call learns it plays elsewhere now (not that it ended)."""
+        cr.execute("UPDATE threecx_softphone_session SET state = 'ended', message = 'moved' "
+                   "WHERE id = %s", (previous_id,))
+        self.odoo.env(cr)["res.users"].browse(user_id).partner_id._bus_send(
+            "realtor_3cx.softphone/moved", {"session_id": previous_id, "to": session_id})
+
+    def _expire_detached(self):
+        """A browser peer that went away (a reload, a closed tab, a lost network) leaves its
+        3CX leg up for ``softphone_grace`` seconds, for a page to take the call back; after
+        that the call is hung up, as a desk phone's would be."""
+        now = time.monotonic()
+        for session_id, (bridge, _call_id) in list(self.bridges.items()):
+            if not bridge.closed.is_set():
+                self._detached.pop(session_id, None)
+                continue
+            since = self._detached.setdefault(session_id, now)
+            if now - since >= self.config.softphone_grace:
+                _logger.info("worker: browser call %s not taken back within %s s: hanging up",
+                             session_id, self.config.softphone_grace)
+                self._detached.pop(session_id, None)
+                self._end_bridge(session_id, "")
 
     def _leg_gone(self, dn, participant_id):
         """A bridged leg left (hang-up, or transferred away): the browser call is over."""
@@ -451,14 +610,18 @@ class ServerSession(threading.Thread):
 
     def _take_to_route_point(self, extension, call_id):
         """Answer in the browser: divert the realtor's ringing leg to the route point, whose
-        audio streams the bridge may use, and answer it there."""
+        audio streams the bridge may use, and answer it there. A call the realtor has on the
+        desk phone (Connected) comes back the same way, by a transfer to the route point."""
         tracked = self.tracker.calls.get(str(call_id))
-        ringing = next((leg for (dn, _pid), leg in (tracked.legs.items() if tracked else ())
-                        if dn == extension and leg.status == "Ringing"), None)
-        if ringing is None:
+        mine = [leg for (dn, _pid), leg in (tracked.legs.items() if tracked else ())
+                if dn == extension and leg.status in ("Ringing", "Connected")]
+        if not mine:
             return None
         self.tracker.adopt(str(call_id), extension)
-        self.client.callcontrol.divert(extension, ringing.id, self.route_point)
+        if mine[0].status == "Ringing":
+            self.client.callcontrol.divert(extension, mine[0].id, self.route_point)
+        else:
+            self.client.callcontrol.transferto(extension, mine[0].id, self.route_point)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             for leg in self.client.callcontrol.participants(self.route_point):
@@ -472,6 +635,7 @@ class ServerSession(threading.Thread):
         from .media import MediaLoop
 
         entry = self.bridges.pop(session_id, None)
+        self._detached.pop(session_id, None)
         if entry is None:
             return
         bridge, _call_id = entry
@@ -541,6 +705,7 @@ class ServerSession(threading.Thread):
     def _on_state(self, connected, detail):
         if connected:
             self.connected_since = time.time()
+            self.last_error = ""  # the form must not show a cleared fault beside "Connected"
         else:
             self.connected_since = None
             self.last_error = detail or self.last_error

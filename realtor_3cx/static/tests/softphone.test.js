@@ -9,6 +9,7 @@ import { contains, defineMailModels, start, startServer } from "@mail/../tests/m
 import { getService, onRpc, patchWithCleanup } from "@web/../tests/web_test_helpers";
 import { browser } from "@web/core/browser/browser";
 import { BrowserCall, MICROPHONE_KEY, SPEAKER_KEY } from "@realtor_3cx/core/softphone";
+import { HOLDER_KEY } from "@realtor_3cx/core/call_service";
 
 describe.current.tags("desktop");
 defineMailModels();
@@ -135,4 +136,268 @@ test("the microphone and speaker chosen are listed and kept for this computer", 
     await select("", { target: ".o_realtor_3cx_softphone_microphone" });
     await animationFrame();
     expect(browser.localStorage.getItem(MICROPHONE_KEY)).toBe(null);
+});
+
+// -- who is on the line; a call that outlives its page; retry only where it helps ----------
+
+const PEER = {
+    number: "+15550102030",
+    name: "Jordan Lee",
+    partner_id: 7,
+    company: "Lee Holdings",
+    property: "12 Ocean View Drive",
+    candidates: 1,
+};
+
+/** A browser with a microphone and a WebRTC stack that do nothing: the signalling is real. */
+function fakeWebRTC() {
+    const track = { kind: "audio", enabled: true, stop() {} };
+    const stream = { getAudioTracks: () => [track], getTracks: () => [track] };
+    patchWithCleanup(browser.navigator, {
+        mediaDevices: { getUserMedia: async () => stream, enumerateDevices: async () => [] },
+    });
+    const peers = [];
+    class FakePeer {
+        constructor() {
+            peers.push(this);
+            this.iceGatheringState = "complete";
+            this.connectionState = "new";
+            this.localDescription = null;
+        }
+        addTrack() {}
+        createDataChannel() {
+            return { readyState: "open", send() {} };
+        }
+        async createOffer() {
+            return { type: "offer", sdp: "v=0\r\n" };
+        }
+        async setLocalDescription(description) {
+            this.localDescription = description;
+        }
+        async setRemoteDescription() {}
+        close() {
+            this.connectionState = "closed";
+        }
+    }
+    patchWithCleanup(window, { RTCPeerConnection: FakePeer });
+    return peers;
+}
+
+/** The offers the page makes, answered with ``answer(params)``. */
+function offers(answer) {
+    const made = [];
+    onRpc("/realtor_3cx/softphone/offer", async (request) => {
+        const { params } = await request.json();
+        made.push(params);
+        return answer(params);
+    });
+    return made;
+}
+
+test("a call placed from the softphone shows who is on the line, and opens their card", async () => {
+    await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => false);
+    fakeWebRTC();
+    const made = offers(() => ({
+        ok: true,
+        session_id: 5,
+        call_id: "955000001",
+        answer: "v=0\r\n",
+        peer: PEER,
+    }));
+    await start();
+    const calls = getService("realtor_3cx.call");
+    patchWithCleanup(getService("action"), {
+        doAction: (action) => expect.step(`open ${action.res_model} ${action.res_id}`),
+    });
+    await contains(".o_realtor_3cx_softphone_toggle");
+    await click(".o_realtor_3cx_softphone_toggle");
+    await contains(".o_realtor_3cx_softphone");
+    expect(".o_realtor_3cx_softphone_peer").toHaveCount(0); // no line, nobody on it
+    await calls.browserCall("+15550102030");
+    expect(made.map((p) => p.destination)).toEqual(["+15550102030"]);
+    await contains(".o_realtor_3cx_softphone_peer_name", { text: "Jordan Lee" });
+    expect(".o_realtor_3cx_softphone_peer_number").toHaveText("+15550102030");
+    expect(".o_realtor_3cx_softphone_peer_company").toHaveText("Lee Holdings");
+    expect(".o_realtor_3cx_softphone_peer_property").toHaveText("12 Ocean View Drive");
+    await click(".o_realtor_3cx_softphone_open_contact");
+    expect.verifySteps(["open res.partner 7"]);
+});
+
+test("a call answered here shows its caller; an unknown number shows the number", async () => {
+    await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => false);
+    fakeWebRTC();
+    const made = offers(() => ({
+        ok: true,
+        session_id: 6,
+        call_id: "955000002",
+        answer: "v=0\r\n",
+        peer: { ...PEER, name: false, partner_id: false, company: false, property: false },
+    }));
+    await start();
+    const calls = getService("realtor_3cx.call");
+    await contains(".o_realtor_3cx_softphone_toggle");
+    await calls.answerInBrowser({ id: 41, number: "+15550102030" });
+    expect(made).toEqual([{ destination: null, call_id: 41, sdp: "v=0\r\n" }]);
+    await contains(".o_realtor_3cx_softphone[data-status=connected]");
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("+15550102030");
+    expect(".o_realtor_3cx_softphone_open_contact").toHaveCount(0);
+});
+
+test("Retry is offered only where retrying can help", async () => {
+    await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => false);
+    const peers = fakeWebRTC();
+    let answer = {};
+    const made = offers(() => answer);
+    await start();
+    const calls = getService("realtor_3cx.call");
+    await contains(".o_realtor_3cx_softphone_toggle");
+    await click(".o_realtor_3cx_softphone_toggle");
+    for (const [refusal, retry] of [
+        [{ ok: false, retry: false, message: "Jordan Lee is on the do-not-call list." }, false],
+        [{ ok: false, retry: false, message: "Outside Jordan Lee's calling hours." }, false],
+        [{ ok: false, retry: false, message: "3CX could not connect the call: Busy" }, false],
+        [{ ok: false, retry: true, message: "The telephony service did not answer." }, true],
+    ]) {
+        answer = refusal;
+        await calls.browserCall("+15550102030");
+        await contains(".o_realtor_3cx_softphone[data-status=failed]");
+        await animationFrame();
+        const shown = queryAll(".o_realtor_3cx_softphone_message")[0].textContent;
+        expect(shown.includes(refusal.message)).toBe(true);
+        expect(".o_realtor_3cx_softphone_retry").toHaveCount(retry ? 1 : 0);
+    }
+    // The network drops mid-call: Retry takes the same call back instead of dialling again.
+    answer = { ok: true, session_id: 8, call_id: "955000003", answer: "v=0\r\n", peer: PEER };
+    await calls.browserCall("+15550102030");
+    Object.assign(calls.state.softphone, { status: "connected", startedAt: Date.now() });
+    expect(calls.state.softphone.sessionId).toBe(8);
+    // What the browser does when ICE fails:
+    const pc = peers.at(-1);
+    pc.connectionState = "failed";
+    pc.onconnectionstatechange();
+    await contains(".o_realtor_3cx_softphone_retry");
+    await click(".o_realtor_3cx_softphone_retry");
+    await animationFrame();
+    expect(made.at(-1).resume_session_id).toBe(8);
+    expect(made.at(-1).destination).toBe(undefined);
+});
+
+test("a reloaded page takes its call back; another tab shows it elsewhere and can switch", async () => {
+    const pyEnv = await startServer();
+    session();
+    const live = {
+        session_id: 9,
+        call_id: "955000004",
+        connected: true,
+        answered_at: Date.now() - 65000,
+        peer: PEER,
+    };
+    onRpc("/realtor_3cx/softphone/live", () => live);
+    fakeWebRTC();
+    let next = 10;
+    const made = offers(() => ({
+        ok: true,
+        session_id: next++,
+        call_id: "955000004",
+        answer: "v=0\r\n",
+        peer: PEER,
+    }));
+    // Another tab holds the call (its heartbeat is fresh), and this tab never had it.
+    browser.sessionStorage.removeItem(HOLDER_KEY);
+    browser.localStorage.setItem(HOLDER_KEY, JSON.stringify({ session_id: 9, at: Date.now() }));
+    await start();
+    const calls = getService("realtor_3cx.call");
+    await contains(".o_realtor_3cx_softphone[data-status=elsewhere]");
+    expect(made).toEqual([]); // nothing taken from the other tab by just opening this one
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee");
+    expect(".o_realtor_3cx_softphone_call").toHaveCount(0);
+    await click(".o_realtor_3cx_softphone_switch_here");
+    await contains(".o_realtor_3cx_softphone[data-status=connected]");
+    expect(made).toEqual([{ resume_session_id: 9, sdp: "v=0\r\n" }]);
+    expect(calls.state.softphone.sessionId).toBe(10);
+    expect(calls.state.softphone.startedAt).toBe(live.answered_at); // the timer goes on
+    // A third tab takes it in turn: this one lets the audio go and shows the call elsewhere.
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.softphone/moved", {
+        session_id: 10,
+        to: 11,
+    });
+    await contains(".o_realtor_3cx_softphone[data-status=elsewhere]");
+    expect(calls.state.softphone.elsewhere.session_id).toBe(11);
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee");
+    expect("audio.o_realtor_3cx_softphone_audio").toHaveCount(0);
+    // It ends there: here too (the softphone, never opened in this tab, closes).
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.softphone/ended", { session_id: 11 });
+    await contains(".o_realtor_3cx_softphone", { count: 0 });
+    expect(calls.state.softphone.status).toBe("ended");
+    expect(calls.state.softphone.elsewhere).toBe(null);
+});
+
+test("after a reload the tab that had the call takes it back by itself", async () => {
+    await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => ({
+        session_id: 12,
+        call_id: "955000005",
+        connected: true,
+        answered_at: Date.now() - 5000,
+        peer: PEER,
+    }));
+    fakeWebRTC();
+    const made = offers(() => ({
+        ok: true,
+        session_id: 13,
+        call_id: "955000005",
+        answer: "v=0\r\n",
+        peer: PEER,
+    }));
+    // This tab had it (its sessionStorage outlives the reload); its heartbeat is still fresh.
+    browser.sessionStorage.setItem(HOLDER_KEY, "12");
+    browser.localStorage.setItem(HOLDER_KEY, JSON.stringify({ session_id: 12, at: Date.now() }));
+    await start();
+    await contains(".o_realtor_3cx_softphone[data-status=connected]");
+    expect(made).toEqual([{ resume_session_id: 12, sdp: "v=0\r\n" }]);
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee");
+    browser.sessionStorage.removeItem(HOLDER_KEY);
+    browser.localStorage.removeItem(HOLDER_KEY);
+});
+
+test("a browser call moves to the desk phone, and Switch here brings it back", async () => {
+    await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => false);
+    fakeWebRTC();
+    const transfers = [];
+    onRpc("/realtor_3cx/softphone/transfer", async (request) => {
+        transfers.push((await request.json()).params);
+        return { ok: true, message: "" };
+    });
+    let next = 20;
+    const made = offers(() => ({
+        ok: true,
+        session_id: next++,
+        call_id: "955000006",
+        answer: "v=0\r\n",
+        peer: PEER,
+    }));
+    await start();
+    const calls = getService("realtor_3cx.call");
+    await contains(".o_realtor_3cx_softphone_toggle");
+    await calls.browserCall("+15550102030");
+    Object.assign(calls.state.softphone, { status: "connected", startedAt: Date.now() });
+    await contains(".o_realtor_3cx_softphone_to_desk");
+    await click(".o_realtor_3cx_softphone_to_desk");
+    await contains(".o_realtor_3cx_softphone[data-status=elsewhere]");
+    expect(transfers).toEqual([{ session_id: 20, destination: "101" }]); // the realtor's own
+    expect(".o_realtor_3cx_softphone_message").toHaveText("On your desk phone (101).");
+    expect(".o_realtor_3cx_softphone_hangup").toHaveCount(0); // hung up on the desk phone
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee");
+    await click(".o_realtor_3cx_softphone_switch_here");
+    await contains(".o_realtor_3cx_softphone[data-status=connected]");
+    expect(made.at(-1)).toEqual({ desk_call_id: "955000006", sdp: "v=0\r\n" });
 });

@@ -5,6 +5,7 @@
 import { reactive } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
+import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import {
@@ -20,25 +21,32 @@ export const BUS = {
     answered: "realtor_3cx.call/answered",
     ended: "realtor_3cx.call/ended",
     quiet: "realtor_3cx.call/quiet",
+    updated: "realtor_3cx.call/updated",
     dial: "realtor_3cx.call/dial",
     softphoneEnded: "realtor_3cx.softphone/ended",
+    softphoneMoved: "realtor_3cx.softphone/moved",
 };
 const DISMISSED_KEY = "realtor_3cx.dismissed";
 const ASKED_KEY = "realtor_3cx.notification_permission_asked";
 // A call whose legs all left ends after the worker's grace (2 s); a transfer's next leg
 // comes within it. A card hidden at once comes back if the call has not ended by then.
 const QUIET_RESTORE_MS = 5000;
+// Which browser call a tab holds: in localStorage, a heartbeat the other tabs see; in the
+// tab's sessionStorage (which outlives a reload), that this tab had it.
+export const HOLDER_KEY = "realtor_3cx.softphone_holder";
+const HEARTBEAT_MS = 1000;
 
 /**
  * The one owner of the realtor's real-time call state (style.md §5).
  *
  * It subscribes to the worker's bus notifications and exposes reactive ``state``:
  *   - ``popups``: ringing calls to show (one per call record, newest first);
- *   - ``dialing``: the click-to-call in progress ``{number, status, message, tel}``;
+ *   - ``dialing``: the click-to-call in progress ``{number, resModel, resId, status, message,
+ *     tel}`` (the record it was placed from);
  *   - ``session``: ``{extension, server_id, is_manager}`` from the server.
  * Components (the systray pop-up, the phone widget) only read it and call its methods; the
- * outcome panel has its own service (outcome_service.js). Every tab receives the bus; a dismissal is shared between tabs, and only the
- * main tab rings and raises a desktop notification, so a realtor hears one ring.
+ * outcome panel has its own service (outcome_service.js). Every tab receives the bus; a
+ * dismissal is shared between tabs, and only the main tab rings and raises a desktop notification, so a realtor hears one ring.
  */
 export const callService = {
     dependencies: ["bus_service", "orm", "notification", "multi_tab"],
@@ -59,9 +67,15 @@ export const callService = {
                 startedAt: null,
                 callId: null,
                 sessionId: null,
+                peer: null,
+                retry: false,
+                resumable: null,
+                elsewhere: null,
             },
         });
         let browserCall = null;
+        const newBrowserCall = () =>
+            new BrowserCall(state.softphone, state.session?.ice_servers || []);
         const api = {
             state,
             /** @returns {boolean} true when the tab may ring and notify (one tab does). */
@@ -75,7 +89,16 @@ export const callService = {
              * @param {number} [resId]
              */
             async dial(number, resModel = false, resId = false) {
-                state.dialing = { number, status: "calling", message: _t("Calling..."), tel: "" };
+                // The record it was placed from: only that row's button shows the progress, not
+                // every row with the same number (a caller missed three times).
+                const origin = { resModel, resId };
+                state.dialing = {
+                    number,
+                    ...origin,
+                    status: "calling",
+                    message: _t("Calling..."),
+                    tel: "",
+                };
                 let result;
                 try {
                     result = await orm.call("threecx.call", "realtor_3cx_dial", [
@@ -86,15 +109,17 @@ export const callService = {
                 } catch (error) {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "failed",
                         message: _t("The call could not be requested."),
-                        tel: `tel:${number}`,
+                        tel: "", // unchecked: no way around the rules
                     };
                     throw error;
                 }
                 if (result.ok) {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "ringing",
                         message: result.message,
                         tel: result.tel,
@@ -102,6 +127,7 @@ export const callService = {
                 } else {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "failed",
                         message: result.message,
                         tel: result.tel,
@@ -158,20 +184,45 @@ export const callService = {
 
             /** Call ``number`` from the browser itself (WebRTC, bridged by the worker). */
             async browserCall(number) {
-                browserCall = new BrowserCall(state.softphone, state.session?.ice_servers || []);
+                browserCall = newBrowserCall();
                 await browserCall.start(number);
             },
             /** Answer a ringing call in the browser (away from the desk phone). */
             async answerInBrowser(call) {
                 removePopup(call.id);
                 stopRinging();
-                browserCall = new BrowserCall(state.softphone, state.session?.ice_servers || []);
+                browserCall = newBrowserCall();
                 await browserCall.start(call.number, call.id);
+            },
+            /** Take the browser call that plays in another tab (or was cut) into this one. */
+            async switchHere() {
+                const live = state.softphone.elsewhere || state.softphone.resumable;
+                if (live) {
+                    browserCall = newBrowserCall();
+                    await browserCall.resume(live);
+                }
+            },
+            /** Move the browser call to the realtor's own desk phone. */
+            async toDeskPhone() {
+                return browserCall?.toDeskPhone(state.session.extension);
             },
             async transferBrowserCall(destination) {
                 return browserCall?.transfer(destination);
             },
             async hangupBrowserCall() {
+                const elsewhere = state.softphone.elsewhere;
+                if (state.softphone.status === "elsewhere" && elsewhere) {
+                    await rpc("/realtor_3cx/softphone/hangup", {
+                        session_id: elsewhere.session_id,
+                    });
+                    Object.assign(state.softphone, {
+                        status: "ended",
+                        message: _t("Ended"),
+                        elsewhere: null,
+                        startedAt: null,
+                    });
+                    return;
+                }
                 await browserCall?.hangup();
             },
             toggleMute() {
@@ -299,14 +350,62 @@ export const callService = {
             startRinging();
             desktopNotification(payload);
         });
+        on(BUS.updated, (payload) => {
+            // Who the caller is, settled (picked, or a contact created): the card follows.
+            const popup = state.popups.find((p) => p.id === payload.id);
+            if (popup) {
+                const { partner, candidates, property, listing_line, match } = payload;
+                Object.assign(popup, { partner, candidates, property, listing_line, match });
+            }
+        });
         on(BUS.softphoneEnded, (payload) => {
-            if (browserCall && payload.session_id === state.softphone.sessionId) {
+            const phone = state.softphone;
+            if (browserCall && payload.session_id === phone.sessionId) {
                 browserCall.teardown(_t("The call ended."));
+            } else if (payload.session_id === (phone.elsewhere || phone.resumable)?.session_id) {
+                Object.assign(phone, {
+                    status: "ended",
+                    message: _t("The call ended."),
+                    elsewhere: null,
+                    resumable: null,
+                    startedAt: null,
+                    retry: false,
+                });
+            }
+        });
+        on(BUS.softphoneMoved, (payload) => {
+            // Another page took the call's audio: this one shows where the call went.
+            const phone = state.softphone;
+            if (browserCall && payload.session_id === phone.sessionId) {
+                browserCall.moved({
+                    session_id: payload.to,
+                    call_id: phone.callId,
+                    connected: phone.status === "connected",
+                    answered_at: phone.startedAt,
+                    peer: phone.peer,
+                });
+            } else if (phone.elsewhere && payload.session_id === phone.elsewhere.session_id) {
+                phone.elsewhere = { ...phone.elsewhere, session_id: payload.to };
+            } else if (phone.resumable && payload.session_id === phone.resumable.session_id) {
+                // This page lost its audio and another took the call: it plays there now.
+                Object.assign(phone, {
+                    status: "elsewhere",
+                    message: _t("On a call in another tab or window."),
+                    elsewhere: { ...phone.resumable, session_id: payload.to },
+                    resumable: null,
+                    retry: false,
+                });
             }
         });
         on(BUS.answered, (payload) => {
             if (browserCall && payload.call_id === state.softphone.callId) {
                 browserCall.connected();
+            } else if (
+                state.softphone.elsewhere &&
+                payload.call_id === state.softphone.elsewhere.call_id
+            ) {
+                state.softphone.elsewhere.connected = true;
+                state.softphone.startedAt = Date.now();
             }
             if (quiet.has(payload.id) && payload.user_id === user.userId) {
                 const [hidden] = quiet.get(payload.id);
@@ -331,6 +430,15 @@ export const callService = {
             stopRinging();
         });
         on(BUS.ended, (payload) => {
+            const elsewhere = state.softphone.elsewhere;
+            if (state.softphone.status === "elsewhere" && payload.call_id === elsewhere?.call_id) {
+                Object.assign(state.softphone, {
+                    status: "ended",
+                    message: _t("The call ended."),
+                    elsewhere: null,
+                    startedAt: null,
+                });
+            }
             removePopup(payload.id);
             stopRinging();
             if (state.dialing && payload.direction === "outbound") {
@@ -365,8 +473,63 @@ export const callService = {
                 stopRinging();
             }
         });
+        // -- a browser call outlives its page -------------------------------------------------
+        // The 3CX call lives in the worker: a page that loads while the user's browser call
+        // goes on takes its audio back if it is the tab that had it (a reload: the tab's
+        // sessionStorage remembers), or if no other tab holds it (their heartbeat is stale);
+        // otherwise it shows the call as elsewhere, with "Switch here".
+        function heartbeat() {
+            const sessionId = browserCall?.sessionId;
+            if (sessionId) {
+                const beat = JSON.stringify({ session_id: sessionId, at: Date.now() });
+                browser.localStorage.setItem(HOLDER_KEY, beat);
+                browser.sessionStorage.setItem(HOLDER_KEY, String(sessionId));
+            } else if (browserCall && state.softphone.status !== "connecting") {
+                browser.sessionStorage.removeItem(HOLDER_KEY);
+            }
+        }
+        browser.setInterval(heartbeat, HEARTBEAT_MS);
+        async function takeBackLiveCall() {
+            let live = false;
+            try {
+                live = await rpc("/realtor_3cx/softphone/live", {});
+            } catch {
+                return; // Odoo unreachable: the page works without the call
+            }
+            if (!live || browserCall?.sessionId) {
+                return;
+            }
+            const mine = browser.sessionStorage.getItem(HOLDER_KEY) === String(live.session_id);
+            let holder = null;
+            try {
+                holder = JSON.parse(browser.localStorage.getItem(HOLDER_KEY) || "null");
+            } catch {
+                holder = null;
+            }
+            const heldElsewhere =
+                holder &&
+                holder.session_id === live.session_id &&
+                Date.now() - holder.at < HEARTBEAT_MS * 3;
+            if (mine || !heldElsewhere) {
+                browserCall = newBrowserCall();
+                await browserCall.resume(live);
+            } else {
+                Object.assign(state.softphone, {
+                    status: "elsewhere",
+                    message: _t("On a call in another tab or window."),
+                    number: live.peer?.number || "",
+                    peer: live.peer,
+                    callId: live.call_id,
+                    startedAt: live.connected ? live.answered_at : null,
+                    elsewhere: live,
+                });
+            }
+        }
         bus.start();
         orm.call("threecx.call", "realtor_3cx_session", []).then((session) => {
+            if (session.extension) {
+                takeBackLiveCall();
+            }
             state.session = session;
             for (const payload of session.ringing) {
                 state.popups.push({ ...payload, state: "ringing", receivedAt: Date.now() });

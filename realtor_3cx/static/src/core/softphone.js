@@ -103,23 +103,77 @@ export class BrowserCall {
      * @param {number} [answerCallId] a ringing ``threecx.call`` to answer here instead
      */
     async start(number, answerCallId = false) {
+        this.reset({ number, peer: { number } });
+        const result = await this.offer(
+            { destination: answerCallId ? null : number, call_id: answerCallId || null },
+            !answerCallId
+        );
+        if (!result) {
+            return;
+        }
+        Object.assign(this.state, { status: "ringing", message: _t("Ringing...") });
+        if (answerCallId) {
+            this.connected(); // 3CX answered it on the route point already
+        }
+    }
+
+    /**
+     * Hear here a browser call that goes on elsewhere: this page reloaded during it, or
+     * another tab (or the desk phone) has it. The 3CX call is the same; only its audio moves.
+     * @param {{session_id: number, call_id: string, connected: boolean, answered_at: number, peer: Object}} live
+     */
+    async resume(live) {
+        this.reset({ number: live.peer?.number || "", peer: live.peer || null });
+        const params = live.desk
+            ? { desk_call_id: live.call_id }
+            : { resume_session_id: live.session_id };
+        const result = await this.offer(params, true);
+        if (!result) {
+            return;
+        }
+        if (live.connected) {
+            Object.assign(this.state, {
+                status: "connected",
+                message: _t("Connected"),
+                startedAt: live.answered_at || Date.now(),
+            });
+        } else {
+            Object.assign(this.state, { status: "ringing", message: _t("Ringing...") });
+        }
+    }
+
+    reset(values) {
         Object.assign(this.state, {
             status: "connecting",
-            number,
             message: _t("Connecting..."),
             muted: false,
             held: false,
             keys: "",
             startedAt: null,
             callId: null,
+            sessionId: null,
+            retry: false,
+            resumable: null,
+            elsewhere: null,
+            ...values,
         });
+    }
+
+    /**
+     * The microphone, the peer, the offer through Odoo and the worker's answer.
+     * @param {Object} params what the offer is for (a number, a ringing call, a call to resume)
+     * @param {boolean} retryable whether a failure of the connection may be retried
+     * @returns {Promise<Object|null>} the server's answer, or null when it failed
+     */
+    async offer(params, retryable) {
         try {
             this.stream = await openMicrophone();
         } catch {
             return this.fail(
                 _t(
                     "Odoo may not use your microphone. Allow it for this site (the icon in the address bar), then retry."
-                )
+                ),
+                retryable
             );
         }
         this.pc = new RTCPeerConnection({ iceServers: this.iceServers });
@@ -137,7 +191,20 @@ export class BrowserCall {
         };
         this.pc.onconnectionstatechange = () => {
             if (this.pc && this.pc.connectionState === "failed") {
-                this.fail(_t("The audio connection failed. Check your network, then retry."));
+                // The 3CX call outlives the audio for a while in the worker: once a call is
+                // under way, retrying takes that same call back rather than dialling again.
+                const resumable = this.sessionId && {
+                    session_id: this.sessionId,
+                    call_id: this.state.callId,
+                    connected: this.state.status === "connected",
+                    answered_at: this.state.startedAt,
+                    peer: this.state.peer,
+                };
+                this.fail(
+                    _t("The audio connection failed. Check your network, then retry."),
+                    retryable || Boolean(resumable)
+                );
+                this.state.resumable = resumable || null;
             }
         };
         await this.pc.setLocalDescription(await this.pc.createOffer());
@@ -149,25 +216,29 @@ export class BrowserCall {
                 this.pc.iceGatheringState === "complete" && resolve();
             setTimeout(resolve, 3000); // enough candidates on a LAN; never hang the click
         });
-        const result = await rpc("/realtor_3cx/softphone/offer", {
-            destination: answerCallId ? null : number,
-            call_id: answerCallId || null,
-            sdp: this.pc.localDescription.sdp,
-        });
+        let result;
+        try {
+            result = await rpc("/realtor_3cx/softphone/offer", {
+                ...params,
+                sdp: this.pc.localDescription.sdp,
+            });
+        } catch {
+            return this.fail(
+                _t("Odoo could not be reached. Check your network, then retry."),
+                retryable
+            );
+        }
         if (!result.ok) {
-            return this.fail(result.message);
+            return this.fail(result.message, retryable && result.retry);
         }
         this.sessionId = result.session_id;
         Object.assign(this.state, {
-            status: "ringing",
-            message: _t("Ringing..."),
             callId: result.call_id,
             sessionId: result.session_id,
+            peer: result.peer || this.state.peer,
         });
         await this.pc.setRemoteDescription({ type: "answer", sdp: result.answer });
-        if (answerCallId) {
-            this.connected(); // 3CX answered it on the route point already
-        }
+        return result;
     }
 
     connected() {
@@ -284,6 +355,30 @@ export class BrowserCall {
         return result;
     }
 
+    /** Move the call to the realtor's desk phone (3CX rings it); "Switch here" brings it back. */
+    async toDeskPhone(extension) {
+        const result = await rpc("/realtor_3cx/softphone/transfer", {
+            session_id: this.sessionId,
+            destination: extension,
+        });
+        if (!result.ok) {
+            this.state.message = result.message;
+            return result;
+        }
+        this.moved(
+            {
+                desk: true,
+                session_id: null,
+                call_id: this.state.callId,
+                connected: true,
+                answered_at: this.state.startedAt,
+                peer: this.state.peer,
+            },
+            _t("On your desk phone (%s).", extension)
+        );
+        return result;
+    }
+
     async hangup() {
         if (this.sessionId) {
             await rpc("/realtor_3cx/softphone/hangup", { session_id: this.sessionId });
@@ -291,9 +386,33 @@ export class BrowserCall {
         this.teardown(_t("Ended"));
     }
 
-    fail(message) {
+    /**
+     * @param {string} message why
+     * @param {boolean} [retry] whether trying again may help (the connection failed, not a
+     *     refusal such as do-not-call or calling hours)
+     * @returns {null}
+     */
+    fail(message, retry = false) {
         this.teardown(message);
-        this.state.status = "failed";
+        Object.assign(this.state, { status: "failed", retry });
+        return null;
+    }
+
+    /**
+     * The call now plays in another page (or on the desk phone): this one lets its audio go
+     * and shows where the call is, to take it back.
+     * @param {Object} elsewhere ``{session_id, call_id, connected, answered_at, peer}``
+     */
+    moved(elsewhere, message = _t("On a call in another tab or window.")) {
+        const { peer, startedAt } = this.state;
+        this.teardown(message);
+        Object.assign(this.state, {
+            status: "elsewhere",
+            sessionId: null, // this page's session is over; the call is not
+            peer,
+            startedAt,
+            elsewhere,
+        });
     }
 
     teardown(message) {

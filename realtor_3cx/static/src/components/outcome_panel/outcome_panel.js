@@ -51,7 +51,7 @@ export class OutcomePanel extends Component {
     }
 
     who(call) {
-        return call.partner?.name || call.number || _t("Unknown caller");
+        return call.partner?.name || call.number_display || call.number || _t("Unknown caller");
     }
 
     when(call) {

@@ -35,7 +35,7 @@ export const STALE_MS = 3 * HEARTBEAT_MS;
 export function isOnCall(calls) {
     return (
         calls.popups.some((p) => p.state === "connected") ||
-        ["connecting", "ringing", "connected"].includes(calls.softphone.status) ||
+        ["connecting", "ringing", "connected", "elsewhere"].includes(calls.softphone.status) ||
         calls.dialing?.status === "connected"
     );
 }

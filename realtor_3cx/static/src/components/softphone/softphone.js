@@ -16,6 +16,7 @@ export class Softphone extends Component {
 
     setup() {
         this.calls = useService("realtor_3cx.call");
+        this.action = useService("action");
         this.state = useState(this.calls.state);
         this.local = useState({
             open: false,
@@ -39,6 +40,16 @@ export class Softphone extends Component {
         return ["connecting", "ringing", "connected"].includes(this.phone.status);
     }
 
+    /** The call goes on in another tab or window: shown, with the way to take it back. */
+    get elsewhere() {
+        return this.phone.status === "elsewhere";
+    }
+
+    /** Who is on the line, while there is a line. */
+    get peer() {
+        return (this.busy || this.elsewhere) && this.phone.peer;
+    }
+
     get timer() {
         if (!this.phone.startedAt) {
             return "";
@@ -55,7 +66,7 @@ export class Softphone extends Component {
     press(key) {
         if (this.phone.status === "connected") {
             this.calls.sendKeys(key);
-        } else if (!this.busy) {
+        } else if (!this.busy && !this.elsewhere) {
             this.local.number += key;
         }
     }
@@ -90,6 +101,32 @@ export class Softphone extends Component {
 
     async hangup() {
         await this.calls.hangupBrowserCall();
+    }
+
+    async toDeskPhone() {
+        await this.calls.toDeskPhone();
+    }
+
+    async switchHere() {
+        await this.calls.switchHere();
+    }
+
+    /** Retry what failed: the same call taken back if it still goes on, else a new one. */
+    async retry() {
+        if (this.phone.resumable) {
+            await this.calls.switchHere();
+        } else {
+            await this.call();
+        }
+    }
+
+    openContact() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: "res.partner",
+            res_id: this.phone.peer.partner_id,
+            views: [[false, "form"]],
+        });
     }
 
     async transfer() {
