@@ -180,3 +180,21 @@ def test_the_call_log_settles_a_call_answered_between_two_reads():
     assert with_call_log(view, {"Answered": False, "Reason": "Voicemail"}).state == "voicemail"
     assert with_call_log(view, {}) == view  # no row: what the legs said
     assert iso_seconds("PT1H2M3.5S") == 3723.5 and iso_seconds(None) == 0
+
+
+def test_a_call_whose_legs_all_left_says_so_during_its_grace():
+    # The pop-ups go at once (the worker's end grace only delays the record's end), and a
+    # transfer's next leg makes the call whole again.
+    t = tracker()
+    t.upsert(leg(1, "101", "Ringing"), 10)
+    assert t.view("7").empty is False
+    t.remove("101", 1, 11)
+    view = t.view("7")
+    assert (view.state, view.ringing, view.empty) == ("ringing", (), True)
+    assert view.as_dict()["empty"] is True  # what the worker hands to Odoo
+    t.upsert(leg(2, "102", "Ringing"), 11.5)
+    assert (t.view("7").ringing, t.view("7").empty) == (("102",), False)
+    t.remove("102", 2, 12)
+    t.tick(14)
+    (done,) = t.take_finished()
+    assert (done.state, done.empty) == ("missed", False)

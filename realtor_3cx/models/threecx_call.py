@@ -42,6 +42,7 @@ class ThreecxCall(models.Model):
         "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
+        "threecx.call.outcome.mixin",  # threecx_call_outcome.py: the calls awaiting an outcome
         "threecx.call.display.mixin",  # threecx_call_display.py: numbers shown, Missed Calls rows
         "threecx.call.team.mixin",  # threecx_team.py: queue and ring-group calls
     ]
@@ -173,6 +174,9 @@ class ThreecxCall(models.Model):
         # 3. A refused consent deletes the audio (threecx_recording.py).
         if vals.get("recording_consent") == "refused":
             self._recording_delete(_("Deleted: the caller refused to be recorded."))
+        # 4. A logged or skipped outcome closes its prompt in every tab (threecx_call_outcome.py).
+        if "outcome_id" in vals or "outcome_skipped" in vals:
+            self._outcome_prompt_done()
         return res
 
     @api.model
@@ -225,9 +229,9 @@ class ThreecxCall(models.Model):
         target = self.partner_id.sudo() or self
         target.activity_schedule(
             activity_type_id=outcome.activity_type_id.id,
-            date_deadline=fields.Date.add(
-                fields.Date.context_today(self), days=outcome.delay_days
-            ),
+            # The day the realtor chose in the outcome panel, else the outcome's delay.
+            date_deadline=self.env.context.get("realtor_3cx_followup_date")
+            or fields.Date.add(fields.Date.context_today(self), days=outcome.delay_days),
             summary=outcome._followup_summary(self),
             # Plain text (the realtor's, or 3CX's summary): escaped, not sanitized as HTML.
             note=plaintext2html(self.notes) if self.notes else "",

@@ -31,6 +31,7 @@ LIVE_STATES = ("ringing", "dialing", "connected")
 BUS_RINGING = "realtor_3cx.call/ringing"
 BUS_ANSWERED = "realtor_3cx.call/answered"
 BUS_ENDED = "realtor_3cx.call/ended"
+BUS_QUIET = "realtor_3cx.call/quiet"
 
 
 def _dt(epoch):
@@ -187,6 +188,8 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             payload = self._ringing_payload(match)
             for user in ringing_users:
                 user.partner_id._bus_send(BUS_RINGING, payload)
+        if view.get("empty") and self.state in LIVE_STATES:
+            self._notify_quiet(view, users)
         if old_state == self.state:
             return
         concerned = set(ringing_users) | {users[e] for e in view["rung"] if users.get(e)}
@@ -205,6 +208,14 @@ class ThreecxCallSyncMixin(models.AbstractModel):
                 self._schedule_call_back(view, users)
             elif self.state == "completed":
                 self._post_summary()
+
+    def _notify_quiet(self, view, users):
+        """Every leg of the live call left: its cards go now, not after the worker's end grace
+        (a transfer's next leg brings them back, see the call service)."""
+        concerned = {users[e] for e in view["rung"] if users.get(e)}
+        concerned |= set(self._did_listing_agent()) | set(self.user_id)
+        for user in concerned:
+            user.partner_id._bus_send(BUS_QUIET, {"id": self.id})
 
     def _ringing_payload(self, match=None):
         """What the pop-up shows: the call, and everyone and everything the number matches."""

@@ -92,6 +92,8 @@ class ThreecxCallDialMixin(models.AbstractModel):
             "bus_last_id": bus_last_id,
             "ice_servers": extension.server_id.sudo()._ice_servers() if extension else [],
             "ringing": [call._ringing_payload() for call in ringing],
+            # The calls waiting for an outcome (threecx_call_outcome.py), for the docked panel.
+            "pending_outcomes": self.realtor_3cx_pending_outcomes(),
         }
 
     @api.model

@@ -16,6 +16,7 @@ from . import test_lead_workflow
 from . import test_markup_injection
 from . import test_outbound_block
 from . import test_outcome
+from . import test_outcome_prompt
 from . import test_realtor_property
 from . import test_recordings
 from . import test_res_partner

@@ -55,6 +55,9 @@ class CallView:
     start_at: float
     answer_at: float | None
     end_at: float | None
+    # Every leg left and the grace runs: the caller hung up, or a transfer is between legs.
+    # Nobody rings meanwhile, so the pop-ups go at once rather than when the call ends.
+    empty: bool = False
 
     @property
     def live(self):
@@ -278,7 +281,8 @@ class CallTracker:
             did_number=call.did_number, extension=extension, chain=tuple(call.chain),
             ringing=ringing if call.end_at is None else (), rung=tuple(call.rung),
             queue=call.queue,
-            start_at=call.start_at, answer_at=call.answer_at, end_at=call.end_at)
+            start_at=call.start_at, answer_at=call.answer_at, end_at=call.end_at,
+            empty=call.end_at is None and not call.legs)
 
 
 def iso_seconds(duration):

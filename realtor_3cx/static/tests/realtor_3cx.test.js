@@ -4,16 +4,9 @@
 import { describe, expect, test } from "@odoo/hoot";
 import { click, queryAll } from "@odoo/hoot-dom";
 import { animationFrame } from "@odoo/hoot-mock";
-import {
-    contains,
-    defineMailModels,
-    insertText,
-    start,
-    startServer,
-} from "@mail/../tests/mail_test_helpers";
+import { contains, defineMailModels, start, startServer } from "@mail/../tests/mail_test_helpers";
 import { getService, mountWithCleanup, onRpc } from "@web/../tests/web_test_helpers";
 import { ClickToCallButton } from "@realtor_3cx/components/click_to_call/click_to_call";
-import { OutcomeDialog } from "@realtor_3cx/components/outcome_dialog/outcome_dialog";
 
 describe.current.tags("desktop");
 defineMailModels();
@@ -188,32 +181,6 @@ test("click-to-call shows progress, or the reason (a refusal has no tel: fallbac
     expect(".o_realtor_3cx_dial_status").toHaveText(/do-not-call/);
     expect(queryAll(".o_realtor_3cx_dial_status a")).toHaveLength(0);
     expect.verifySteps(["dial +15550108301 res.partner 5"]);
-});
-
-test("the outcome dialog saves the outcome and the notes", async () => {
-    await startServer();
-    session();
-    onRpc("threecx.call", "write", ({ args }) => {
-        expect.step(JSON.stringify(args));
-        return true;
-    });
-    // The configured outcomes, in the managers' order (an archived one is not returned).
-    onRpc("threecx.outcome", "search_read", () => [
-        { id: 3, code: "showing_booked", name: "Showing booked" },
-        { id: 5, code: "left_message", name: "Left message" },
-        { id: 9, code: "open_house", name: "Coming to the open house" },
-    ]);
-    await start();
-    getService("dialog").add(OutcomeDialog, { call: { ...RINGING, state: "completed" } });
-    await contains(".o_realtor_3cx_outcome");
-    expect("[data-outcome]").toHaveCount(3);
-    expect("[data-outcome=open_house]").toHaveText("Coming to the open house");
-    await click("[data-outcome=left_message]");
-    await contains("[data-outcome=left_message].btn-primary");
-    await insertText(".o_realtor_3cx_outcome_notes", "Call Friday");
-    await click(".o_realtor_3cx_outcome_save");
-    await contains(".o_realtor_3cx_outcome", { count: 0 });
-    expect.verifySteps([JSON.stringify([[41], { notes: "Call Friday", outcome_id: 5 }])]);
 });
 
 test("the card follows who the server says is calling (picked elsewhere, or just created)", async () => {

@@ -8,7 +8,6 @@ import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
-import { OutcomeDialog } from "../components/outcome_dialog/outcome_dialog";
 import {
     BrowserCall,
     chooseDevice,
@@ -21,6 +20,7 @@ export const BUS = {
     ringing: "realtor_3cx.call/ringing",
     answered: "realtor_3cx.call/answered",
     ended: "realtor_3cx.call/ended",
+    quiet: "realtor_3cx.call/quiet",
     updated: "realtor_3cx.call/updated",
     claimed: "realtor_3cx.call/claimed",
     dial: "realtor_3cx.call/dial",
@@ -29,6 +29,9 @@ export const BUS = {
 };
 const DISMISSED_KEY = "realtor_3cx.dismissed";
 const ASKED_KEY = "realtor_3cx.notification_permission_asked";
+// A call whose legs all left ends after the worker's grace (2 s); a transfer's next leg
+// comes within it. A card hidden at once comes back if the call has not ended by then.
+const QUIET_RESTORE_MS = 5000;
 // Which browser call a tab holds: in localStorage, a heartbeat the other tabs see; in the
 // tab's sessionStorage (which outlives a reload), that this tab had it.
 export const HOLDER_KEY = "realtor_3cx.softphone_holder";
@@ -42,14 +45,14 @@ const HEARTBEAT_MS = 1000;
  *   - ``dialing``: the click-to-call in progress ``{number, resModel, resId, status, message,
  *     tel}`` (the record it was placed from);
  *   - ``session``: ``{extension, server_id, is_manager}`` from the server.
- * Components (the systray pop-up, the phone widget, the outcome dialog) only read it and call
- * its methods. Every tab receives the bus; a dismissal is shared between tabs, and only the
- * main tab rings and raises a desktop notification, so a realtor hears one ring.
+ * Components (the systray pop-up, the phone widget) only read it and call its methods; the
+ * outcome panel has its own service (outcome_service.js). Every tab receives the bus; a
+ * dismissal is shared between tabs, and only the main tab rings and raises a desktop notification, so a realtor hears one ring.
  */
 export const callService = {
-    dependencies: ["bus_service", "orm", "notification", "multi_tab", "dialog"],
+    dependencies: ["bus_service", "orm", "notification", "multi_tab"],
 
-    start(env, { bus_service: bus, orm, notification, multi_tab: multiTab, dialog }) {
+    start(env, { bus_service: bus, orm, notification, multi_tab: multiTab }) {
         const state = reactive({
             session: null,
             popups: [],
@@ -252,7 +255,13 @@ export const callService = {
             },
         };
 
+        const quiet = new Map(); // call id -> [hidden pop-up, timer]
         function removePopup(callId) {
+            const hidden = quiet.get(callId);
+            if (hidden) {
+                browser.clearTimeout(hidden[1]);
+                quiet.delete(callId);
+            }
             const index = state.popups.findIndex((p) => p.id === callId);
             if (index >= 0) {
                 state.popups.splice(index, 1);
@@ -399,6 +408,11 @@ export const callService = {
                 state.softphone.elsewhere.connected = true;
                 state.softphone.startedAt = Date.now();
             }
+            if (quiet.has(payload.id) && payload.user_id === user.userId) {
+                const [hidden] = quiet.get(payload.id);
+                removePopup(payload.id);
+                state.popups.unshift(hidden); // the transfer came back to this realtor
+            }
             const popup = state.popups.find((p) => p.id === payload.id);
             if (payload.user_id === user.userId) {
                 if (popup) {
@@ -443,14 +457,22 @@ export const callService = {
             if (state.dialing && payload.direction === "outbound") {
                 state.dialing = { ...state.dialing, status: "ended", message: _t("Ended") };
             }
-            if (
-                payload.state === "completed" &&
-                payload.user_id === user.userId &&
-                !document.hidden
-            ) {
-                // The visible tab asks (a hidden one would show a stale dialog later).
-                dialog.add(OutcomeDialog, { call: payload });
+        });
+        on(BUS.quiet, ({ id }) => {
+            // Nobody rings any more (the caller hung up): the card goes now, not in 2 s.
+            const popup = state.popups.find((p) => p.id === id);
+            if (!popup || quiet.has(id)) {
+                return;
             }
+            removePopup(id);
+            stopRinging();
+            const timer = browser.setTimeout(() => {
+                quiet.delete(id);
+                if (!state.popups.some((p) => p.id === id)) {
+                    state.popups.unshift(popup); // a transfer's next leg: still ringing
+                }
+            }, QUIET_RESTORE_MS);
+            quiet.set(id, [popup, timer]);
         });
         on(BUS.dial, (payload) => {
             if (!payload.ok && state.dialing) {
