@@ -311,10 +311,11 @@ class TestSecurityMatrix(Realtor3cxCase):
         Property = env["realtor.property"]
         # A listing number belongs to one property: the other company's is the caller's own
         # number, which the lookup also looks for among listings.
-        for company, name, line in ((self.main_company, "Line here", did),
-                                    (self.other_company, "Line there", number)):
+        line_here, line_there = (
             Property.create({"name": name, "listing_phone": line, "company_id": company.id,
                              "listing_status": "active", "owner_ids": [Command.link(shared.id)]})
+            for company, name, line in ((self.main_company, "Line here", did),
+                                        (self.other_company, "Line there", number)))
         env.flush_all()
         e164, dids = number, [did, number]
         self.users["realtor"].write({"company_ids": [Command.link(self.other_company.id)]})
@@ -349,11 +350,11 @@ class TestSecurityMatrix(Realtor3cxCase):
         result = Lookup.with_context(allowed_company_ids=[self.main_company.id]).lookup(
             number, did=did)
         self.assertEqual({p["id"] for p in result["partners"]}, {here.id, shared.id})
-        self.assertEqual([p["name"] for p in result["properties"]], ["Line here"])
+        self.assertEqual([p["id"] for p in result["properties"]], line_here.ids)
         result = Lookup.with_context(allowed_company_ids=[self.other_company.id]).lookup(
             number, did=did)
         self.assertEqual({p["id"] for p in result["partners"]}, {there.id, shared.id})
-        self.assertEqual([p["name"] for p in result["properties"]], ["Line there"])
+        self.assertEqual([p["id"] for p in result["properties"]], line_there.ids)
 
 class TestRecordingAccess(Realtor3cxCase):
     """Recordings are attachments of their call: every role reads exactly the calls it may."""
