@@ -496,6 +496,28 @@ def test_an_upset_before_the_leg_can_be_read_is_picked_up_by_the_repeat(sim, cli
         wait_for(lambda: callid in stream.mirror.calls(), "the repeated Upset", timeout=3)
 
 
+def test_a_withheld_leg_is_in_no_read_and_the_ground_truth_says_when_it_showed(sim, client):
+    # A second: the four reads below fit in it even on a loaded machine.
+    control(sim, "config", {"early_upset_ms": 1000})
+    callid, (leg,) = ringing_inbound(sim, ring_seconds=3600)  # rings on at test speed
+    cc = client.callcontrol
+    with pytest.raises(NotFoundError):
+        cc.participant("100", leg["id"])
+    assert leg["id"] not in [p.id for p in cc.participants("100")]
+    assert leg["id"] not in [p.id for dn in cc.snapshot() for p in dn.participants]
+    assert leg["id"] not in [p.id for p in cc.dn("100").participants]
+    # The control API (not 3CX's) records the leg's moments, beside 3CX's JSON of it.
+    (times,) = truth(sim, callid)["leg_times"]
+    assert "readable_at" not in truth(sim, callid)["legs"][0]
+    assert times["id"] == leg["id"] and times["dn"] == "100"
+    assert times["readable_at"] == pytest.approx(times["upset_at"] + 1.0)
+    assert times["hidden_reads"] == 4 and times["first_read_at"] is None
+    wait_for(lambda: time.time() >= times["readable_at"], "the leg's readable moment")
+    assert cc.participant("100", leg["id"]).id == leg["id"]
+    (times,) = truth(sim, callid)["leg_times"]
+    assert times["hidden_reads"] == 4 and times["first_read_at"] >= times["readable_at"]
+
+
 def test_forbidden_upgrade_stops_the_stream_with_a_clear_error(sim, client):
     control(sim, "faults", {"refuse_upgrades": 1, "upgrade_status": 403})
     stream = client.events(lambda frame: None)

@@ -7,6 +7,7 @@ from odoo import fields
 from odoo.sql_db import Cursor
 
 from ..hooks import uninstall_hook
+from ..tools.phone import to_e164
 from .common import Realtor3cxCase
 
 
@@ -80,15 +81,23 @@ class TestCallerLookup(Realtor3cxCase):
         return queries
 
     def test_lookup_is_an_exact_indexed_match_never_a_like_scan(self):
-        # As a user: the statement the ORM builds, record rules included.
-        queries = self.statements(self.Lookup.with_user(self.admin), "555-010-8230")
-        partner_queries = [q for q in queries if 'FROM "res_partner"' in q]
-        self.assertTrue(partner_queries)
-        self.assertTrue(any('"phone_e164" =' in q for q in partner_queries), partner_queries)
-        # As superuser (the worker, on every ringing call): the same statement, kept in a
-        # PL/pgSQL function so that PostgreSQL plans it once per connection.
+        # As superuser (the worker, on every ringing call): the statement the ORM would build,
+        # kept in a PL/pgSQL function so that PostgreSQL plans it once per connection.
         su_queries = self.statements(self.Lookup, "555-010-8230")
         self.assertTrue(any("realtor_3cx_caller_lookup(" in q for q in su_queries), su_queries)
+        # As a user: the same function, with the user's record rules asked about its rows
+        # only, in the same statement; never a search of the whole table.
+        queries = self.statements(self.Lookup.with_user(self.admin), "555-010-8230")
+        (statement,) = [q for q in queries if "realtor_3cx_caller_lookup(" in q]
+        self.assertIn('"res_partner"."id" = f.rec_id', statement)
+        self.assertIn('"realtor_property"."id" = f.rec_id', statement)
+        self.assertIn('"res_partner"."company_id"', statement)  # the multi-company rule
+        self.assertFalse([q for q in queries if '_e164" =' in q], queries)
+        # Archived records wanted: the ORM's statement, which the function cannot be.
+        archived = self.statements(
+            self.Lookup.with_user(self.admin).with_context(active_test=False), "555-010-8230")
+        self.assertTrue(any('"phone_e164" =' in q for q in archived), archived)
+        queries += archived
         self.env.cr.execute(
             "SELECT pg_get_functiondef('realtor_3cx_caller_lookup(text, text[])'::regprocedure)"
         )
@@ -119,6 +128,13 @@ class TestCallerLookup(Realtor3cxCase):
                 as_superuser = self.Lookup.lookup(number, did=did)
                 self.assertEqual(as_superuser,
                                  self.Lookup.with_user(self.admin).lookup(number, did=did))
+                # and the function, rule-checked, is what the ORM's own statement finds
+                e164 = as_superuser["e164"]
+                dids = [n for n in {to_e164(did, "US") if did else None, e164} if n]
+                for lookup in (self.Lookup, self.Lookup.with_user(self.admin)):
+                    lookup._query_orm(e164, dids)
+                    orm = lookup._rank(self.env.cr.fetchall())
+                    self.assertEqual(lookup._query(e164, dids), orm)
         self.assertEqual(len(self.Lookup.lookup("555-010-8230")["partners"]), 3)
 
     def test_uninstalling_drops_the_lookup_function(self):

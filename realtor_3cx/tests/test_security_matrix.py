@@ -295,6 +295,66 @@ class TestSecurityMatrix(Realtor3cxCase):
         with self.assertRaises(AccessError):
             portal.partner_id.with_user(portal).read(["threecx_call_ids"])
 
+    def test_every_role_finds_by_phone_exactly_the_callers_its_rules_allow(self):
+        """The caller lookup finds candidates by index for everyone, then asks the record rules
+        about those ids only: each role must get exactly what searching the whole tables as
+        that role gives, and what the ORM's own statement over the whole tables gave."""
+        env = self.env
+        number, did = "+15550108650", "+15550108651"
+        Partner = env["res.partner"]
+        here = Partner.create({"name": "Caller here", "phone": number,
+                               "company_id": self.main_company.id})
+        there = Partner.create({"name": "Caller there", "mobile": number,
+                                "company_id": self.other_company.id})
+        shared = Partner.create({"name": "Caller of no company", "phone": "555-010-8650"})
+        Partner.create({"name": "Caller archived", "phone": number, "active": False})
+        Property = env["realtor.property"]
+        # A listing number belongs to one property: the other company's is the caller's own
+        # number, which the lookup also looks for among listings.
+        line_here, line_there = (
+            Property.create({"name": name, "listing_phone": line, "company_id": company.id,
+                             "listing_status": "active", "owner_ids": [Command.link(shared.id)]})
+            for company, name, line in ((self.main_company, "Line here", did),
+                                        (self.other_company, "Line there", number)))
+        env.flush_all()
+        e164, dids = number, [did, number]
+        self.users["realtor"].write({"company_ids": [Command.link(self.other_company.id)]})
+        cases = [(role, self.users[role], None) for role in ROLES] + [
+            ("realtor", self.users["realtor"], [self.main_company.id, self.other_company.id]),
+            ("realtor", self.users["realtor"], [self.other_company.id]),
+        ]
+        for role, user, companies in cases:
+            Lookup = env["threecx.caller.lookup"].with_user(user)
+            if companies:
+                Lookup = Lookup.with_context(allowed_company_ids=companies)
+            with self.subTest(role=role, companies=companies):
+                try:
+                    Lookup._query_orm(e164, dids)
+                    before = Lookup._rank(env.cr.fetchall())
+                except AccessError:
+                    with self.assertRaises(AccessError):
+                        Lookup.lookup(number, did=did)
+                    continue
+                result = Lookup.lookup(number, did=did)
+                may_read = Partner.with_env(Lookup.env).search(
+                    ["|", ("phone_e164", "=", e164), ("mobile_e164", "=", e164)])
+                self.assertEqual({p["id"] for p in result["partners"]}, set(may_read.ids))
+                listings = Property.with_env(Lookup.env).search(
+                    [("listing_phone_e164", "in", dids)])
+                self.assertEqual({p["id"] for p in result["properties"]
+                                  if p["via"] == "listing_phone"}, set(listings.ids))
+                self.assertEqual(Lookup._query(e164, dids), before)
+        # What those rules come to for a realtor: their company's callers and listings, and
+        # the contacts of no company; the other company's only once they work in it.
+        Lookup = env["threecx.caller.lookup"].with_user(self.users["realtor"])
+        result = Lookup.with_context(allowed_company_ids=[self.main_company.id]).lookup(
+            number, did=did)
+        self.assertEqual({p["id"] for p in result["partners"]}, {here.id, shared.id})
+        self.assertEqual([p["id"] for p in result["properties"]], line_here.ids)
+        result = Lookup.with_context(allowed_company_ids=[self.other_company.id]).lookup(
+            number, did=did)
+        self.assertEqual({p["id"] for p in result["partners"]}, {there.id, shared.id})
+        self.assertEqual([p["id"] for p in result["properties"]], line_there.ids)
 
 class TestRecordingAccess(Realtor3cxCase):
     """Recordings are attachments of their call: every role reads exactly the calls it may."""

@@ -56,12 +56,20 @@ LIVE_STATES = ("ringing", "dialing", "connected")
 FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
 CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
 CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
-# 3CX can send a leg's Upset before a GET shows the leg (404): such a leg is read again on
-# every round for this long, and the calls still in their end grace when it was first missed
-# do not end meanwhile (the leg may be one's next leg, as in a transfer); calls that emptied
-# earlier end as usual, so a steady stream of new legs delays no ending by more than this.
-# Its Remove ends the wait; past it, the 404 is taken as the leg being gone.
+# 3CX can send a leg's Upset before a GET shows the leg (404): such a leg is read again for
+# this long, and the calls still in their end grace when it was first missed do not end
+# meanwhile (the leg may be one's next leg, as in a transfer); calls that emptied earlier end
+# as usual, so a steady stream of new legs delays no ending by more than this. Its Remove
+# ends the wait; past it, the 404 is taken as the leg being gone.
 UNREADABLE_FOR = 3.0
+# When it is read again: not at every round (a dozen 404s per new leg under load), nor at
+# 3CX's next repeat (750 ms late), but after the shortest wait that showed recent such legs,
+# less one step (so that the wait follows 3CX down as well as up), then after steps that
+# double from RETRY_STEP to RETRY_STEP_MAX: two or three reads per new leg, the leg read a
+# few tens of ms at most after 3CX shows it. Before any leg has shown, the steps alone.
+RETRY_STEP = 0.02
+RETRY_STEP_MAX = 0.5
+SHOWN_AFTER_KEPT = 20  # the last waits that showed a leg, of which the shortest is used
 
 
 class Message(str):
@@ -242,7 +250,10 @@ class ServerSession(threading.Thread):
         self.db_down_since = None
         self.inbox = queue.Queue(maxsize=QUEUE_LIMIT)
         self.overflowed = False
-        self.unreadable = {}  # (dn, participant id) -> (entity path, first 404 at)
+        # (dn, participant id) -> [entity path, its Upset's arrival, reads without it, next]
+        self.unreadable = {}
+        self.shown_after = deque(maxlen=SHOWN_AFTER_KEPT)  # Upset -> first read showing a leg
+        self._upset_at = {}  # this batch's Upsets: (dn, participant id) -> arrival
         stream = client.events(self._on_event, on_snapshot=self._on_snapshot,
                                on_state=self._on_state)
         stream_thread = threading.Thread(target=self._run_stream, args=(stream,),
@@ -720,8 +731,12 @@ class ServerSession(threading.Thread):
 
     def _drain(self):
         items = []
+        wait = 0.2
+        if self.unreadable:  # a quiet stream must not delay the next read of a withheld leg
+            due = min(entry[3] for entry in self.unreadable.values())
+            wait = min(wait, max(0.0, due - time.time()))
         try:
-            items.append(self.inbox.get(timeout=0.2))
+            items.append(self.inbox.get(timeout=wait))
         except queue.Empty:
             return items
         deadline = time.monotonic() + self.config.batch_ms / 1000
@@ -738,6 +753,7 @@ class ServerSession(threading.Thread):
         tracker = self.tracker
         changed = set()
         upsets = {}  # (dn, participant id) -> entity path, coalesced
+        upset_at = {}  # (dn, participant id) -> arrival of its first Upset in the batch
         removes = []
         for kind, payload, at in items:
             if kind == "fatal":
@@ -762,7 +778,9 @@ class ServerSession(threading.Thread):
                 removes.append(key)
             elif payload.event_type == EventType.UPSET:
                 upsets[key] = entity.path
+                upset_at.setdefault(key, at)
         now = time.time()
+        self._upset_at = upset_at
         # Legs this batch names that no live call has: if they are still unknown after the
         # reads, they came and went between two reads (the worker was behind; an Upset and
         # its Remove in one batch are the common case).
@@ -771,17 +789,25 @@ class ServerSession(threading.Thread):
             self.unreadable.pop((dn, pid), None)
             changed.add(tracker.remove(dn, pid, now))
             self._leg_gone(dn, pid)
-        for key, (path, _since) in self.unreadable.items():
-            upsets.setdefault(key, path)  # not readable last time: again
+        for key, (path, _since, _misses, due) in self.unreadable.items():
+            if due <= now:
+                upsets.setdefault(key, path)  # not readable last time: again, as scheduled
         by_dn = {}
         for key, path in upsets.items():
             by_dn.setdefault(key[0], {})[key] = path
         if self.overflowed or len(upsets) > SNAPSHOT_THRESHOLD or len(by_dn) > SNAPSHOT_DNS:
             # Many legs moved (or repeated): one read of everything beats one read per leg.
             self.overflowed = False
-            self.unreadable.clear()  # the snapshot shows every leg
-            changed |= tracker.apply_snapshot(self.client.callcontrol.snapshot(), now)
+            fresh = {key: path for key, path in upsets.items() if not tracker.knows(*key)}
+            snapshot = self.client.callcontrol.snapshot()
+            shown = {(p.dn or dn.dn, p.id) for dn in snapshot for p in dn.participants}
+            changed |= tracker.apply_snapshot(snapshot, now)
             self.stats["snapshots"] += 1
+            for key in shown:
+                self._shown(key, now)
+            for key, path in fresh.items():  # announced, not shown yet: read it again
+                if key not in shown:
+                    self._unreadable(key, path, now)
         elif upsets:
             # One read per DN: a DN's participant list when several of its legs are pending.
             jobs = [(dn, keys) for dn, keys in by_dn.items()]
@@ -792,11 +818,11 @@ class ServerSession(threading.Thread):
                         key, keys[key], now)}
                     changed |= tracker.apply_dn(dn, result, now, keep=waiting)
                     for key in shown:
-                        self.unreadable.pop(key, None)
+                        self._shown(key, now)
                     continue
                 for key, leg in result.items():
                     if leg is not None:
-                        self.unreadable.pop(key, None)
+                        self._shown(key, now)
                         changed.add(tracker.upsert(leg, now))
                     elif not self._unreadable(key, keys[key], now):
                         changed.add(tracker.remove(*key, now))
@@ -806,7 +832,7 @@ class ServerSession(threading.Thread):
             # Their whole call may have gone by: the call log has it (see _catch_up).
             first = min(at for kind, _payload, at in items if kind == "event")
             self.catch_up_since = min(self.catch_up_since or first, first)
-        hold_from = min((since for _path, since in self.unreadable.values()), default=None)
+        hold_from = min((entry[1] for entry in self.unreadable.values()), default=None)
         changed |= set(tracker.tick(now, hold_from))
         changed.discard(None)
         if items:
@@ -827,13 +853,26 @@ class ServerSession(threading.Thread):
 
     def _unreadable(self, key, path, now):
         """A leg 3CX announced answered 404: True while it may still show up (see
-        ``UNREADABLE_FOR``), False once it is taken as gone."""
-        since = self.unreadable.get(key, (path, now))[1]
-        if now - since < UNREADABLE_FOR:
-            self.unreadable[key] = (path, since)
-            return True
-        self.unreadable.pop(key, None)
-        return False
+        ``UNREADABLE_FOR``), with its next read scheduled (``RETRY_STEP``), False once it is
+        taken as gone."""
+        entry = self.unreadable.get(key)
+        if entry is None:
+            entry = self.unreadable[key] = [path, self._upset_at.get(key, now), 0, now]
+        since = entry[1]
+        if now - since >= UNREADABLE_FOR:
+            self.unreadable.pop(key, None)
+            return False
+        entry[2] += 1
+        entry[3] = now + min(RETRY_STEP * 2 ** max(0, entry[2] - 2), RETRY_STEP_MAX)
+        if entry[2] == 1 and self.shown_after:
+            entry[3] = max(entry[3], since + min(self.shown_after) - RETRY_STEP)
+        return True
+
+    def _shown(self, key, now):
+        """A read showed the leg: if it was withheld, how long that took is learnt."""
+        entry = self.unreadable.pop(key, None)
+        if entry is not None:
+            self.shown_after.append(now - entry[1])
 
     def _read_dn(self, job):
         """A DN's legs: its whole list (several pending) or the one leg, as {key: leg}."""

@@ -20,7 +20,8 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``POST /_sim/calls/inbound {from, to, did?, name?, ring_seconds?}`` ·
     ``POST /_sim/calls/outbound {from (an extension), to}`` ·
     ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` (``{dn?, device_id?}``,
-    ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` ·
+    ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` (the ground
+    truth; ``leg_times`` says when each live leg's Upset went out and 3CX first showed it) ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
     ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` ·
@@ -81,7 +82,9 @@ class SimConfig:
     voicemail_seconds: float = 5.0  # length of the message a caller leaves in voicemail
     routeto_delay: float = 0.5
     upset_repeat: float = 0.75  # seconds between Upset repeats for live legs; 0 disables
-    early_upset_ms: int = 0  # a new leg 404s for this long after its Upset
+    # A new leg 404s for this long after its Upset, and no read (participant lists, its DN,
+    # the full state) shows it meanwhile; its readable moment is in GET /_sim/calls/{id}.
+    early_upset_ms: int = 0
     finalstatus: str = "number"  # or "string" ("Success"), as derived docs show
     require_content_type: bool = False  # reject action bodies without a JSON content type
     enforce_direct_control: bool = False  # 403 on legs with direct_control=false
@@ -172,6 +175,7 @@ class Simulator:
                   recording_delay=self.config.recording_delay,
                   voicemail_seconds=self.config.voicemail_seconds,
                   on_ring=self._crm_on_ring, on_end=self._crm_on_end)
+        pbx.hidden_for = self.config.early_upset_ms / 1000
         self._setup(pbx)
         return pbx
 
@@ -371,10 +375,17 @@ class Simulator:
     # -- Call Control REST ------------------------------------------------------------------
 
     async def cc_snapshot(self, request):
-        return web.json_response(self.pbx.snapshot())
+        return web.json_response([self._shown(dn) for dn in self.pbx.snapshot()])
 
     async def cc_dn(self, request):
-        return web.json_response(self.pbx.get_dn(request.match_info["dn"]).as_json())
+        return web.json_response(self._shown(self.pbx.get_dn(request.match_info["dn"]).as_json()))
+
+    def _shown(self, dn_json):
+        """A DN's JSON without the legs 3CX does not show yet (``early_upset_ms``)."""
+        legs = self.pbx.dns[dn_json["dn"]].participants
+        dn_json["participants"] = [p for p in dn_json["participants"]
+                                   if self._settled(legs[p["id"]])]
+        return dn_json
 
     async def cc_devices(self, request):
         dn = self.pbx.get_dn(request.match_info["dn"])
@@ -389,19 +400,27 @@ class Simulator:
         return web.json_response([leg.as_json() for leg in dn.participants.values()
                                   if self._settled(leg)])
 
-    def _settled(self, leg):
-        early = self.config.early_upset_ms / 1000
-        return not early or time.time() - leg.created_at >= early
+    @staticmethod
+    def _settled(leg, read=True):
+        """Whether 3CX shows the leg yet; a read (``read``) that leaves it out, or first shows
+        it, is counted on the leg's ground truth."""
+        now = time.time()
+        if now < leg.readable_at:
+            leg.hidden_reads += read
+            return False
+        if read and leg.first_read_at is None:
+            leg.first_read_at = now
+        return True
 
-    def _leg(self, request):
+    def _leg(self, request, read=False):
         pid = _int(request.match_info["pid"], "participant id")
         leg = self.pbx.get_leg(request.match_info["dn"], pid)
-        if not self._settled(leg):
+        if not self._settled(leg, read):
             raise SimError(404, f"participant {pid} not found on DN {leg.dn}")
         return leg
 
     async def cc_participant(self, request):
-        leg = self._leg(request)
+        leg = self._leg(request, read=True)
         if self.config.enforce_direct_control and not leg.direct_control:
             raise SimError(403, f"participant {leg.id} is not under direct control")
         return web.json_response(leg.as_json())
@@ -615,8 +634,13 @@ class Simulator:
 
     def _call_json(self, call):
         data = call.as_json()
-        data["legs"] = [leg.as_json() for leg in self.pbx.active_legs()
-                        if leg.callid == call.callid]
+        legs = [leg for leg in self.pbx.active_legs() if leg.callid == call.callid]
+        data["legs"] = [leg.as_json() for leg in legs]
+        # Test-only ground truth beside 3CX's leg JSON: when each live leg's Upset was sent,
+        # when a GET could first show it, how many reads left it out, when one first showed it.
+        data["leg_times"] = [{"id": leg.id, "dn": leg.dn, "upset_at": leg.created_at,
+                              "readable_at": leg.readable_at, "hidden_reads": leg.hidden_reads,
+                              "first_read_at": leg.first_read_at} for leg in legs]
         return data
 
     async def sim_calls(self, request):
@@ -735,6 +759,7 @@ class Simulator:
         self.pbx.routeto_delay = self.config.routeto_delay
         self.pbx.recording_delay = self.config.recording_delay
         self.pbx.voicemail_seconds = self.config.voicemail_seconds
+        self.pbx.hidden_for = self.config.early_upset_ms / 1000  # for legs created from now
         return web.json_response(asdict(self.config))
 
     async def sim_add_dn(self, request):

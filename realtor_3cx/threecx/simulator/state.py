@@ -116,8 +116,14 @@ class Leg:
     on_behalf_of_dn: str = ""
     on_behalf_of_type: str = ""
     attached_data: dict = field(default_factory=dict)
-    created_at: float = 0.0
+    created_at: float = 0.0  # when its first Upset was sent
     connected_at: float | None = None
+    # Ground truth of the early-Upset quirk, for the control API only (never in 3CX's JSON):
+    # when a GET can first show the leg, how many reads left it out before, and when a read
+    # first showed it.
+    readable_at: float = 0.0
+    hidden_reads: int = 0
+    first_read_at: float | None = None
 
     @property
     def path(self):
@@ -227,6 +233,8 @@ class Pbx:
         self.routeto_delay = routeto_delay
         self.recording_delay = recording_delay
         self.voicemail_seconds = voicemail_seconds
+        # A new leg stays out of every read this long after its Upset (SimConfig.early_upset_ms)
+        self.hidden_for = 0.0
         self.dns = {}
         self.calls = {}
         self.scripts = {}
@@ -322,9 +330,10 @@ class Pbx:
         dn = self._dn(number)
         device = next(iter(dn.devices), "")
         legid = sum(1 for _ in self._legs_of(call.callid)) + 1
+        now = self.clock()
         leg = Leg(id=next(self._ids), dn=dn.number, status=status, callid=call.callid,
                   legid=legid, device_id=values.pop("device_id", device) or "",
-                  created_at=self.clock(), **values)
+                  created_at=now, readable_at=now + self.hidden_for, **values)
         dn.participants[leg.id] = leg
         self._log(call, f"leg {leg.id} on {dn.number} {status.lower()}")
         self.emit(UPSET, leg.path)
