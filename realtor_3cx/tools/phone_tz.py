@@ -28,11 +28,8 @@ True
 
 import phonenumbers
 import pytz
-from phonenumbers import timezone as number_zones
 
-from .phone import to_e164
-
-UNKNOWN = number_zones.UNKNOWN_TIMEZONE
+from .phone import time_zones, to_e164
 
 
 def time_zone_for(raw, region=None):
@@ -45,7 +42,7 @@ def time_zone_for(raw, region=None):
     if not e164:
         return None
     number = phonenumbers.parse(e164)
-    zones = [z for z in number_zones.time_zones_for_number(number) if z != UNKNOWN]
+    zones = time_zones(e164)
     if len(zones) == 1:
         return zones[0]
     country = phonenumbers.region_code_for_number(number) or (
