@@ -53,10 +53,11 @@ SUMS = ("calls_made", "calls_received", "calls_answered", "calls_missed", "prope
 MEDIAN = "callback_median_seconds:avg"
 NOW_UTC = "(now() AT TIME ZONE 'UTC')"  # what the view compares open deadlines with
 MEASURES = {
-    "__count": "SUM({r}.call_count)::int8",
-    **{f"{name}:sum": f"SUM({{r}}.{name})::int8" for name in SUMS},
+    # int4 columns: SUM() gives the int8 the view's sums give.
+    "__count": "SUM({r}.call_count)",
+    **{f"{name}:sum": f"SUM({{r}}.{name})" for name in SUMS},
     "answer_rate:avg": "SUM({r}.answer_sum) / NULLIF(SUM({r}.answer_count), 0)",
-    "callback_seconds:avg": "SUM({r}.callback_sum) / NULLIF(SUM({r}.callback_count), 0)",
+    "callback_seconds:avg": "SUM({r}.callback_sum)::numeric / NULLIF(SUM({r}.callback_count), 0)",
     # The view's average: 100.0 or 0.0 per lead called back, 0.0 per open lead past its
     # deadline, nothing for the others.
     "callback_met_rate:avg": (
@@ -70,6 +71,9 @@ MEASURES = {
 # Every date granularity whose groups are unions of whole quarter hours.
 GRANULARITIES = (set(READ_GROUP_TIME_GRANULARITY) | set(READ_GROUP_NUMBER_GRANULARITY)) - {
     "minute_number", "second_number"}
+# Those whose groups are unions of whole UTC days but for a few: date_trunc's unit for each.
+DAY_GRANULARITIES = {"month": "month", "quarter": "quarter", "year": "year",
+                     "month_number": "month", "quarter_number": "quarter", "year_number": "year"}
 # The call columns the summed measures and the keys read (the report's _depends, less the
 # contact and the outcome, which no summed measure reads): a change elsewhere (notes, the
 # worker's bookkeeping) costs the roll-up nothing.
@@ -79,31 +83,36 @@ SUMMED_CALL_COLUMNS = (
     "callback_seconds", "callback_met",
 )
 
+# Quarter-hour rows, and day rows (is_day) summed from them: the days read far fewer rows where
+# the grouping allows (no start time, or months, quarters, years away from their boundaries).
 TABLE = """
 CREATE TABLE threecx_call_rollup (
     id serial PRIMARY KEY,
+    is_day boolean NOT NULL DEFAULT FALSE,
     company_id int4,
     user_id int4,
     start_at timestamp NOT NULL,
-    call_count int8 NOT NULL,
-    calls_made int8, calls_received int8, calls_answered int8, calls_missed int8,
-    property_calls int8, talk_seconds int8, ring_seconds int8, leads int8, leads_open int8,
-    answer_count int8 NOT NULL, answer_sum numeric,
-    callback_count int8 NOT NULL, callback_sum int8, callback_times int4[],
-    met_count int8 NOT NULL, met_sum numeric,
+    call_count int4 NOT NULL,
+    calls_made int4, calls_received int4, calls_answered int4, calls_missed int4,
+    property_calls int4, talk_seconds int4, ring_seconds int4, leads int4, leads_open int4,
+    answer_count int4 NOT NULL, answer_sum numeric,
+    callback_count int4 NOT NULL, callback_sum int4, callback_times int4[],
+    met_count int4 NOT NULL, met_sum numeric,
     open_deadlines timestamp[], open_deadline_max timestamp
 );
 CREATE UNIQUE INDEX threecx_call_rollup_key
-    ON threecx_call_rollup (company_id, user_id, start_at) NULLS NOT DISTINCT;
+    ON threecx_call_rollup (is_day, start_at, company_id, user_id) NULLS NOT DISTINCT;
+CREATE OR REPLACE AGGREGATE threecx_call_rollup_cat(anycompatiblearray)
+    (SFUNC = array_cat, STYPE = anycompatiblearray);
 """
 COLUMNS = (
     "company_id", "user_id", "start_at", "call_count", "calls_made", "calls_received",
     "calls_answered", "calls_missed", "property_calls", "talk_seconds", "ring_seconds", "leads",
     "leads_open", "answer_count", "answer_sum", "callback_count", "callback_sum",
-    "callback_times", "met_count", "met_sum", "open_deadlines", "open_deadline_max",
+    "callback_times", "met_count", "met_sum", "open_deadlines", "open_deadline_max", "is_day",
 )
 # The view's rows summed per quarter hour (v: the report view, c: its call), in COLUMNS order.
-ROWS = """
+QUARTER_ROWS = """
 SELECT v.company_id, v.user_id,
        date_bin('15 minutes', v.start_at, TIMESTAMP '2000-01-01'),
        count(*), sum(v.calls_made), sum(v.calls_received), sum(v.calls_answered),
@@ -118,33 +127,85 @@ SELECT v.company_id, v.user_id,
        array_agg(c.callback_deadline)
            FILTER (WHERE c.callback_call_id IS NULL AND c.callback_deadline IS NOT NULL),
        max(c.callback_deadline)
-           FILTER (WHERE c.callback_call_id IS NULL AND c.callback_deadline IS NOT NULL)
+           FILTER (WHERE c.callback_call_id IS NULL AND c.callback_deadline IS NOT NULL),
+       FALSE
   FROM threecx_call_report v
   JOIN threecx_call c ON c.id = v.phone_call_id
 """
+# The quarter hours (q) summed per UTC day.
+DAY_ROWS = """
+SELECT q.company_id, q.user_id, date_trunc('day', q.start_at),
+       sum(q.call_count), sum(q.calls_made), sum(q.calls_received), sum(q.calls_answered),
+       sum(q.calls_missed), sum(q.property_calls), sum(q.talk_seconds), sum(q.ring_seconds),
+       sum(q.leads), sum(q.leads_open), sum(q.answer_count), sum(q.answer_sum),
+       sum(q.callback_count), sum(q.callback_sum), threecx_call_rollup_cat(q.callback_times),
+       sum(q.met_count), sum(q.met_sum), threecx_call_rollup_cat(q.open_deadlines),
+       max(q.open_deadline_max), TRUE
+  FROM threecx_call_rollup q
+"""
 INSERT = f"INSERT INTO threecx_call_rollup ({', '.join(COLUMNS)})"
-FILL = f"{INSERT} {ROWS} GROUP BY 1, 2, 3"
-# Sum the given quarter hours again; those left without calls disappear.
+FILL = (f"{INSERT} {QUARTER_ROWS} GROUP BY 1, 2, 3;"
+        f" {INSERT} {DAY_ROWS} WHERE NOT q.is_day GROUP BY 1, 2, 3")
+UPSERT = (
+    f"ON CONFLICT (is_day, start_at, company_id, user_id) DO UPDATE SET ({', '.join(COLUMNS)})"
+    f" = ({', '.join(f'EXCLUDED.{c}' for c in COLUMNS)})"
+)
+# Sum the given quarter hours again, then their days; those left without calls disappear.
+# A few keys (a statement of the ORM, of the worker): index ranges per key; many (a bulk
+# import): one pass, hashed on the keys.
 REFRESH = f"""
 CREATE OR REPLACE FUNCTION threecx_call_rollup_refresh(
     companies int4[], users int4[], starts timestamp[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    few boolean := cardinality(starts) <= 1000;
+    days timestamp[] := ARRAY(SELECT date_trunc('day', s) FROM unnest(starts) AS s);
 BEGIN
     DELETE FROM threecx_call_rollup r
      USING unnest(companies, users, starts) AS k(company_id, user_id, start_at)
-     WHERE r.start_at = k.start_at
+     WHERE NOT r.is_day AND r.start_at = k.start_at
        AND r.company_id IS NOT DISTINCT FROM k.company_id
        AND r.user_id IS NOT DISTINCT FROM k.user_id;
-    -- After that DELETE only a concurrent transaction can hold one of these keys: ON CONFLICT
+    DELETE FROM threecx_call_rollup r
+     USING unnest(companies, users, days) AS k(company_id, user_id, day)
+     WHERE r.is_day AND r.start_at = k.day
+       AND r.company_id IS NOT DISTINCT FROM k.company_id
+       AND r.user_id IS NOT DISTINCT FROM k.user_id;
+    -- After those DELETEs only a concurrent transaction can hold one of these keys: ON CONFLICT
     -- makes the clash a serialization failure, which Odoo retries, not a unique violation.
-    {INSERT} {ROWS}
-      JOIN unnest(companies, users, starts) AS k(company_id, user_id, start_at)
-        ON v.start_at >= k.start_at AND v.start_at < k.start_at + interval '15 minutes'
-       AND v.company_id IS NOT DISTINCT FROM k.company_id
-       AND v.user_id IS NOT DISTINCT FROM k.user_id
-     GROUP BY 1, 2, 3
-    ON CONFLICT (company_id, user_id, start_at) DO UPDATE
-       SET ({', '.join(COLUMNS)}) = ({', '.join(f'EXCLUDED.{c}' for c in COLUMNS)});
+    IF few THEN
+        {INSERT} {QUARTER_ROWS}
+          JOIN unnest(companies, users, starts) AS k(company_id, user_id, start_at)
+            ON v.start_at >= k.start_at AND v.start_at < k.start_at + interval '15 minutes'
+           AND v.company_id IS NOT DISTINCT FROM k.company_id
+           AND v.user_id IS NOT DISTINCT FROM k.user_id
+         GROUP BY 1, 2, 3
+        {UPSERT};
+        {INSERT} {DAY_ROWS}
+          JOIN (SELECT DISTINCT * FROM unnest(companies, users, days))
+            AS k(company_id, user_id, day)
+            ON NOT q.is_day AND q.start_at >= k.day AND q.start_at < k.day + interval '1 day'
+           AND q.company_id IS NOT DISTINCT FROM k.company_id
+           AND q.user_id IS NOT DISTINCT FROM k.user_id
+         GROUP BY 1, 2, 3
+        {UPSERT};
+    ELSE
+        {INSERT} {QUARTER_ROWS}
+          JOIN unnest(companies, users, starts) AS k(company_id, user_id, start_at)
+            ON date_bin('15 minutes', v.start_at, TIMESTAMP '2000-01-01') = k.start_at
+           AND COALESCE(v.company_id, 0) = COALESCE(k.company_id, 0)
+           AND COALESCE(v.user_id, 0) = COALESCE(k.user_id, 0)
+         GROUP BY 1, 2, 3
+        {UPSERT};
+        {INSERT} {DAY_ROWS}
+          JOIN (SELECT DISTINCT * FROM unnest(companies, users, days))
+            AS k(company_id, user_id, day)
+            ON NOT q.is_day AND date_trunc('day', q.start_at) = k.day
+           AND COALESCE(q.company_id, 0) = COALESCE(k.company_id, 0)
+           AND COALESCE(q.user_id, 0) = COALESCE(k.user_id, 0)
+         GROUP BY 1, 2, 3
+        {UPSERT};
+    END IF;
 END $$;
 """
 # A trigger function per event: the quarter hours of the inserted calls, of the deleted ones,
@@ -195,12 +256,15 @@ FUNCTIONS = (
     *(f"threecx_call_rollup_{event}()" for event in EVENTS), "threecx_call_rollup_truncate()",
     "threecx_call_rollup_refresh(int4[], int4[], timestamp[])",
 )
+AGGREGATES = ("threecx_call_rollup_cat(anycompatiblearray)",)
 
 
 def drop_rollup_functions(cr):
     """The triggers and functions, which Odoo would leave behind at uninstall."""
     for function in FUNCTIONS:
         cr.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")  # pylint: disable=sql-injection
+    for aggregate in AGGREGATES:
+        cr.execute(f"DROP AGGREGATE IF EXISTS {aggregate} CASCADE")  # pylint: disable=sql-injection
 
 
 def quarter_of(moment):
@@ -251,7 +315,8 @@ class ThreecxCallRollup(models.Model):
             return None
         if any(spec.startswith("start_at:") for spec in groupby) and not self._tz_exact():
             return None
-        rollup = self.sudo()
+        rollup = self.sudo().with_context(
+            realtor_3cx_rollup_rows=self._rows_for(groupby, rollup_domain))
         summed = [spec for spec in aggregates if spec != MEDIAN]
         rows = rollup._read_group(rollup_domain, groupby, summed, having, offset, limit, order)
         medians = rollup._read_group_median(rollup_domain, groupby) if (
@@ -351,19 +416,74 @@ class ThreecxCallRollup(models.Model):
         return True
 
     @api.model
+    def _rows_for(self, groupby, domain):
+        """Which rows give the groups: ``("quarter",)``, ``("day",)``, or ``("days", *boundary
+        days)``: the days, but the quarter hours of the UTC days a group starts in."""
+        bounded = any(not isinstance(element, str) and element[0] == "start_at"
+                      for element in domain)
+        grains = [spec.partition(":")[2] for spec in groupby if spec.startswith("start_at:")]
+        if bounded or not set(grains) <= set(DAY_GRANULARITIES):
+            return ("quarter",)
+        if not grains:
+            return ("day",)
+        # The ORM groups in the user's time zone (UTC if it does not know it). A day is split
+        # when its first and last instants fall in two groups or two UTC offsets.
+        tz = self.env.context.get("tz")
+        tz = tz if tz in pytz.all_timezones_set else "UTC"
+        first, last = SQL("d"), SQL("(d + interval '1 day' - interval '1 microsecond')")
+
+        def local(moment):
+            return SQL("timezone(%s, timezone('UTC', %s))", tz, moment)
+
+        split = [SQL("%s - %s <> %s - %s", local(first), first, local(last), last)]
+        split += [SQL("date_trunc(%s, %s) <> date_trunc(%s, %s)", unit, local(first), unit,
+                      local(last))
+                  for unit in sorted({DAY_GRANULARITIES[grain] for grain in grains})]
+        days = self.env.execute_query(SQL(
+            "SELECT d FROM generate_series((SELECT date_trunc('day', min(start_at)) FROM "
+            "threecx_call), (SELECT max(start_at) FROM threecx_call), interval '1 day') AS d "
+            "WHERE %s", SQL(" OR ").join(split)))
+        return ("days", *(day for (day,) in days))
+
+    def _search(self, domain, offset=0, limit=None, order=None):
+        query = super()._search(domain, offset, limit, order)
+        rows = self.env.context.get("realtor_3cx_rollup_rows")
+        if rows:
+            query.add_where(self._rows_sql(rows))
+        return query
+
+    def _rows_sql(self, rows):
+        is_day = SQL.identifier(self._table, "is_day")
+        if rows[0] == "quarter":
+            return SQL("NOT %s", is_day)
+        if len(rows) == 1:
+            return is_day
+        start_at = SQL.identifier(self._table, "start_at")
+        return SQL(
+            "((%s AND NOT %s = ANY(%s)) OR (NOT %s AND (%s)))",
+            is_day, start_at, list(rows[1:]), is_day,
+            SQL(" OR ").join(
+                SQL("%s >= %s AND %s < %s", start_at, day, start_at,
+                    day + datetime.timedelta(days=1)) for day in rows[1:]))
+
+    @api.model
     def _read_group_median(self, domain, groupby):
-        """{group key: median time to call back} over the quarter hours' call-back times."""
+        """{group key: median time to call back} over the call-back times of the rows."""
         query = self._search(domain)
-        query.add_join("JOIN", "callback", SQL(
-            "LATERAL unnest(%s)", SQL.identifier(self._table, "callback_times")), SQL("TRUE"))
+        times = SQL.identifier(self._table, "callback_times")
+        query.add_where(SQL("%s IS NOT NULL", times))
         terms = [self._read_group_groupby(spec, query) for spec in groupby]
-        if terms:
-            query.groupby = SQL(", ").join(terms)
-        median = SQL("percentile_cont(0.5) WITHIN GROUP (ORDER BY %s)",
-                     SQL.identifier("callback"))
+        keys = [SQL.identifier(f"group_{i}") for i in range(len(terms))]
+        callbacks = query.select(
+            *(SQL("%s AS %s", term, key) for term, key in zip(terms, keys, strict=True)),
+            SQL("unnest(%s) AS callback", times))
+        median = SQL("percentile_cont(0.5) WITHIN GROUP (ORDER BY callback)")
+        rows = self.env.execute_query(SQL(
+            "SELECT %s FROM (%s) AS callbacks%s", SQL(", ").join([*keys, median]), callbacks,
+            SQL(" GROUP BY %s", SQL(", ").join(keys)) if keys else SQL()))
         return {
             tuple(map(group_key, row[:-1])): row[-1] if row[-1] is not None else False
-            for row in self.env.execute_query(query.select(*terms, median))
+            for row in rows
         }
 
     # -- the measures, as the report's read_group names them ------------------------------
