@@ -1,7 +1,10 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The Telephony Dashboard's roll-up: the report's rows summed per company, realtor and
-quarter hour (UTC), so that a pivot over a year of calls reads a fraction of the rows.
+quarter hour (UTC), and those per UTC day, so that a pivot over a year of calls reads a
+fraction of the rows: the days when no group is by start time, the days but the quarter hours
+of the few UTC days a group begins in for months, quarters and years, the quarter hours for
+the rest (:meth:`_rows_for`).
 
 Exact, not an estimate. ``threecx.call.report._read_group`` asks :meth:`_read_group_report`
 first, which answers only what the roll-up gives to the digit, and returns None for anything
