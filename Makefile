@@ -3,9 +3,10 @@ PYTHON ?= python3
 
 .PHONY: run test bench soak
 
-## Odoo with the addon, demo data, on http://127.0.0.1:8069 (Ctrl-C stops everything)
+## Odoo with the addon, demo data, on http://127.0.0.1:8069 (Ctrl-C or SIGTERM stops everything).
+## DEMO_TRAFFIC=gentle (default), busy or off: the simulator's demo callers. SIM_PORT=5001.
 run:
-	$(PYTHON) tests/devenv.py run
+	exec $(PYTHON) tests/devenv.py run $(if $(DEMO_TRAFFIC),--demo-traffic '$(DEMO_TRAFFIC)') $(if $(SIM_PORT),--sim-port '$(SIM_PORT)')
 
 ## Every test suite; the last line is `N passed, N failed`. T=<file or node id> runs one.
 test:

@@ -171,6 +171,11 @@ def odoo_server(conf, db, log_path):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Odoo did not start: see {log_path}")
             time.sleep(0.3)
+        # One static file first, alone: Odoo reads every manifest for the first one, and the
+        # ast.literal_eval of Python 3.11 before 3.11.9 can fail with "AST constructor
+        # recursion depth mismatch" when a page's parallel requests do that in several threads.
+        with urllib.request.urlopen(f"{url}/web/static/img/favicon.ico", timeout=60):
+            pass
         yield url
     finally:
         proc.terminate()
@@ -201,4 +206,5 @@ def login(page, url, login_name, password=PASSWORD):
     page.fill("input[name=login]", login_name)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
-    page.wait_for_selector(".o_main_navbar", timeout=30000)
+    # The first login of a run builds the asset bundles: slow on a loaded 2-core machine.
+    page.wait_for_selector(".o_main_navbar", timeout=90000)

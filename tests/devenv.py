@@ -661,42 +661,69 @@ def interrupt(*_):
     raise KeyboardInterrupt
 
 
+def point_demo_server(conf_path, dbname, port):
+    """Point the demo's *Brokerage PBX* at the simulator's port (5001 unless ``SIM_PORT``)."""
+    code = f"""
+import configparser, psycopg2
+c = configparser.ConfigParser(interpolation=None); c.read({str(conf_path)!r}); o = c['options']
+cn = psycopg2.connect(dbname={dbname!r}, host=o['db_host'], port=o['db_port'], user=o['db_user'],
+                      password=o['db_password'])
+with cn, cn.cursor() as cr:
+    cr.execute(
+        "UPDATE threecx_server SET base_url = %s WHERE id = (SELECT res_id FROM ir_model_data "
+        "WHERE module = %s AND name = 'threecx_server_demo') AND base_url <> %s",
+        ({f"http://127.0.0.1:{port}"!r}, {ADDON!r}, {f"http://127.0.0.1:{port}"!r}))
+"""
+    sh([str(venv_python()), "-c", code])
+
+
+def stop_all(procs, cluster, timeout=20):
+    """Stop what ``make run`` started: its processes (all asked at once, killed after
+    ``timeout`` seconds), then its PostgreSQL cluster."""
+    # A second Ctrl-C, or the service manager's repeated SIGTERM, must not cut this short and
+    # leave PostgreSQL or a child behind.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        if p.poll() is None:
+            p.kill()
+            p.wait(5)
+    if cluster and cluster.started_here:
+        say("stopping PostgreSQL")
+        cluster.stop()
+
+
 def cmd_run(args):
     # Explicit handlers: a shell starts background jobs with SIGINT ignored, and then Python
-    # would not turn Ctrl-C (or a kill -INT) into KeyboardInterrupt.
+    # would not turn Ctrl-C (or a kill -INT) into KeyboardInterrupt. SIGTERM is what a service
+    # manager (and `make`, passing it on) sends.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
-    ensure_venv()
-    src = ensure_odoo()
-    conf = read_conf()
-    http_port = int(conf_value(conf, "http_port") or 8069)
-    if not Cluster._port_free(http_port):
-        raise SetupError(
-            f"port {http_port} is already in use (another `make run`?): stop it, or set "
-            "http_port in odoo.conf"
-        )
-    if not Cluster._port_free(SIM_PORT):
-        raise SetupError(
-            f"port {SIM_PORT} is already in use: the demo's 3CX simulator needs it (stop "
-            "whatever listens there, e.g. another `make run`)"
-        )
-    cluster, db = database_server(conf, "pg")
+    sim_port = args.sim_port
     procs = []
-
-    def stop(*_):
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=20)
-            if p.poll() is None:
-                p.kill()
-        if cluster and cluster.started_here:
-            say("stopping PostgreSQL")
-            cluster.stop()
-
+    cluster = None
     try:
+        ensure_venv()
+        src = ensure_odoo()
+        conf = read_conf()
+        http_port = int(conf_value(conf, "http_port") or 8069)
+        if not Cluster._port_free(http_port):
+            raise SetupError(
+                f"port {http_port} is already in use (another `make run`?): stop it, or set "
+                "http_port in odoo.conf"
+            )
+        if not Cluster._port_free(sim_port):
+            raise SetupError(
+                f"port {sim_port} is already in use: the demo's 3CX simulator needs it (stop "
+                "whatever listens there, e.g. another `make run`, or `make run SIM_PORT=...`)"
+            )
+        cluster, db = database_server(conf, "pg")
         conf_path = write_conf(
             DATA / "odoo-run.conf",
             src,
@@ -716,10 +743,12 @@ def cmd_run(args):
             say(f"the addon changed since the last run: updating {ADDON}")
             load_addon(src, conf_path, RUN_DB, "-u")
             stamp.write_text(wanted)
-        # The 3CX simulator with demo traffic stands in for the brokerage's PBX.
+        point_demo_server(conf_path, RUN_DB, sim_port)
+        # The 3CX simulator stands in for the brokerage's PBX, with demo callers unless off.
+        demo = [] if args.demo_traffic == "off" else ["--demo", args.demo_traffic]
         simulator = subprocess.Popen(
-            [str(venv_python()), "-m", f"{ADDON}.threecx.simulator", "--port", str(SIM_PORT),
-             "--demo", "--parent-pid", str(os.getpid())],
+            [str(venv_python()), "-m", f"{ADDON}.threecx.simulator", "--port", str(sim_port),
+             *demo, "--parent-pid", str(os.getpid())],
             cwd=ROOT,
             start_new_session=True,
         )
@@ -738,7 +767,12 @@ def cmd_run(args):
         wait_http(http_port, odoo)
         print()
         say(f"Odoo is up: http://127.0.0.1:{http_port}  (database {RUN_DB})")
-        say(f"3CX simulator (demo traffic): http://127.0.0.1:{SIM_PORT}, client id 900, "
+        traffic = {
+            "off": "no demo traffic",
+            "gentle": "demo callers every few minutes, answered only by you",
+            "busy": "demo callers every 25 s, most answered by simulated phones",
+        }[args.demo_traffic]
+        say(f"3CX simulator ({traffic}): http://127.0.0.1:{sim_port}, client id 900, "
             "API key simulator-secret")
         for login, password, role in DEMO_LOGINS:
             print(f"    login {login:<8} password {password:<8} {role}")
@@ -754,7 +788,7 @@ def cmd_run(args):
         print()
         say("stopping")
     finally:
-        stop()
+        stop_all(procs, cluster)
 
 
 # --- test --------------------------------------------------------------------------------------
@@ -976,7 +1010,20 @@ def cmd_soak(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="Odoo with the addon and demo data on http://127.0.0.1:8069")
+    run = sub.add_parser("run", help="Odoo with the addon and demo data on http://127.0.0.1:8069")
+    run.add_argument(
+        "--demo-traffic",
+        choices=("gentle", "busy", "off"),
+        default=os.environ.get("DEMO_TRAFFIC") or "gentle",
+        help="the simulator's demo callers: gentle (a call every few minutes, answered only "
+        "by you), busy (every 25 s, most answered by simulated phones) or off",
+    )
+    run.add_argument(
+        "--sim-port",
+        type=int,
+        default=int(os.environ.get("SIM_PORT") or SIM_PORT),
+        help=f"the 3CX simulator's port (default {SIM_PORT})",
+    )
     test = sub.add_parser("test", help="every test suite; the last line is `N passed, N failed`")
     test.add_argument(
         "--target",

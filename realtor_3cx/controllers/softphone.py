@@ -70,11 +70,10 @@ class SoftphoneController(http.Controller):
             return {"ok": False, "message": _("Say where to transfer the call.")}
         Call = env["threecx.call"]
         extension = Call._dial_extension()
-        if not target.isdigit() or len(target) > 10:  # an outside number: same checks as a call
-            try:
-                target = Call._dial_check(target, False, False)
-            except UserError as exc:
-                return {"ok": False, "message": exc.args[0]}
+        try:  # a colleague's extension, or an outside number checked like any call
+            target = Call._dial_transfer_target(session.server_id, target)
+        except UserError as exc:
+            return {"ok": False, "message": exc.args[0]}
         request_id = Call._dial_enqueue(
             extension, target, action="transfer", call_id=session.call_id
         )

@@ -8,10 +8,13 @@ from . import threecx_server_crm
 from . import threecx_recording
 from . import threecx_call_sync
 from . import threecx_call_lead
+from . import threecx_call_identity
 from . import threecx_dial
 from . import threecx_call_crm
+from . import threecx_call_display
 
 from . import threecx_server
+from . import threecx_connection_test
 from . import threecx_extension
 from . import res_users
 from . import realtor_property

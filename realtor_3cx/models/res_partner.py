@@ -5,8 +5,12 @@ import logging
 from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools.misc import clean_context
 
 from ..tools.phone import to_e164
+from ..tools.record_id import as_record_id
+from .threecx_call_identity import CREATED_FROM_CALL
 
 _logger = logging.getLogger(__name__)
 
@@ -76,6 +80,26 @@ class ResPartner(models.Model):
             region = partner._realtor_3cx_region()
             partner.phone_e164 = to_e164(partner.phone, region)
             partner.mobile_e164 = to_e164(partner.mobile, region)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partners = super().create(vals_list)
+        call_id = as_record_id(self.env.context.get(CREATED_FROM_CALL))
+        if call_id:
+            # "Create contact" from a call's pop-up (threecx_call_identity.py): the call, and
+            # the earlier ones from that number, are the new contact's.
+            # Without the form's default_* keys: they are the new contact's, not the calls'
+            # (a new environment, as with_context(**keys) would keep them).
+            env = self.env(context=clean_context(self.env.context))
+            call = env["threecx.call"].sudo().browse(call_id).exists().sudo(False)
+            try:
+                if call:
+                    call._identity_link_new_contacts(partners)
+            except AccessError:
+                # The call is no longer this user's (a colleague took the team call): the
+                # contact is saved all the same, the call keeps its own.
+                _logger.info("contact %s not linked to call %s", partners.ids, call_id)
+        return partners
 
     def write(self, vals):
         res = super().write(vals)

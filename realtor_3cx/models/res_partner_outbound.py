@@ -16,7 +16,7 @@ import pytz
 
 from odoo import _, fields, models
 
-from ..tools.phone import to_e164
+from ..tools.phone import time_zones, to_e164
 
 _logger = logging.getLogger(__name__)
 
@@ -71,8 +71,9 @@ class ThreecxOutboundMixin(models.AbstractModel):
 
         The rule itself, for callers that already know the contacts (the CRM-template lookup
         warns in the name 3CX shows; a ReportCall judges the call when it was placed): a
-        do-not-call contact is never called; a contact with a time zone only within the
-        ``realtor_3cx.calling_window`` hours in that zone.
+        do-not-call contact is never called; a contact only within the
+        ``realtor_3cx.calling_window`` hours in their time zone, or, without one, in the time
+        zone(s) of ``number``'s region.
 
         :param str number: the number, for the message
         :param datetime when: naive UTC; default now
@@ -102,21 +103,32 @@ class ThreecxOutboundMixin(models.AbstractModel):
             parsed = parse_calling_window(DEFAULT_WINDOW)
         start, end = parsed
         utc = pytz.utc.localize(when or fields.Datetime.now())
-        for partner in partners.filtered("tz"):
-            now = utc.astimezone(pytz.timezone(partner.tz)).strftime("%H:%M")
-            if not start <= now < end:
+        # A contact without a time zone is where their number is (phonenumbers knows the
+        # region of most prefixes), not where the realtor is; a number that may ring in
+        # several zones is called when it is within the window in all of them.
+        number_zones = time_zones(number)
+        for partner in partners:
+            for tz in [partner.tz] if partner.tz else number_zones:
+                now = utc.astimezone(pytz.timezone(tz)).strftime("%H:%M")
+                if start <= now < end:
+                    continue
+                if partner.tz:
+                    message = _(
+                        "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
+                        "%(start)s and %(end)s in the contact's time zone.",
+                        time=now, name=partner.name, tz=tz, start=start, end=end,
+                    )
+                else:
+                    message = _(
+                        "It is %(time)s for %(name)s (%(tz)s, where %(number)s is): calls are "
+                        "allowed between %(start)s and %(end)s in the contact's time zone.",
+                        time=now, name=partner.name, tz=tz, number=number, start=start,
+                        end=end,
+                    )
                 return {
                     "kind": "calling_window",
                     "partner": partner,
                     "local_time": now,
-                    "message": _(
-                        "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
-                        "%(start)s and %(end)s in the contact's time zone.",
-                        time=now,
-                        name=partner.name,
-                        tz=partner.tz,
-                        start=start,
-                        end=end,
-                    ),
+                    "message": message,
                 }
         return None

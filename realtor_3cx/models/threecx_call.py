@@ -38,9 +38,11 @@ class ThreecxCall(models.Model):
         "mail.activity.mixin",
         "threecx.call.sync.mixin",  # threecx_call_sync.py: what the worker writes, who is told
         "threecx.call.lead.mixin",  # threecx_call_lead.py: speed to lead, listing lines
+        "threecx.call.identity.mixin",  # threecx_call_identity.py: pick, create, listing line
         "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
+        "threecx.call.display.mixin",  # threecx_call_display.py: numbers shown, Missed Calls rows
     ]
     _order = "start_at desc, id desc"
     _check_company_auto = True
@@ -87,10 +89,10 @@ class ThreecxCall(models.Model):
     answer_at = fields.Datetime("Answered", readonly=True)
     end_at = fields.Datetime("Ended", readonly=True)
     ring_seconds = fields.Integer(
-        "Ring time (s)", compute="_compute_durations", store=True, aggregator="sum"
+        "Ring time", compute="_compute_durations", store=True, aggregator="sum"
     )
     talk_seconds = fields.Integer(
-        "Talk time (s)", compute="_compute_durations", store=True, aggregator="sum"
+        "Talk time", compute="_compute_durations", store=True, aggregator="sum"
     )
     # Managers configure the outcomes and what each one plans (models/threecx_outcome.py).
     outcome_id = fields.Many2one("threecx.outcome", tracking=True, ondelete="restrict")
@@ -233,7 +235,8 @@ class ThreecxCall(models.Model):
     def _values_from_lookup(self, match):
         """The contact, candidates and property of a call, from a caller lookup result.
 
-        Ambiguous numbers keep every candidate and no contact: the realtor picks.
+        Ambiguous numbers keep every candidate and no contact: the realtor picks
+        (``action_pick_contact``, threecx_call_identity.py).
         """
         partner_ids = [p["id"] for p in match["partners"]]
         return {
@@ -243,11 +246,3 @@ class ThreecxCall(models.Model):
             ],
             "property_id": match["property_id"] or False,
         }
-
-    def action_pick_contact(self, partner_id):
-        """Settle an ambiguous call on one of its candidates."""
-        self.ensure_one()
-        if partner_id not in self.candidate_partner_ids.ids:
-            raise ValidationError(_("That contact is not one of the call's possible contacts."))
-        self.partner_id = partner_id
-        return True

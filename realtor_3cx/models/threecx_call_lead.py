@@ -32,6 +32,8 @@ import datetime
 from odoo import fields, models
 
 MISSED_STATES = ("missed", "voicemail")
+# An inbound call in these states reached someone: the caller no longer needs a call back.
+REACHED_STATES = ("connected", "completed", "transferred")
 DEFAULT_DEADLINE_MINUTES = 15
 DEFAULT_NEW_DAYS = 30
 DEFAULT_ACTIVE_DAYS = 90
@@ -64,7 +66,7 @@ class ThreecxCallLeadMixin(models.AbstractModel):
         "threecx.call", "Called back by", readonly=True, copy=False, ondelete="set null"
     )
     callback_seconds = fields.Integer(
-        "Time to call back (s)", readonly=True, copy=False, aggregator="avg"
+        "Time to call back", readonly=True, copy=False, aggregator="avg"
     )
     callback_met = fields.Boolean("Called back in time", readonly=True, copy=False)
 
@@ -82,6 +84,13 @@ class ThreecxCallLeadMixin(models.AbstractModel):
         outbound = self.filtered(lambda c: c.direction == "outbound" and c.external_e164)
         for call in outbound:
             call._settle_callbacks()
+        # The caller is reached (called back, or they rang again and got through): the
+        # call-back activities of their earlier missed calls are done.
+        reached = outbound | self.filtered(
+            lambda c: c.direction == "inbound" and c.state in REACHED_STATES and c.external_e164
+        )
+        for call in reached:
+            call._close_call_back_activities()
 
     def _is_lead(self):
         self.ensure_one()
@@ -121,7 +130,7 @@ class ThreecxCallLeadMixin(models.AbstractModel):
         )
         return {
             "callback_deadline": self.start_at + datetime.timedelta(minutes=minutes),
-            "callback_user_id": (self.property_id.listing_agent_id or self.user_id).id,
+            "callback_user_id": (self._did_listing_agent() or self.user_id).id,
         }
 
     def _settle_by_earlier_logged_call_back(self):
@@ -166,6 +175,34 @@ class ThreecxCallLeadMixin(models.AbstractModel):
                     "callback_user_id": (lead.callback_user_id or self.user_id).id,
                 }
             )
+
+    def _close_call_back_activities(self):
+        """Mark done the call-back activities of the missed calls from this call's number
+        that came before it (``threecx_call_sync._schedule_call_back`` planned them)."""
+        self.ensure_one()
+        call_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
+        if not call_type:
+            return
+        missed = self.sudo().search(
+            [
+                ("external_e164", "=", self.external_e164),
+                ("direction", "=", "inbound"),
+                ("state", "in", MISSED_STATES),
+                ("start_at", "<=", self.start_at),
+                ("id", "!=", self.id),
+                ("company_id", "=", self.company_id.id),
+                ("activity_ids.activity_type_id", "=", call_type.id),
+            ]
+        )
+        activities = missed.activity_ids.filtered(lambda a: a.activity_type_id == call_type)
+        if not activities:
+            return
+        if self.direction == "outbound":
+            feedback = self.env._("Called back by %s.", self.user_id.name or self.extension)
+        else:
+            feedback = self.env._("The caller rang again and was answered.")
+        # As superuser: whoever reached the caller closes the activity, whoever it was for.
+        activities.sudo().action_feedback(feedback=feedback)
 
     def _did_listing_agent(self):
         """The listing agent of the property whose listing line (DID) this call dialled."""

@@ -65,13 +65,13 @@ class ThreecxCallReport(models.Model):
         aggregator="avg",
         help="Share of the finished inbound calls that someone answered.",
     )
-    talk_seconds = fields.Integer("Talk time (s)", readonly=True, aggregator="sum")
-    ring_seconds = fields.Integer("Ring time (s)", readonly=True, aggregator="sum")
+    talk_seconds = fields.Integer("Talk time", readonly=True, aggregator="sum")
+    ring_seconds = fields.Integer("Ring time", readonly=True, aggregator="sum")
     leads = fields.Integer("Missed leads", readonly=True, aggregator="sum")
     leads_open = fields.Integer("Leads not called back", readonly=True, aggregator="sum")
-    callback_seconds = fields.Float("Mean time to call back (s)", readonly=True, aggregator="avg")
+    callback_seconds = fields.Float("Mean time to call back", readonly=True, aggregator="avg")
     callback_median_seconds = fields.Float(
-        "Median time to call back (s)",
+        "Median time to call back",
         readonly=True,
         # Declared avg so the web client offers it as a measure; _read_group_select makes it
         # the median.

@@ -19,6 +19,10 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.tools import plaintext2html
+from odoo.tools.misc import format_datetime
+
+from ..tools.formats import format_duration
+from ..tools.phone import to_display
 
 _logger = logging.getLogger(__name__)
 
@@ -108,6 +112,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             values.update(
                 {
                     "external_number": view["external_number"] or False,
+                    "external_name": view.get("external_name") or False,
                     "did_number": view["did_number"] or False,
                     "start_at": _dt(view["start_at"]),
                 }
@@ -148,6 +153,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             "direction": self.direction,
             "state": self.state,
             "number": self.external_number or "",
+            "number_display": self._number_for(self.user_id) if self.external_number else "",
             "e164": self.external_e164 or "",
             "did": self.did_number or "",
             "partner": {"id": self.partner_id.id, "name": self.partner_id.name}
@@ -158,6 +164,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             if self.property_id
             else False,
             "user_id": self.user_id.id,
+            **self._identity_payload(),  # caller name, listing line (threecx_call_identity.py)
         }
 
     def _sync_notify_transition(self, old_state, view, users, match=None):
@@ -210,7 +217,9 @@ class ThreecxCallSyncMixin(models.AbstractModel):
         """Speed to lead: a missed caller becomes a call-back activity due today."""
         self.ensure_one()
         assignee = (
-            self.property_id.listing_agent_id
+            # The listing agent only for a call to the listing's own line: an owner who rang a
+            # realtor's extension wanted that realtor.
+            self._did_listing_agent()
             or self.user_id
             or next((users[e] for e in view["rung"] if users.get(e)), False)
         )
@@ -219,33 +228,45 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             return
         if self.callback_deadline and not self.callback_user_id:
             self.sudo().callback_user_id = assignee  # speed to lead: whose figure it is
-        who = self.partner_id.name or self.external_number or _("an unknown number")
-        self.activity_schedule(
+        # The realtor's own day and clock: the worker runs without a user's time zone, and a
+        # call at 19:30 in New York is "tomorrow 00:30" in UTC.
+        tz = assignee.tz or self.company_id.partner_id.tz or "UTC"
+        local = self.with_context(tz=tz, lang=assignee.lang or self.env.lang)
+        who = self.partner_id.name or local._number_for(assignee) or local.env._(
+            "an unknown number"
+        )
+        local.activity_schedule(
             "mail.mail_activity_data_call",
-            # today where the realtor is (the worker runs without a user's time zone)
-            date_deadline=fields.Date.context_today(self.with_context(tz=assignee.tz)),
-            summary=_("Call back %s", who),
+            date_deadline=fields.Datetime.context_timestamp(local, self.start_at).date(),
+            summary=local.env._("Call back %s", who),
             # The caller's name or number comes from outside: text, never markup.
-            note=plaintext2html(_(
+            note=plaintext2html(local.env._(
                 "Missed call from %(who)s at %(time)s%(property)s.",
                 who=who,
-                time=fields.Datetime.to_string(self.start_at),
-                property=_(" about %s", self.property_id.display_name) if self.property_id else "",
+                time=format_datetime(local.env, self.start_at, tz=tz, dt_format="short"),
+                property=local.env._(" about %s", self.property_id.display_name)
+                if self.property_id else "",
             )),
             user_id=assignee.id,
+        )
+
+    def _number_for(self, user):
+        """The call's number as ``user`` writes it (threecx_call_display.py)."""
+        self.ensure_one()
+        return to_display(
+            self.external_number,
+            (user.country_id or user.company_id.country_id or self.company_id.country_id).code,
         )
 
     def _post_summary(self):
         """One short line on the contact's and the property's chatter."""
         self.ensure_one()
         labels = dict(self._fields["direction"]._description_selection(self.env))
-        minutes, seconds = divmod(self.talk_seconds, 60)
         body = Markup("%s") % _(
-            "%(direction)s call with %(realtor)s, %(minutes)s min %(seconds)02d s",
+            "%(direction)s call with %(realtor)s, %(duration)s",
             direction=labels.get(self.direction, ""),
             realtor=self.user_id.name or self.extension or _("an extension"),
-            minutes=minutes,
-            seconds=seconds,
+            duration=format_duration(self.talk_seconds),
         )
         for record in (self.partner_id, self.property_id):
             if record:

@@ -62,7 +62,8 @@ class ThreecxCallerLookup(models.AbstractModel):
         :param str did: the number that was dialled, to find a property's listing line
         :param str region: country code for national numbers; default: the company's country
         :return: ``{"number", "e164", "partners": [{"id", "name", "in_progress",
-            "in_progress_property_ids", "property_ids", "last_call_at"}], "properties":
+            "in_progress_property_ids", "property_ids", "owner_property_ids",
+            "last_call_at"}], "properties":
             [{"id", "name", "via"}], "property_id", "ambiguous"}``. Partners are ranked: those
             with a property in progress first, then the most recently called.
         """
@@ -173,6 +174,7 @@ class ThreecxCallerLookup(models.AbstractModel):
                 "in_progress": False,
                 "in_progress_property_ids": [],
                 "property_ids": [],
+                "owner_property_ids": [],
                 "last_call_at": last_call_at or False,
                 "properties": [],
             }
@@ -184,6 +186,7 @@ class ThreecxCallerLookup(models.AbstractModel):
             self._add_properties(partners, with_properties, visible)
         for partner in partners.values():
             partner["property_ids"].sort()
+            partner["owner_property_ids"].sort()
             partner["in_progress_property_ids"].sort()
             partner["properties"].sort(key=lambda p: p["id"])
         ranked = sorted(
@@ -203,23 +206,29 @@ class ThreecxCallerLookup(models.AbstractModel):
             SQL(
                 """
                 SELECT r.partner_id, rp.id, rp.reference, rp.name,
-                       rp.listing_status IN %(in_progress)s
-                  FROM (SELECT partner_id, property_id FROM realtor_property_owner_rel
+                       rp.listing_status IN %(in_progress)s, bool_or(r.owner)
+                  FROM (SELECT partner_id, property_id, TRUE AS owner
+                          FROM realtor_property_owner_rel
                          WHERE partner_id = ANY(%(ids)s)
-                         UNION
-                        SELECT partner_id, property_id FROM realtor_property_interest_rel
+                         UNION ALL
+                        SELECT partner_id, property_id, FALSE
+                          FROM realtor_property_interest_rel
                          WHERE partner_id = ANY(%(ids)s)) r
                   JOIN realtor_property rp ON rp.id = r.property_id
                  WHERE rp.id IN %(visible)s
+              GROUP BY r.partner_id, rp.id
                 """,
                 in_progress=IN_PROGRESS_STATUSES,
                 ids=ids,
                 visible=visible_properties,
             )
         )
-        for partner_id, prop_id, reference, name, in_progress in self.env.cr.fetchall():
+        for partner_id, prop_id, reference, name, in_progress, owner in self.env.cr.fetchall():
             partner = partners[partner_id]
             partner["property_ids"].append(prop_id)
+            if owner:
+                # The pop-up says "Owner of ...", not "Called the listing line of ...".
+                partner["owner_property_ids"].append(prop_id)
             partner["properties"].append(
                 {"id": prop_id, "name": self._property_name(reference, name)}
             )

@@ -119,16 +119,18 @@ class ThreecxCallDialMixin(models.AbstractModel):
 
         :returns: ``{"ok", "message", "tel", "request_id"}``; refusals (do-not-call, outside
             the contact's calling window, no extension, invalid number) are ``ok: False``
-            with the reason, never an exception, so the button can show it.
+            with the reason, never an exception, so the button can show it. ``tel`` (the
+            link to call from the realtor's own phone instead) is only there for a call the
+            rules allowed and the telephony could not place: a refusal offers no way around.
         """
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors and telephony managers can call through 3CX."))
-        tel = "tel:" + "".join(str(number or "").split())
         try:
             extension = self._dial_extension()
             destination = self._dial_check(number, res_model, res_id)
         except UserError as exc:
-            return {"ok": False, "message": exc.args[0], "tel": tel, "request_id": False}
+            return {"ok": False, "message": exc.args[0], "tel": False, "request_id": False}
+        tel = "tel:" + destination
         request_id = self._dial_enqueue(extension, destination)
         state, message = self._dial_wait(request_id)
         if state == "done":
@@ -156,6 +158,22 @@ class ThreecxCallDialMixin(models.AbstractModel):
         if reason:
             raise UserError(reason)
         return destination
+
+    @api.model
+    def _dial_transfer_target(self, server, target):
+        """Where a call on ``server`` may be handed over to: ``target`` itself when it is a
+        known extension of that server (a colleague: no contact rules apply), else the E.164
+        the outbound check allows, or a UserError saying why not.
+
+        Length says nothing: a US national number is 10 digits, and 3CX extensions may be as
+        long. What 3CX would dial outside is whatever is not one of its extensions.
+        """
+        target = str(target or "").strip()
+        if target and self.env["threecx.extension"].sudo().search_count(
+            [("server_id", "=", server.id), ("number", "=", target)], limit=1
+        ):
+            return target
+        return self._dial_check(target, False, False)
 
     @api.model
     def _dial_enqueue(self, extension, destination, action="makecall", call_id=False):

@@ -39,6 +39,19 @@ class ThreecxExtension(models.Model):
     registered = fields.Boolean(readonly=True, help="A phone or app is registered on it.")
     queue_logged_in = fields.Boolean("In queues", readonly=True)
     presence_at = fields.Datetime("Presence read at", readonly=True)
+    # What the managers' live view shows: one status, derived from the calls and the presence,
+    # so that a realtor is never "on a call" and "Available" at once.
+    status = fields.Selection(
+        [
+            ("on_call", "On a call"),
+            ("available", "Available"),
+            ("away", "Away"),
+            ("no_phone", "No phone"),
+            ("unknown", "Not seen yet"),
+        ],
+        compute="_compute_status",
+    )
+    status_label = fields.Char("Status shown", compute="_compute_status")
 
     _sql_constraints = [
         (
@@ -81,6 +94,36 @@ class ThreecxExtension(models.Model):
     def _compute_display_name(self):
         for extension in self:
             extension.display_name = f"{extension.number} {extension.user_id.name or ''}".strip()
+
+    # The calls are read at every compute (the live view reads every two seconds).
+    @api.depends("number", "server_id", "presence", "registered", "presence_at")
+    def _compute_status(self):
+        labels = dict(self._fields["status"]._description_selection(self.env))
+        talking = set()
+        if self.ids:
+            # As superuser: a realtor's status shows whoever may read the call.
+            calls = self.env["threecx.call"].sudo().search(
+                [
+                    ("state", "=", "connected"),
+                    ("server_id", "in", self.server_id.ids),
+                    ("extension", "in", [e for e in self.mapped("number") if e]),
+                ]
+            )
+            talking = {(call.server_id.id, call.extension) for call in calls}
+        for extension in self:
+            if (extension.server_id.id, extension.number) in talking:
+                status, label = "on_call", labels["on_call"]
+            elif not extension.presence_at:
+                status, label = "unknown", labels["unknown"]
+            elif not extension.registered:
+                status, label = "no_phone", labels["no_phone"]
+            elif (extension.presence or "Available") == "Available":
+                status, label = "available", labels["available"]
+            else:
+                # 3CX's own profile name (Away, Do Not Disturb, Lunch...), as the realtor set it.
+                status, label = "away", extension.presence
+            extension.status = status
+            extension.status_label = label
 
     @api.model
     def _apply_presence(self, server, users):

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import test_call_report
 from . import test_call_sync
+from . import test_caller_identity
 from . import test_caller_lookup
 from . import test_click_to_call
 from . import test_connection

@@ -48,7 +48,7 @@ class TestClickToCall(Realtor3cxCase):
         result, enqueue = self.dial()
         self.assertFalse(result["ok"])
         self.assertIn("Click Contact is on the do-not-call list", result["message"])
-        self.assertEqual(result["tel"], f"tel:{NUMBER}")
+        self.assertFalse(result["tel"])  # no tel: link around the rule
         enqueue.assert_not_called()
 
     @freeze_time("2026-11-26 03:30:00")  # 22:30 in New York
@@ -56,6 +56,7 @@ class TestClickToCall(Realtor3cxCase):
         result, enqueue = self.dial()
         self.assertFalse(result["ok"])
         self.assertIn("It is 22:30 for Click Contact (America/New_York)", result["message"])
+        self.assertFalse(result["tel"])
         enqueue.assert_not_called()
 
     def test_invalid_numbers_and_users_without_an_extension(self):
@@ -72,6 +73,8 @@ class TestClickToCall(Realtor3cxCase):
             with freeze_time("2026-11-25 15:00:00"):
                 result = Call.realtor_3cx_dial(NUMBER)
         self.assertEqual((result["ok"], result["message"]), (False, message))
+        # Allowed by the rules, not placed: the realtor may use their own phone.
+        self.assertEqual(result["tel"], f"tel:{NUMBER}")
 
     def test_session_tells_the_browser_its_line(self):
         session = self.Call.realtor_3cx_session()

@@ -2,8 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The server form's *Test connection*, against a real (simulated) 3CX on 127.0.0.1."""
 
-from odoo.exceptions import AccessError
+import json
 
+from odoo.exceptions import AccessError, UserError
+
+from ..models.threecx_connection_test import EXPIRY
+from ..threecx.client import CREDENTIALS, ConnectionReport, Problem, ThreecxClient
 from ..threecx.simulator.server import SimConfig, SimulatorThread
 from .common import Realtor3cxCase, use_keys
 
@@ -11,6 +15,13 @@ SIM_SECRET = "simulator-secret-for-odoo"
 
 
 class TestConnection(Realtor3cxCase):
+    """The button leaves a request for the worker; the worker's report is told in plain words.
+
+    The worker's side (it answers with its own session, minting nothing) is lived end to end
+    in tests/test_day_admin.py; here the report of a real test against the simulator, made
+    as the worker makes it, goes through the same ``threecx.connection.test._done``.
+    """
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -25,45 +36,113 @@ class TestConnection(Realtor3cxCase):
             ]
         )
 
-    def _test(self, server=None):
-        action = (server or self.server).with_user(self.admin).action_test_connection()
-        self.assertEqual(action["tag"], "display_notification")
-        return action["params"]
+    def _test(self, server=None, secret=SIM_SECRET):
+        """Click *Test connection* as the admin, then answer it as the worker does."""
+        server = server or self.server
+        action = server.with_user(self.admin).action_test_connection()
+        self.assertEqual(action["tag"], "realtor_3cx.connection_test")
+        test = self.env["threecx.connection.test"].browse(action["params"]["test_id"])
+        self.assertEqual((test.server_id, test.user_id), (server, self.admin))
+        self.assertEqual(server.test_state, "pending")
+        client = ThreecxClient(server.base_url, server.client_id, secret, timeout=5)
+        try:
+            report = client.test_connection()
+        finally:
+            client.close()
+        self.env["bus.bus"].sudo().search([]).unlink()
+        test._done(report)
+        server.invalidate_recordset()
+        self.env.cr.precommit.run()  # the bus sends at commit; read what it would send
+        [bus] = self.env["bus.bus"].sudo().search([("message", "like", "realtor_3cx.server/test")])
+        self.assertEqual(json.loads(bus.channel)[1:], ["res.partner", self.admin.partner_id.id])
+        payload = json.loads(bus.message)["payload"]
+        self.assertEqual(payload["message"], server.test_report)
+        self.assertEqual(payload["ok"], server.test_state == "ok")
+        self.assertTrue(server.test_done_at)
+        return payload
 
     def test_success_reports_version_licence_and_unknown_extensions(self):
-        params = self._test()
-        self.assertEqual(params["type"], "success", params["message"])
-        self.assertIn("Connected to 3CX 20.0.9.995", params["message"])
-        self.assertIn("Call Control sees 900, 100, 101, 102", params["message"])
+        payload = self._test()
+        self.assertTrue(payload["ok"], payload["message"])
+        self.assertEqual(self.server.test_state, "ok")
+        self.assertIn("Connected to 3CX 20.0.9.995", payload["message"])
+        self.assertIn("Call Control sees 900, 100, 101, 102", payload["message"])
         # 101 exists in 3CX, 4242 does not: the admin is told which mapping is wrong.
-        self.assertIn("do not exist in 3CX: 4242.", params["message"])
+        self.assertIn("do not exist in 3CX: 4242.", payload["message"])
         self.assertEqual(self.server.threecx_version, "20.0.9.995")
 
     def test_wrong_secret_is_named(self):
-        self.server.api_secret = "not-the-secret"
-        params = self._test()
-        self.assertEqual(params["type"], "danger")
-        self.assertTrue(params["sticky"])
-        self.assertIn("3CX refused the API client ID or secret", params["message"])
+        payload = self._test(secret="not-the-secret")
+        self.assertFalse(payload["ok"])
+        self.assertEqual(self.server.test_state, "failed")
+        self.assertEqual(payload["title"], "3CX connection failed")
+        self.assertIn("3CX refused the API client ID or secret", payload["message"])
 
     def test_missing_call_control_access_is_named(self):
         self.sim.simulator.config.callcontrol_access = False
         self.addCleanup(setattr, self.sim.simulator.config, "callcontrol_access", True)
-        params = self._test()
-        self.assertEqual(params["type"], "danger")
-        self.assertIn("may not use the Call Control API", params["message"])
-        self.assertNotIn("Connected to 3CX", params["message"])
+        payload = self._test()
+        self.assertFalse(payload["ok"])
+        self.assertIn("may not use the Call Control API", payload["message"])
+        self.assertNotIn("Connected to 3CX", payload["message"])
 
     def test_unreachable_pbx_is_named(self):
         server = self.server.copy({"name": "Nowhere", "base_url": "http://127.0.0.1:9"})
         server.api_secret = SIM_SECRET
-        params = self._test(server)
-        self.assertIn("Odoo cannot reach http://127.0.0.1:9 (Connection refused)",
-                      params["message"])
+        payload = self._test(server)
+        self.assertIn("The worker cannot reach http://127.0.0.1:9 (Connection refused)",
+                      payload["message"])
+
+    def test_the_report_is_in_the_language_of_the_admin_who_asked(self):
+        self.env["res.lang"]._activate_lang("es_419")
+        self.admin.lang = "es_419"
+        action = self.server.with_user(self.admin).action_test_connection()
+        test = self.env["threecx.connection.test"].browse(action["params"]["test_id"])
+        report = ConnectionReport(problems=[Problem(CREDENTIALS, "401")])
+        test.with_context(lang="es_419")._done(report)
+        self.assertIn("3CX rechazó", test.report)
 
     def test_only_an_admin_may_test(self):
         with self.assertRaises(AccessError):
             self.server.with_user(self.manager).action_test_connection()
+
+    def test_nothing_to_test_without_credentials(self):
+        server = self.server.copy({"name": "No key yet"})
+        self.assertFalse(server.api_secret_set)
+        with self.assertRaisesRegex(UserError, "API secret"):
+            server.with_user(self.admin).action_test_connection()
+        self.assertFalse(server.last_test_id)
+
+    def test_a_request_no_worker_took_says_so(self):
+        action = self.server.with_user(self.admin).action_test_connection()
+        test = self.env["threecx.connection.test"].browse(action["params"]["test_id"])
+        self.assertFalse(self.server.test_unanswered)
+        self.env.cr.execute(
+            "UPDATE threecx_connection_test SET create_date = create_date - %s * interval '1s'"
+            " WHERE id = %s", (EXPIRY + 1, test.id))
+        self.env.invalidate_all()
+        self.assertTrue(self.server.test_unanswered)
+        test._done(ConnectionReport())
+        self.server.invalidate_recordset()
+        self.assertFalse(self.server.test_unanswered)
+        self.assertEqual(self.server.test_state, "ok")
+
+    def test_the_form_shows_the_last_test_and_old_ones_are_cleared(self):
+        tests = self.env["threecx.connection.test"]
+        first = tests.browse(
+            self.server.with_user(self.admin).action_test_connection()["params"]["test_id"])
+        second = tests.browse(
+            self.server.with_user(self.admin).action_test_connection()["params"]["test_id"])
+        second._done(ConnectionReport(problems=[Problem(CREDENTIALS, "401")]))
+        self.assertEqual(self.server.last_test_id, second)
+        self.assertEqual(self.server.test_state, "failed")
+        self.env.cr.execute(
+            "UPDATE threecx_connection_test SET create_date = create_date - interval '31 days'"
+            " WHERE id IN %s", ((first.id, second.id),))
+        self.env.invalidate_all()
+        tests._gc_old_tests()
+        self.assertFalse(first.exists())
+        self.assertTrue(second.exists(), "the server's last test stays for its form")
 
 
 class TestDemoSecret(Realtor3cxCase):

@@ -364,7 +364,8 @@ class TestFuzzHttp(HttpCase, Realtor3cxMixin):
         })
         result = self.assert_rpc_answer(response, before)
         if result is not None:
-            self.assertTrue(str(result["tel"]).startswith("tel:"))
+            # a tel: link only for a number the rules allowed (the worker is what failed)
+            self.assertTrue(result["tel"] is False or str(result["tel"]).startswith("tel:+"))
             self.assertFalse(result["ok"])  # no worker here: nothing is ever placed
 
     @given(params=st.fixed_dictionaries(

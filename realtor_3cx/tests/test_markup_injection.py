@@ -77,6 +77,6 @@ class TestMarkupInjection(Realtor3cxCase):
         self.env["threecx.call"]._sync_from_3cx(self.server, [
             self.view("x3", "connected", answer_at=1_790_000_005),
             self.view("x3", "completed", answer_at=1_790_000_005, end_at=1_790_000_065)])
-        line = self.partner.message_ids.filtered(lambda m: "min" in str(m.body))
+        line = self.partner.message_ids.filtered(lambda m: "call with" in str(m.body))
         self.assertEqual(len(line), 1)
         self.assert_text(line.body, "Riley")

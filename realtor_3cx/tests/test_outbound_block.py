@@ -5,10 +5,11 @@
 import datetime
 from unittest import mock
 
+import pytz
 from freezegun import freeze_time
 
 from odoo.exceptions import ValidationError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import Realtor3cxCase, Realtor3cxMixin
 
@@ -43,6 +44,32 @@ class TestOutboundBlock(Realtor3cxCase):
         self.assertIn("It is 22:30 for Open Contact (America/New_York)", reason)
         self.assertEqual(block("not a number")[0], False)
         self.assertIn("is not a phone number", block("not a number")[1])
+
+    def test_a_contact_without_a_time_zone_is_held_to_its_numbers_region(self):
+        # 22:30 in New York is 19:30 in Los Angeles and 03:30 in London. The realtor's own
+        # time zone plays no part.
+        self.realtor.tz = "America/Los_Angeles"
+        Partner = self.env["res.partner"]
+        Partner.create({"name": "Manhattan Buyer", "phone": "+1 212 555 0147"})
+        Partner.create({"name": "Venice Seller", "phone": "+1 310 555 0147"})
+        Partner.create({"name": "London Investor", "phone": "+44 20 7946 0958"})
+        block = self.Partner._realtor_3cx_outbound_block
+        number, reason = block("(212) 555-0147", NIGHT_NY)
+        self.assertEqual(number, "+12125550147")
+        self.assertIn("It is 22:30 for Manhattan Buyer (America/New_York, where +12125550147 "
+                      "is)", reason)
+        self.assertEqual(block("(212) 555-0147", NOON_NY), ("+12125550147", False))
+        self.assertEqual(block("(310) 555-0147", NIGHT_NY), ("+13105550147", False))
+        self.assertIn("It is 03:30 for London Investor (Europe/London",
+                      block("+442079460958", NIGHT_NY)[1])
+        # The contact's own time zone, when set, is what counts.
+        Partner.search([("name", "=", "Venice Seller")]).tz = "America/New_York"
+        self.assertIn("It is 22:30 for Venice Seller (America/New_York)",
+                      block("(310) 555-0147", NIGHT_NY)[1])
+        # A number whose region phonenumbers does not know (the fictional 555 range) and a
+        # contact without a time zone: nothing to hold it to.
+        Partner.create({"name": "Fictional", "phone": "+15550108899"})
+        self.assertEqual(block("+15550108899", NIGHT_NY), ("+15550108899", False))
 
     def test_the_calling_window_is_a_setting(self):
         self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "09:00-12:00")
@@ -131,6 +158,21 @@ class TestOutboundBlockHttp(HttpCase, Realtor3cxMixin):
             {"server_id": cls.server.id, "number": "101", "user_id": cls.realtor.id}
         )
         cls.env["res.partner"].create({"name": "Never Call", "phone": DNC, "do_not_call": True})
+        cls.env["res.partner"].create({"name": "Late Contact", "phone": OPEN,
+                                       "tz": "America/New_York"})
+        colleague = new_test_user(cls.env, login="r3cx_colleague",
+                                  groups="realtor_3cx.realtor_3cx_group_user")
+        cls.env["threecx.extension"].create(
+            {"server_id": cls.server.id, "number": "102", "user_id": colleague.id}
+        )
+        # An extension of another 3CX server is an unknown number on this one.
+        other = cls.env["threecx.server"].create(
+            {"name": "Other PBX", "base_url": "https://pbx2.example.com/", "client_id": "901",
+             "api_secret": "x"}
+        )
+        cls.env["threecx.extension"].create(
+            {"server_id": other.id, "number": "555", "user_id": cls.manager.id}
+        )
 
     def test_the_softphone_refuses_a_do_not_call_number_before_the_worker_is_asked(self):
         self.authenticate("r3cx_realtor", "r3cx_realtor")
@@ -156,3 +198,62 @@ class TestOutboundBlockHttp(HttpCase, Realtor3cxMixin):
         self.assertFalse(result["ok"])
         self.assertIn("do-not-call", result["message"])
         self.assertEqual(self.env["threecx.dial.request"].search_count([]), requests_before)
+
+    def transfer(self, destination):
+        session = self.env["threecx.softphone.session"].create(
+            {"server_id": self.server.id, "user_id": self.realtor.id, "extension": "101",
+             "offer": "v=0\r\n", "state": "answered", "call_id": "956"}
+        )
+        self.authenticate("r3cx_realtor", "r3cx_realtor")
+        Call = type(self.env["threecx.call"])
+        with mock.patch.object(Call, "_dial_wait", return_value=("done", "")):
+            result = self.make_jsonrpc_request(
+                "/realtor_3cx/softphone/transfer",
+                {"session_id": session.id, "destination": destination},
+            )
+        placed = self.env["threecx.dial.request"].search(
+            [("action", "=", "transfer"), ("call_id", "=", "956")]
+        )
+        return result, placed.mapped("destination")
+
+    def set_window(self, is_open):
+        # Not freezegun: the HTTP server thread and the session would see that clock too.
+        hour = datetime.datetime.now(pytz.timezone("America/New_York")).hour
+        closed = "01:00-02:00" if hour >= 12 else "13:00-14:00"
+        self.env["ir.config_parameter"].set_param(
+            "realtor_3cx.calling_window", "00:00-24:00" if is_open else closed)
+
+    def test_a_transfer_to_a_national_or_international_number_is_checked(self):
+        self.set_window(True)
+        # A US national number is 10 digits: it is a number, not an extension.
+        for destination in ("5550108801", "15550108801", "+15550108801", "0015550108801"):
+            with self.subTest(destination=destination):
+                result, placed = self.transfer(destination)
+                self.assertFalse(result["ok"])
+                self.assertIn("Never Call is on the do-not-call list", result["message"])
+                self.assertEqual(placed, [])
+        result, placed = self.transfer("5550108802")  # allowed: dialled as E.164
+        self.assertTrue(result["ok"], result)
+        self.assertEqual(placed, [OPEN])
+
+    def test_a_transfer_to_a_number_outside_its_calling_window_is_refused(self):
+        self.set_window(False)
+        result, placed = self.transfer("5550108802")
+        self.assertFalse(result["ok"])
+        self.assertIn("for Late Contact (America/New_York): calls are allowed", result["message"])
+        self.assertEqual(placed, [])
+
+    def test_only_a_known_extension_of_the_calls_server_skips_the_check(self):
+        # A colleague's extension: no contact rules for an internal hand-over, at any hour.
+        self.set_window(False)
+        result, placed = self.transfer(" 102 ")
+        self.assertTrue(result["ok"], result)
+        self.assertEqual(placed, ["102"])
+        # Short numbers that are no extension here (unmapped, another server's, a service
+        # number) are outside numbers: the check refuses what 3CX should not dial.
+        for destination in ("105", "555", "911", "5550108"):
+            with self.subTest(destination=destination):
+                result, placed = self.transfer(destination)
+                self.assertFalse(result["ok"])
+                self.assertIn("is not a phone number 3CX can dial", result["message"])
+                self.assertEqual(placed, ["102"])

@@ -28,7 +28,7 @@ from collections import deque
 import psycopg2
 from psycopg2 import sql
 
-from ..threecx.client import ThreecxClient
+from ..threecx.client import UNEXPECTED, ConnectionReport, Problem, ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from .recordings import RecordingFetcher
@@ -45,10 +45,12 @@ LOCK_CLASS = 0x3C3C  # first key of our advisory locks; the second is the server
 SNAPSHOT_THRESHOLD = 64  # legs pending in one batch
 SNAPSHOT_DNS = 16  # DNs pending in one batch
 QUEUE_LIMIT = 100_000
-FATAL_RETRY = 30.0
+FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
 DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
 SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphone/*
-PRESENCE_INTERVAL = 30.0  # after a refused secret or missing access: the admin must act first
+TEST_CHANNEL = "realtor_3cx_connection_test"  # NOTIFYed by threecx.server's Test connection
+TEST_EXPIRY = 30  # seconds: an older request was reported unanswered to the admin (same value)
+PRESENCE_INTERVAL = 30.0
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
 FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
@@ -186,7 +188,7 @@ class ServerSession(threading.Thread):
                 _logger.error("worker: 3CX server %s refused us: %s", self.server_id, exc)
                 self._write_health(state="error", error=str(exc))
                 lock.release()
-                self._wait(FATAL_RETRY)
+                self._wait_refused(FATAL_RETRY)
             except Exception:
                 _logger.exception("worker: session of 3CX server %s failed", self.server_id)
                 lock.release()
@@ -200,6 +202,23 @@ class ServerSession(threading.Thread):
         deadline = time.monotonic() + seconds
         while not self._stopping() and time.monotonic() < deadline:
             self.stop_event.wait(0.2)
+
+    def _wait_refused(self, seconds):
+        """Wait before connecting again after 3CX refused us, answering the admin's connection
+        tests meanwhile: nobody holds a token then, so the test may mint one. A test that
+        passes ends the wait (the admin fixed what 3CX refused)."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping() and time.monotonic() < deadline:
+            if self._test_pending():
+                lock = AdvisoryLock(self.odoo.dsn, self.server_id)
+                # Taken by another worker: that one acts, holds the token, and answers.
+                if lock.acquire():
+                    try:
+                        if self._answer_test(None):
+                            return
+                    finally:
+                        lock.release()
+            self.stop_event.wait(1)
 
     # -- acting ------------------------------------------------------------------------------
 
@@ -235,6 +254,7 @@ class ServerSession(threading.Thread):
         next_health = next_lock_check = next_dial = next_presence = time.monotonic()
         self._listen(lock, DIAL_CHANNEL)
         self._listen(lock, SOFTPHONE_CHANNEL)
+        self._listen(lock, TEST_CHANNEL)
         self.route_point = settings["client_id"]
         self.ice_servers = settings["ice_servers"]
         self.bridges.clear()
@@ -251,6 +271,7 @@ class ServerSession(threading.Thread):
                     next_dial = now + 2
                     self._dial_pending()
                     self._softphone_pending()
+                    self._answer_test(client)
                 if now >= next_presence:
                     next_presence = now + PRESENCE_INTERVAL
                     self._refresh_presence()
@@ -322,6 +343,72 @@ class ServerSession(threading.Thread):
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read click-to-call requests: %s", exc)
+
+    # -- the admin's *Test connection* (threecx.server.action_test_connection) ---------------
+
+    def _test_pending(self):
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute(
+                    "SELECT 1 FROM threecx_connection_test WHERE server_id = %s AND "
+                    "state = 'pending' AND create_date > "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) LIMIT 1",
+                    (self.server_id, TEST_EXPIRY))
+                return bool(cr.fetchone())
+        except DB_ERRORS:
+            return False
+
+    def _answer_test(self, client):
+        """Run the pending connection tests of this server and store the report; True if it
+        passed, None when no test was waiting.
+
+        ``client`` is the live session's: its token is reused, so 3CX revokes nothing and the
+        event connection stays up. Without one (3CX refused us), a client of its own mints a
+        token. Several requests waiting (a double click) share one test.
+        """
+        try:
+            with self.odoo.cursor() as cr:
+                # Claimed in a transaction of its own: two workers never run the same test,
+                # and the admin's form shows "Testing" while 3CX answers.
+                cr.execute(
+                    "UPDATE threecx_connection_test SET state = 'running', "
+                    "write_date = now() at time zone 'utc' WHERE server_id = %s AND "
+                    "state = 'pending' AND create_date > "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) RETURNING id",
+                    (self.server_id, TEST_EXPIRY))
+                test_ids = [row[0] for row in cr.fetchall()]
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot read connection tests: %s", exc)
+            return None
+        if not test_ids:
+            return None
+        own = None
+        try:
+            if client is None:
+                settings = self._load_server()
+                client = own = ThreecxClient(settings["base_url"], settings["client_id"],
+                                             settings["secret"])
+            report = client.test_connection()
+        except Fatal as exc:  # archived meanwhile, or the worker cannot read the secret
+            report = ConnectionReport(problems=[Problem(UNEXPECTED, str(exc))])
+        except Exception as exc:  # noqa: BLE001 (the admin gets an answer whatever failed)
+            _logger.exception("worker: connection test of 3CX server %s failed", self.server_id)
+            report = ConnectionReport(problems=[Problem(UNEXPECTED, str(exc))])
+        finally:
+            if own is not None:
+                own.close()
+        try:
+            with self.odoo.cursor() as cr:
+                env = self.odoo.env(cr)
+                for test in env["threecx.connection.test"].browse(test_ids):
+                    test.with_context(lang=test.user_id.lang or "en_US")._done(report)
+                env.flush_all()
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot store the connection test of 3CX server %s: %s",
+                            self.server_id, exc)
+        return report.ok
 
     def _dial(self, extension, destination):
         try:
@@ -541,6 +628,7 @@ class ServerSession(threading.Thread):
     def _on_state(self, connected, detail):
         if connected:
             self.connected_since = time.time()
+            self.last_error = ""  # the form must not show a cleared fault beside "Connected"
         else:
             self.connected_since = None
             self.last_error = detail or self.last_error

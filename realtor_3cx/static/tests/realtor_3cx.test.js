@@ -30,6 +30,7 @@ const RINGING = {
     partner: false,
     candidates: [],
     property: { id: 3, name: "12 Ocean View Drive" },
+    listing_line: true,
     user_id: false,
     match: {
         partners: [
@@ -88,8 +89,14 @@ test("the pop-up ranks the people sharing a number and lets the realtor pick", a
         "Jordan Lee",
         "Casey Lee",
     ]);
+    // The choice is the call's contact, on the server (not only on this card).
+    onRpc("threecx.call", "action_pick_contact", ({ args }) => {
+        expect.step(`pick ${args[0]} ${args[1]}`);
+        return true;
+    });
     await click(".o_realtor_3cx_picker button:last-child");
     await contains(".o_realtor_3cx_popup_title", { text: "Casey Lee" });
+    await expect.waitForSteps(["pick 41 8"]);
     await contains(".o_realtor_3cx_open_contact");
     // Claim is offered: nobody owns this team call yet.
     onRpc("threecx.call", "action_claim", ({ args }) => {
@@ -149,7 +156,7 @@ test("notifications from before the page loaded are ignored, ringing calls resto
     expect(".o_realtor_3cx_popup[data-call-id='41']").toHaveCount(0);
 });
 
-test("click-to-call shows progress, or the reason and the tel: fallback", async () => {
+test("click-to-call shows progress, or the reason (a refusal has no tel: fallback)", async () => {
     await startServer();
     session();
     let answer = {
@@ -175,11 +182,11 @@ test("click-to-call shows progress, or the reason and the tel: fallback", async 
     await click(".o_realtor_3cx_dial");
     await contains(".o_realtor_3cx_dial_status[data-status=ringing]");
     expect.verifySteps(["dial +15550108301 res.partner 5"]);
-    answer = { ok: false, message: "Dana is on the do-not-call list.", tel: "tel:+15550108301" };
+    answer = { ok: false, message: "Dana is on the do-not-call list.", tel: false };
     await click(".o_realtor_3cx_dial");
     await contains(".o_realtor_3cx_dial_status[data-status=failed]");
     expect(".o_realtor_3cx_dial_status").toHaveText(/do-not-call/);
-    await contains(".o_realtor_3cx_dial_status a[href='tel:+15550108301']");
+    expect(queryAll(".o_realtor_3cx_dial_status a")).toHaveLength(0);
     expect.verifySteps(["dial +15550108301 res.partner 5"]);
 });
 
@@ -207,4 +214,56 @@ test("the outcome dialog saves the outcome and the notes", async () => {
     await click(".o_realtor_3cx_outcome_save");
     await contains(".o_realtor_3cx_outcome", { count: 0 });
     expect.verifySteps([JSON.stringify([[41], { notes: "Call Friday", outcome_id: 5 }])]);
+});
+
+test("the card follows who the server says is calling (picked elsewhere, or just created)", async () => {
+    const pyEnv = await startServer();
+    session();
+    onRpc("res.partner", "has_access", () => true);
+    await start();
+    await contains(".o_realtor_3cx_systray");
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ringing", {
+        ...UNKNOWN,
+        name: "CASEY LEE",
+    });
+    await contains(".o_realtor_3cx_popup_title", { text: "Unknown caller" });
+    await contains(".o_realtor_3cx_popup_caller_name", { text: "· CASEY LEE" });
+    await contains(".o_realtor_3cx_create_contact");
+    const casey = { id: 8, name: "Casey Lee", property_ids: [], owner_property_ids: [] };
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/updated", {
+        ...UNKNOWN,
+        state: "connected",
+        partner: { id: 8, name: "Casey Lee" },
+        match: { partners: [casey], properties: [] },
+    });
+    await contains(".o_realtor_3cx_popup_title", { text: "Casey Lee" });
+    await contains(".o_realtor_3cx_create_contact", { count: 0 });
+    await contains(".o_realtor_3cx_open_contact");
+    await contains(".o_realtor_3cx_popup_caller_name", { count: 0 });
+    // The update says who is calling; the call's state comes from its own notifications.
+    expect(".o_realtor_3cx_popup").toHaveAttribute("data-state", "ringing");
+});
+
+test("an owner ringing the realtor is the owner of the property, not its listing line", async () => {
+    const pyEnv = await startServer();
+    session();
+    await start();
+    await contains(".o_realtor_3cx_systray");
+    const owner = {
+        id: 7,
+        name: "Jordan Lee",
+        in_progress: true,
+        property_ids: [3],
+        owner_property_ids: [3],
+        last_call_at: false,
+    };
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ringing", {
+        ...RINGING,
+        listing_line: false,
+        partner: { id: 7, name: "Jordan Lee" },
+        match: { partners: [owner], properties: [{ id: 3, name: "12 Ocean View Drive" }] },
+    });
+    await contains(".o_realtor_3cx_popup_owner", { text: "12 Ocean View Drive" });
+    expect(".o_realtor_3cx_popup_owner").toHaveText(/^Owner of\s+12 Ocean View Drive$/);
+    expect(".o_realtor_3cx_popup_listing").toHaveCount(0);
 });

@@ -44,7 +44,11 @@ def parse_args(argv=None):
                         help="multiply every PBX delay (0.1: ten times faster)")
     parser.add_argument("--audio", choices=("tone", "echo"), default=defaults.audio)
     parser.add_argument("--tls", action="store_true", help="HTTPS/WSS with a self-signed cert")
-    parser.add_argument("--demo", action="store_true", help="generate realistic call traffic")
+    parser.add_argument("--demo", nargs="?", const="gentle", choices=sorted(demo.PACES),
+                        default=None,
+                        help="generate realistic call traffic: gentle (the default: a call "
+                             "every 3 minutes, answered only by you) or busy (every 25 s, "
+                             "most answered by the simulated phones)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the --demo traffic")
     parser.add_argument("--state-file", default=None,
                         help="keep the call log and call ids here across restarts, as 3CX's "
@@ -74,14 +78,14 @@ async def serve(args):
     scheme = "https" if config.tls else "http"
     _logger.info("3CX simulator listening on %s://%s:%s (client id %s, version %s%s)", scheme,
                  config.host, config.port, config.client_id, config.version,
-                 ", demo traffic" if args.demo else "")
+                 f", {args.demo} demo traffic" if args.demo else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     tasks = []
     if args.demo:
-        tasks.append(asyncio.ensure_future(demo.run(simulator, seed=args.seed)))
+        tasks.append(asyncio.ensure_future(demo.run(simulator, seed=args.seed, pace=args.demo)))
     if args.parent_pid:
         tasks.append(asyncio.ensure_future(_watch_parent(args.parent_pid, stop)))
     await stop.wait()

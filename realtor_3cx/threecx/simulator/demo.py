@@ -5,6 +5,15 @@
 Callers come from the demo database (a couple sharing one number, a buyer, a do-not-call
 contact, a per-listing DID) plus unknown numbers; they ring a realtor or the team queue, and
 are answered, missed or sent to voicemail. The same ``--seed`` gives the same day.
+
+Two paces (``--demo gentle|busy``):
+
+- ``gentle`` (``make run``'s default): a call every three minutes on average, and nobody but
+  the person trying the product answers: a call they take in Odoo is theirs (the caller hangs
+  up after a while and they are asked its outcome), one they leave rings out as missed. No
+  prompt ever asks about a call they did not take.
+- ``busy``: a call every 25 seconds, 70% of them answered by the simulated desk phones, for a
+  lively dashboard (each answered call asks its realtor for an outcome).
 """
 
 import asyncio
@@ -27,10 +36,13 @@ CALLERS = (
     ("+15550107777", "WIRELESS CALLER", ""),
 )
 TARGETS = ("100", "101", "102", "800")
+# pace -> (mean seconds between two calls, share answered by the simulated desk phones)
+PACES = {"gentle": (180.0, 0.0), "busy": (25.0, 0.7)}
 
 
-async def run(simulator, seed=None, mean_gap=25.0):
-    """Start a call every ``mean_gap`` seconds (scaled by the simulator's speed), forever."""
+async def run(simulator, seed=None, pace="busy"):
+    """Start calls at ``pace`` (delays scaled by the simulator's speed), forever."""
+    mean_gap, answered = PACES[pace]
     rng = random.Random(seed)
     pbx = simulator.pbx
     speed = simulator.config.speed
@@ -44,8 +56,10 @@ async def run(simulator, seed=None, mean_gap=25.0):
             _logger.exception("demo: could not start a call")
             continue
         _logger.info("demo: %s calls %s (call %s)", number, target, call.callid)
-        if rng.random() < 0.7:
+        if rng.random() < answered:
             asyncio.ensure_future(_answer_later(simulator, call.callid, rng))
+        else:
+            asyncio.ensure_future(_hang_up_once_taken(simulator, call.callid, rng))
 
 
 async def _answer_later(simulator, callid, rng):
@@ -57,7 +71,25 @@ async def _answer_later(simulator, callid, rng):
     if not ringing:
         return
     pbx.answer(rng.choice(ringing))
-    await asyncio.sleep(rng.uniform(15, 120) * speed)
-    call = pbx.calls.get(callid)
+    await _hang_up_later(simulator, callid, rng)
+
+
+async def _hang_up_once_taken(simulator, callid, rng):
+    """A call left to the person trying the product: when they take it (from Odoo's pop-up or
+    the softphone), the caller talks a while and hangs up, as a caller would."""
+    pbx = simulator.pbx
+    while True:
+        await asyncio.sleep(0.5)
+        call = pbx.calls.get(callid)
+        if call is None or call.ended_at is not None:
+            return
+        if call.answered_at is not None:
+            break
+    await _hang_up_later(simulator, callid, rng)
+
+
+async def _hang_up_later(simulator, callid, rng):
+    await asyncio.sleep(rng.uniform(15, 120) * simulator.config.speed)
+    call = simulator.pbx.calls.get(callid)
     if call is not None and call.ended_at is None:
-        pbx.hangup(callid, rng.choice(("caller", "callee")))
+        simulator.pbx.hangup(callid, rng.choice(("caller", "callee")))

@@ -20,6 +20,7 @@ export const BUS = {
     ringing: "realtor_3cx.call/ringing",
     answered: "realtor_3cx.call/answered",
     ended: "realtor_3cx.call/ended",
+    updated: "realtor_3cx.call/updated",
     dial: "realtor_3cx.call/dial",
     softphoneEnded: "realtor_3cx.softphone/ended",
 };
@@ -31,7 +32,8 @@ const ASKED_KEY = "realtor_3cx.notification_permission_asked";
  *
  * It subscribes to the worker's bus notifications and exposes reactive ``state``:
  *   - ``popups``: ringing calls to show (one per call record, newest first);
- *   - ``dialing``: the click-to-call in progress ``{number, status, message, tel}``;
+ *   - ``dialing``: the click-to-call in progress ``{number, resModel, resId, status, message,
+ *     tel}`` (the record it was placed from);
  *   - ``session``: ``{extension, server_id, is_manager}`` from the server.
  * Components (the systray pop-up, the phone widget, the outcome dialog) only read it and call
  * its methods. Every tab receives the bus; a dismissal is shared between tabs, and only the
@@ -72,7 +74,16 @@ export const callService = {
              * @param {number} [resId]
              */
             async dial(number, resModel = false, resId = false) {
-                state.dialing = { number, status: "calling", message: _t("Calling..."), tel: "" };
+                // The record it was placed from: only that row's button shows the progress, not
+                // every row with the same number (a caller missed three times).
+                const origin = { resModel, resId };
+                state.dialing = {
+                    number,
+                    ...origin,
+                    status: "calling",
+                    message: _t("Calling..."),
+                    tel: "",
+                };
                 let result;
                 try {
                     result = await orm.call("threecx.call", "realtor_3cx_dial", [
@@ -83,15 +94,17 @@ export const callService = {
                 } catch (error) {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "failed",
                         message: _t("The call could not be requested."),
-                        tel: `tel:${number}`,
+                        tel: "", // unchecked: no way around the rules
                     };
                     throw error;
                 }
                 if (result.ok) {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "ringing",
                         message: result.message,
                         tel: result.tel,
@@ -99,6 +112,7 @@ export const callService = {
                 } else {
                     state.dialing = {
                         number,
+                        ...origin,
                         status: "failed",
                         message: result.message,
                         tel: result.tel,
@@ -289,6 +303,14 @@ export const callService = {
             }
             startRinging();
             desktopNotification(payload);
+        });
+        on(BUS.updated, (payload) => {
+            // Who the caller is, settled (picked, or a contact created): the card follows.
+            const popup = state.popups.find((p) => p.id === payload.id);
+            if (popup) {
+                const { partner, candidates, property, listing_line, match } = payload;
+                Object.assign(popup, { partner, candidates, property, listing_line, match });
+            }
         });
         on(BUS.softphoneEnded, (payload) => {
             if (browserCall && payload.session_id === state.softphone.sessionId) {

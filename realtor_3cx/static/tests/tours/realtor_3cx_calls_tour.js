@@ -26,7 +26,7 @@ registry.category("web_tour.tours").add("realtor_3cx_calls_tour", {
         },
         {
             content: "with the talk time measure",
-            trigger: ".o_pivot table th:contains('Talk time (s)')",
+            trigger: ".o_pivot table th:contains('Talk time')",
         },
         {
             content: "Switch to the graph",

@@ -14,12 +14,11 @@ registry.category("web_tour.tours").add("realtor_3cx_dashboard_tour", {
         },
         {
             content: "with the median time to call back among its measures",
-            trigger: ".o_pivot table th:contains('Median time to call back (s)')",
+            trigger: ".o_pivot table th:contains('Median time to call back')",
         },
         {
-            content: "Dash Realtor's median call back is 150 s (the mean would be 470)",
-            trigger:
-                ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('150.00')",
+            content: "Dash Realtor's median call back is 2:30 (the mean would be 7:50)",
+            trigger: ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('2:30')",
         },
         {
             content: "and their answer rate is 20 %",

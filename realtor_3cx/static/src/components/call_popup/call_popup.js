@@ -7,6 +7,7 @@ import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
 import { useService } from "@web/core/utils/hooks";
+import { formatServerDateTime } from "@realtor_3cx/core/formats";
 
 /**
  * One incoming call: who it is (the ranked matches, with a picker when several people share
@@ -20,6 +21,7 @@ export class CallPopupCard extends Component {
     setup() {
         this.calls = useService("realtor_3cx.call");
         this.action = useService("action");
+        this.orm = useService("orm");
         // Creating contacts is Odoo's own Contact Creation right, which an admin may take
         // away: without it the button would only lead to an access error on save. The answer
         // is cached per model by the user service; the card does not wait for it.
@@ -64,12 +66,35 @@ export class CallPopupCard extends Component {
         return this.chosen ? all.filter((p) => this.chosen.property_ids.includes(p.id)) : all;
     }
 
+    get lastCall() {
+        // The server's UTC time, in the realtor's own time zone.
+        return formatServerDateTime(this.chosen?.last_call_at);
+    }
+
     get claimable() {
         return !this.props.call.user_id && this.props.call.state === "ringing";
     }
 
-    pick(partnerId) {
+    /** The call's relation to the property shown: its listing line, or the caller's own. */
+    get propertyRole() {
+        const call = this.props.call;
+        if (!call.property) {
+            return false;
+        }
+        if (call.listing_line) {
+            return "listing_line";
+        }
+        const owners = this.chosen?.owner_property_ids || [];
+        return owners.includes(call.property.id) ? "owner" : "about";
+    }
+
+    /** The realtor's choice is the call's contact (the server tells every tab). */
+    async pick(partnerId) {
         this.local.picked = partnerId;
+        await this.orm.call("threecx.call", "action_pick_contact", [
+            [this.props.call.id],
+            partnerId,
+        ]);
     }
 
     openContact() {
@@ -90,14 +115,13 @@ export class CallPopupCard extends Component {
         });
     }
 
-    createContact() {
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            res_model: "res.partner",
-            views: [[false, "form"]],
-            target: "current",
-            context: { default_phone: this.props.call.number, default_name: "" },
-        });
+    async createContact() {
+        // Pre-filled by the server (name 3CX gave, the number's time zone); saving it links
+        // the call, and the card then shows the new contact.
+        const action = await this.orm.call("threecx.call", "action_create_contact", [
+            [this.props.call.id],
+        ]);
+        await this.action.doAction(action);
     }
 
     async answer() {

@@ -27,7 +27,7 @@ export class OutcomeDialog extends Component {
 
     get who() {
         const call = this.props.call;
-        return call.partner?.name || call.number || _t("this caller");
+        return call.partner?.name || call.number_display || call.number || _t("this caller");
     }
 
     async save() {

@@ -9,6 +9,11 @@ import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 
 const LIVE = ["ringing", "dialing", "connected"];
+const DIRECTIONS = {
+    inbound: _t("Inbound"),
+    outbound: _t("Outbound"),
+    internal: _t("Internal"),
+};
 const REFRESH_MS = 2000;
 
 /**
@@ -41,7 +46,7 @@ export class CallDashboard extends Component {
                 [
                     "state",
                     "direction",
-                    "external_number",
+                    "external_number_display",
                     "partner_id",
                     "property_id",
                     "user_id",
@@ -64,6 +69,8 @@ export class CallDashboard extends Component {
                     "queue_logged_in",
                     "server_id",
                     "presence_at",
+                    "status",
+                    "status_label",
                 ],
                 { order: "number" }
             ),
@@ -81,20 +88,8 @@ export class CallDashboard extends Component {
         return this.state.calls.filter((c) => c.state !== "connected");
     }
 
-    onCall(extension) {
-        return this.state.calls.some(
-            (c) =>
-                c.state === "connected" &&
-                c.extension === extension.number &&
-                c.server_id[0] === extension.server_id[0]
-        );
-    }
-
-    presenceLabel(extension) {
-        if (!extension.presence_at) {
-            return _t("not seen yet");
-        }
-        return extension.registered ? extension.presence || "" : _t("no phone");
+    directionLabel(call) {
+        return DIRECTIONS[call.direction] || call.direction;
     }
 
     elapsed(since) {
