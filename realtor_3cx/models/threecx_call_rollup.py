@@ -31,9 +31,13 @@ and enter, which are summed again from the view in the same transaction. Trigger
 than ``create``/``write`` overrides, because the ORM also stores computed and related fields
 (durations, the server's company) without ``write``, and PostgreSQL itself empties a realtor,
 a property or a call-back call that is deleted: the roll-up sees every change the view sees.
-Two transactions that change calls of one realtor in one quarter hour at the same time
-conflict on its row, and the second is retried as any serialization failure (Odoo's cursors
-are REPEATABLE READ).
+Two transactions that change calls of one realtor in one quarter hour (or day) at the same
+time would conflict on its row (Odoo's cursors are REPEATABLE READ): the realtor saving an
+outcome while the worker writes their next call. The second must neither fail nor log an
+error for a figure, so its trigger catches the conflict and marks the keys stale instead
+(``threecx_call_rollup_stale``, insert-only: inserts never conflict). While any key is stale
+the report reads the view (still exact); the next statement on the calls, or the cron, sums the
+stale keys again in a snapshot that sees what made them stale, and clears them.
 """
 
 import bisect
@@ -107,6 +111,12 @@ CREATE UNIQUE INDEX threecx_call_rollup_key
     ON threecx_call_rollup (is_day, start_at, company_id, user_id) NULLS NOT DISTINCT;
 CREATE OR REPLACE AGGREGATE threecx_call_rollup_cat(anycompatiblearray)
     (SFUNC = array_cat, STYPE = anycompatiblearray);
+CREATE TABLE threecx_call_rollup_stale (
+    id serial PRIMARY KEY,
+    company_id int4,
+    user_id int4,
+    start_at timestamp NOT NULL
+);
 """
 COLUMNS = (
     "company_id", "user_id", "start_at", "call_count", "calls_made", "calls_received",
@@ -227,7 +237,17 @@ BEGIN
                    date_bin('15 minutes', start_at, TIMESTAMP '2000-01-01') AS start_at
               FROM {calls}) k;
     IF starts IS NOT NULL THEN
-        PERFORM threecx_call_rollup_refresh(companies, users, starts);
+        BEGIN
+            PERFORM threecx_call_rollup_refresh(companies, users, starts);
+        EXCEPTION WHEN serialization_failure OR deadlock_detected OR unique_violation THEN
+            -- A concurrent transaction is summing the same keys: this one's changes are
+            -- summed later, by a snapshot that sees them (module docstring).
+            INSERT INTO threecx_call_rollup_stale (company_id, user_id, start_at)
+            SELECT * FROM unnest(companies, users, starts);
+        END;
+    END IF;
+    IF EXISTS (SELECT FROM threecx_call_rollup_stale) THEN
+        PERFORM threecx_call_rollup_refresh_stale();
     END IF;
     RETURN NULL;
 END $$;
@@ -244,11 +264,37 @@ EVENTS = {
 }
 SYNCS = [SYNC.format(event=event, calls=calls, tables=tables)
          for event, (calls, tables) in EVENTS.items()]
+# Sum the stale keys again and clear them; False when a concurrent transaction is at it (the
+# keys stay stale, and the report reads the view meanwhile).
+REFRESH_STALE = """
+CREATE OR REPLACE FUNCTION threecx_call_rollup_refresh_stale() RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids int4[];
+    companies int4[];
+    users int4[];
+    starts timestamp[];
+BEGIN
+    SELECT array_agg(id), array_agg(company_id), array_agg(user_id), array_agg(start_at)
+      INTO ids, companies, users, starts
+      FROM threecx_call_rollup_stale;
+    IF ids IS NULL THEN
+        RETURN TRUE;
+    END IF;
+    BEGIN
+        PERFORM threecx_call_rollup_refresh(companies, users, starts);
+        DELETE FROM threecx_call_rollup_stale WHERE id = ANY(ids);
+        RETURN TRUE;
+    EXCEPTION WHEN serialization_failure OR deadlock_detected OR unique_violation THEN
+        RETURN FALSE;
+    END;
+END $$;
+"""
 TRUNCATE = """
 CREATE OR REPLACE FUNCTION threecx_call_rollup_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE threecx_call_rollup;
+    TRUNCATE threecx_call_rollup, threecx_call_rollup_stale;
     RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER threecx_call_rollup_truncate AFTER TRUNCATE ON threecx_call
@@ -258,6 +304,7 @@ CREATE OR REPLACE TRIGGER threecx_call_rollup_truncate AFTER TRUNCATE ON threecx
 FUNCTIONS = (
     *(f"threecx_call_rollup_{event}()" for event in EVENTS), "threecx_call_rollup_truncate()",
     "threecx_call_rollup_refresh(int4[], int4[], timestamp[])",
+    "threecx_call_rollup_refresh_stale()",
 )
 AGGREGATES = ("threecx_call_rollup_cat(anycompatiblearray)",)
 
@@ -290,9 +337,10 @@ class ThreecxCallRollup(models.Model):
         # never older than the code that sums it (no migration to write). The view exists:
         # models/__init__.py loads the report before this model.
         cr = self.env.cr
-        cr.execute("DROP TABLE IF EXISTS threecx_call_rollup CASCADE")
+        cr.execute("DROP TABLE IF EXISTS threecx_call_rollup, threecx_call_rollup_stale CASCADE")
         cr.execute(TABLE)
         cr.execute(REFRESH)
+        cr.execute(REFRESH_STALE)
         for sync in SYNCS:
             cr.execute(sync)
         cr.execute(TRUNCATE)
@@ -314,7 +362,7 @@ class ThreecxCallRollup(models.Model):
         # The triggers sum what is in the table: the calls' pending changes go there first.
         self.env["threecx.call"].flush_model()
         rollup_domain = self._rollup_domain(report, domain)
-        if rollup_domain is None:
+        if rollup_domain is None or self._stale():
             return None
         if any(spec.startswith("start_at:") for spec in groupby) and not self._tz_exact():
             return None
@@ -336,6 +384,17 @@ class ThreecxCallRollup(models.Model):
             ]
             result.append((*keys, *measures))
         return result
+
+    @api.model
+    def _stale(self):
+        """True while keys a concurrent write left stale are not summed again yet."""
+        self.env.cr.execute("SELECT EXISTS (SELECT FROM threecx_call_rollup_stale)")
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _cron_refresh_stale(self):
+        """Sum again the keys concurrent writes left stale, when no later write did."""
+        self.env.cr.execute("SELECT threecx_call_rollup_refresh_stale()")
 
     @api.model
     def _can_group(self, groupby, aggregates, having, order):
