@@ -310,11 +310,14 @@ AGGREGATES = ("threecx_call_rollup_cat(anycompatiblearray)",)
 
 
 def drop_rollup_functions(cr):
-    """The triggers and functions, which Odoo would leave behind at uninstall."""
+    """The triggers, functions and the stale keys' table, which Odoo would leave behind at
+    uninstall."""
     for function in FUNCTIONS:
         cr.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")  # pylint: disable=sql-injection
     for aggregate in AGGREGATES:
         cr.execute(f"DROP AGGREGATE IF EXISTS {aggregate} CASCADE")  # pylint: disable=sql-injection
+    # Not a model's table: Odoo drops threecx_call_rollup with its model, not this one.
+    cr.execute("DROP TABLE IF EXISTS threecx_call_rollup_stale")
 
 
 def quarter_of(moment):

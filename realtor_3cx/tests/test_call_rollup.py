@@ -311,11 +311,13 @@ class TestCallRollup(Realtor3cxCase):
         query = ("SELECT (SELECT count(*) FROM pg_proc WHERE proname LIKE 'threecx_call_rollup%'),"
                  " (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'threecx_call_rollup%')")
         self.env.cr.execute(query)
-        self.assertEqual(self.env.cr.fetchone(), (6, 4))  # the aggregate too
+        self.assertEqual(self.env.cr.fetchone(), (7, 4))  # the aggregate too
         with self.env.cr.savepoint(flush=False) as savepoint:
             uninstall_hook(self.env)
             self.env.cr.execute(query)
             self.assertEqual(self.env.cr.fetchone(), (0, 0))
+            self.env.cr.execute("SELECT to_regclass('threecx_call_rollup_stale')")
+            self.assertEqual(self.env.cr.fetchone(), (None,))
             savepoint.rollback()
         self.env.cr.execute(query)
         self.assertEqual(self.env.cr.fetchone(), (6, 4))  # the aggregate too
