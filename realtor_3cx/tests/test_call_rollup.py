@@ -320,4 +320,4 @@ class TestCallRollup(Realtor3cxCase):
             self.assertEqual(self.env.cr.fetchone(), (None,))
             savepoint.rollback()
         self.env.cr.execute(query)
-        self.assertEqual(self.env.cr.fetchone(), (6, 4))  # the aggregate too
+        self.assertEqual(self.env.cr.fetchone(), (7, 4))  # the aggregate too
