@@ -21,6 +21,7 @@
         "data/mail_activity_type_data.xml",
         "data/threecx_outcome_data.xml",
         "data/threecx_recording_data.xml",
+        "data/threecx_call_rollup_data.xml",
         "views/threecx_server_views.xml",
         "views/threecx_call_views.xml",
         "views/realtor_property_views.xml",

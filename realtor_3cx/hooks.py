@@ -1,5 +1,6 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from .models.threecx_call_rollup import drop_rollup_functions
 
 
 def pre_init_hook(env):
@@ -18,5 +19,7 @@ def post_init_hook(env):
 
 
 def uninstall_hook(env):
-    # The caller lookup's SQL function is no ORM object: Odoo would leave it behind.
+    # The caller lookup's SQL function and the report roll-up's triggers are no ORM objects:
+    # Odoo would leave them behind.
     env.cr.execute("DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[])")
+    drop_rollup_functions(env.cr)

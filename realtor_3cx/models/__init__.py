@@ -25,5 +25,6 @@ from . import res_partner
 from . import threecx_outcome
 from . import threecx_call
 from . import threecx_call_report
+from . import threecx_call_rollup  # after the report: it sums the report's view
 from . import threecx_softphone
 from . import threecx_caller_lookup
