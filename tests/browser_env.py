@@ -25,6 +25,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The day tests' screenshots (tests/test_day_*.py): beside the run's data, or refreshed in
+# docs/screenshots/day/ for the README with REALTOR_3CX_UPDATE_SCREENSHOTS=1, so that a test run
+# leaves the checkout clean.
+DAY_SHOTS = (ROOT / "docs" if os.environ.get("REALTOR_3CX_UPDATE_SCREENSHOTS")
+             else ROOT / ".data") / "screenshots" / "day"
 PASSWORD = "e2e-password"
 
 # A log line of Odoo (and of the worker, which logs through Odoo): "<date> <time>,<ms> <pid>

@@ -15,13 +15,12 @@ import os
 import time
 
 import pytest
-from browser_env import PASSWORD, ROOT, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import QUIRKS, OdooDb, Worker
 
-SHOTS = (ROOT / "docs" / "screenshots" / "day" if os.environ.get("REALTOR_3CX_UPDATE_SCREENSHOTS")
-         else ROOT / ".data" / "screenshots" / "day")
+SHOTS = DAY_SHOTS
 CALLER = "+15550108501"
 
 

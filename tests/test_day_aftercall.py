@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 import pytest
-from browser_env import PASSWORD, ROOT, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -20,7 +20,7 @@ from worker_env import OdooDb, Worker
 # Numbers of this run only (a kept database may hold an earlier run's contacts).
 NUMBER = f"+1555017{os.getpid() % 10000:04d}"
 OTHER = f"+1555018{os.getpid() % 10000:04d}"
-SHOTS = ROOT / "docs" / "screenshots" / "day"
+SHOTS = DAY_SHOTS
 # When the card of call ``id`` leaves the page (Date.now(), the test's clock too).
 WATCH_CARD = """
 (id) => {

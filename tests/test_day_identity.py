@@ -12,7 +12,7 @@ import os
 import time
 
 import pytest
-from browser_env import PASSWORD, ROOT, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -22,7 +22,7 @@ UNKNOWN = "+13105550147"  # a caller in Los Angeles nobody knows yet
 OWNER = "+15550147120"
 DID = "+15550147190"  # the listing's own line
 MAIN = "+15550147100"  # the brokerage's number, routed to the realtor's extension
-SHOTS = ROOT / "docs" / "screenshots" / "day"
+SHOTS = DAY_SHOTS
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from browser_env import PASSWORD, ROOT, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -27,7 +27,7 @@ RUN = os.getpid() % 100
 JANE = f"+155501084{RUN:02d}"  # a contact, missed three times
 BOB = f"+155501085{RUN:02d}"  # an unknown number, missed once, then rings again and is answered
 NEW_YORK = ZoneInfo("America/New_York")
-SHOTS = ROOT / "docs" / "screenshots" / "day"
+SHOTS = DAY_SHOTS
 MISSED = ("missed", "voicemail")
 
 

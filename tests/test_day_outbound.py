@@ -15,14 +15,13 @@ import urllib.request
 
 import pytest
 import pytz
-from browser_env import PASSWORD, ROOT, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from test_browser_e2e import call_from_softphone, fake_microphone_page
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
 
-SHOTS = (ROOT / "docs" if os.environ.get("REALTOR_3CX_UPDATE_SCREENSHOTS")
-         else ROOT / ".data") / "screenshots" / "day"
+SHOTS = DAY_SHOTS
 DNC = "+15550107701"  # the owner on the do-not-call list
 DNC_NATIONAL = "5550107701"  # the same, as a US realtor types it: 10 digits
 MANHATTAN = "+12125550199"  # a New York number: phonenumbers knows its time zone

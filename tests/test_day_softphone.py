@@ -12,13 +12,13 @@ screen; a screenshot of each screen goes to docs/screenshots/day/softphone_<n>_<
 import time
 
 import test_browser_e2e
-from browser_env import ROOT
+from browser_env import DAY_SHOTS
 from playwright.sync_api import expect
 from test_browser_e2e import HEAR_TONE, NUMBER, call_from_softphone, fake_microphone_page
 from threecx_sim import control, wait_for
 
 world = test_browser_e2e.world  # the same world (Odoo, worker, simulator), started for this file
-SHOTS = ROOT / "docs" / "screenshots" / "day"
+SHOTS = DAY_SHOTS
 
 
 def shot(page, name):

@@ -14,14 +14,14 @@ each screen is saved to docs/screenshots/day/team_<n>_<what>.png.
 import os
 
 import pytest
-from browser_env import PASSWORD, ROOT, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
 
 CALLER = "+15550108701"
 QUEUE, RING_GROUP = "800", "810"
-SHOTS = ROOT / "docs" / "screenshots" / "day"
+SHOTS = DAY_SHOTS
 POPUP = ".o_realtor_3cx_popup[data-call-id='{}']"
 
 
