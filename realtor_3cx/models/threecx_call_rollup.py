@@ -85,7 +85,8 @@ DAY_GRANULARITIES = {"month": "month", "quarter": "quarter", "year": "year",
 # contact and the outcome, which no summed measure reads): a change elsewhere (notes, the
 # worker's bookkeeping) costs the roll-up nothing.
 SUMMED_CALL_COLUMNS = (
-    "start_at", "user_id", "callback_user_id", "company_id", "direction", "state", "answer_at",
+    "start_at", "user_id", "callback_user_id", "company_id", "team_id", "direction", "state",
+    "answer_at",
     "talk_seconds", "ring_seconds", "property_id", "callback_deadline", "callback_call_id",
     "callback_seconds", "callback_met",
 )
@@ -98,6 +99,7 @@ CREATE TABLE threecx_call_rollup (
     is_day boolean NOT NULL DEFAULT FALSE,
     company_id int4,
     user_id int4,
+    team_id int4,
     start_at timestamp NOT NULL,
     call_count int4 NOT NULL,
     calls_made int4, calls_received int4, calls_answered int4, calls_missed int4,
@@ -108,25 +110,26 @@ CREATE TABLE threecx_call_rollup (
     open_deadlines timestamp[], open_deadline_max timestamp
 );
 CREATE UNIQUE INDEX threecx_call_rollup_key
-    ON threecx_call_rollup (is_day, start_at, company_id, user_id) NULLS NOT DISTINCT;
+    ON threecx_call_rollup (is_day, start_at, company_id, user_id, team_id) NULLS NOT DISTINCT;
 CREATE OR REPLACE AGGREGATE threecx_call_rollup_cat(anycompatiblearray)
     (SFUNC = array_cat, STYPE = anycompatiblearray);
 CREATE TABLE threecx_call_rollup_stale (
     id serial PRIMARY KEY,
     company_id int4,
     user_id int4,
+    team_id int4,
     start_at timestamp NOT NULL
 );
 """
 COLUMNS = (
-    "company_id", "user_id", "start_at", "call_count", "calls_made", "calls_received",
+    "company_id", "user_id", "team_id", "start_at", "call_count", "calls_made", "calls_received",
     "calls_answered", "calls_missed", "property_calls", "talk_seconds", "ring_seconds", "leads",
     "leads_open", "answer_count", "answer_sum", "callback_count", "callback_sum",
     "callback_times", "met_count", "met_sum", "open_deadlines", "open_deadline_max", "is_day",
 )
 # The view's rows summed per quarter hour (v: the report view, c: its call), in COLUMNS order.
 QUARTER_ROWS = """
-SELECT v.company_id, v.user_id,
+SELECT v.company_id, v.user_id, v.team_id,
        date_bin('15 minutes', v.start_at, TIMESTAMP '2000-01-01'),
        count(*), sum(v.calls_made), sum(v.calls_received), sum(v.calls_answered),
        sum(v.calls_missed), sum(v.property_calls), sum(v.talk_seconds), sum(v.ring_seconds),
@@ -147,7 +150,7 @@ SELECT v.company_id, v.user_id,
 """
 # The quarter hours (q) summed per UTC day.
 DAY_ROWS = """
-SELECT q.company_id, q.user_id, date_trunc('day', q.start_at),
+SELECT q.company_id, q.user_id, q.team_id, date_trunc('day', q.start_at),
        sum(q.call_count), sum(q.calls_made), sum(q.calls_received), sum(q.calls_answered),
        sum(q.calls_missed), sum(q.property_calls), sum(q.talk_seconds), sum(q.ring_seconds),
        sum(q.leads), sum(q.leads_open), sum(q.answer_count), sum(q.answer_sum),
@@ -157,66 +160,72 @@ SELECT q.company_id, q.user_id, date_trunc('day', q.start_at),
   FROM threecx_call_rollup q
 """
 INSERT = f"INSERT INTO threecx_call_rollup ({', '.join(COLUMNS)})"
-FILL = (f"{INSERT} {QUARTER_ROWS} GROUP BY 1, 2, 3;"
-        f" {INSERT} {DAY_ROWS} WHERE NOT q.is_day GROUP BY 1, 2, 3")
+FILL = (f"{INSERT} {QUARTER_ROWS} GROUP BY 1, 2, 3, 4;"
+        f" {INSERT} {DAY_ROWS} WHERE NOT q.is_day GROUP BY 1, 2, 3, 4")
 UPSERT = (
-    f"ON CONFLICT (is_day, start_at, company_id, user_id) DO UPDATE SET ({', '.join(COLUMNS)})"
-    f" = ({', '.join(f'EXCLUDED.{c}' for c in COLUMNS)})"
+    "ON CONFLICT (is_day, start_at, company_id, user_id, team_id)"
+    f" DO UPDATE SET ({', '.join(COLUMNS)}) = ({', '.join(f'EXCLUDED.{c}' for c in COLUMNS)})"
 )
 # Sum the given quarter hours again, then their days; those left without calls disappear.
 # A few keys (a statement of the ORM, of the worker): index ranges per key; many (a bulk
 # import): one pass, hashed on the keys.
 REFRESH = f"""
 CREATE OR REPLACE FUNCTION threecx_call_rollup_refresh(
-    companies int4[], users int4[], starts timestamp[]) RETURNS void
+    companies int4[], users int4[], teams int4[], starts timestamp[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     few boolean := cardinality(starts) <= 1000;
     days timestamp[] := ARRAY(SELECT date_trunc('day', s) FROM unnest(starts) AS s);
 BEGIN
     DELETE FROM threecx_call_rollup r
-     USING unnest(companies, users, starts) AS k(company_id, user_id, start_at)
+     USING unnest(companies, users, teams, starts) AS k(company_id, user_id, team_id, start_at)
      WHERE NOT r.is_day AND r.start_at = k.start_at
        AND r.company_id IS NOT DISTINCT FROM k.company_id
-       AND r.user_id IS NOT DISTINCT FROM k.user_id;
+       AND r.user_id IS NOT DISTINCT FROM k.user_id
+       AND r.team_id IS NOT DISTINCT FROM k.team_id;
     DELETE FROM threecx_call_rollup r
-     USING unnest(companies, users, days) AS k(company_id, user_id, day)
+     USING unnest(companies, users, teams, days) AS k(company_id, user_id, team_id, day)
      WHERE r.is_day AND r.start_at = k.day
        AND r.company_id IS NOT DISTINCT FROM k.company_id
-       AND r.user_id IS NOT DISTINCT FROM k.user_id;
+       AND r.user_id IS NOT DISTINCT FROM k.user_id
+       AND r.team_id IS NOT DISTINCT FROM k.team_id;
     -- After those DELETEs only a concurrent transaction can hold one of these keys: ON CONFLICT
     -- makes the clash a serialization failure, which Odoo retries, not a unique violation.
     IF few THEN
         {INSERT} {QUARTER_ROWS}
-          JOIN unnest(companies, users, starts) AS k(company_id, user_id, start_at)
+          JOIN unnest(companies, users, teams, starts) AS k(company_id, user_id, team_id, start_at)
             ON v.start_at >= k.start_at AND v.start_at < k.start_at + interval '15 minutes'
            AND v.company_id IS NOT DISTINCT FROM k.company_id
            AND v.user_id IS NOT DISTINCT FROM k.user_id
-         GROUP BY 1, 2, 3
+           AND v.team_id IS NOT DISTINCT FROM k.team_id
+         GROUP BY 1, 2, 3, 4
         {UPSERT};
         {INSERT} {DAY_ROWS}
-          JOIN (SELECT DISTINCT * FROM unnest(companies, users, days))
-            AS k(company_id, user_id, day)
+          JOIN (SELECT DISTINCT * FROM unnest(companies, users, teams, days))
+            AS k(company_id, user_id, team_id, day)
             ON NOT q.is_day AND q.start_at >= k.day AND q.start_at < k.day + interval '1 day'
            AND q.company_id IS NOT DISTINCT FROM k.company_id
            AND q.user_id IS NOT DISTINCT FROM k.user_id
-         GROUP BY 1, 2, 3
+           AND q.team_id IS NOT DISTINCT FROM k.team_id
+         GROUP BY 1, 2, 3, 4
         {UPSERT};
     ELSE
         {INSERT} {QUARTER_ROWS}
-          JOIN unnest(companies, users, starts) AS k(company_id, user_id, start_at)
+          JOIN unnest(companies, users, teams, starts) AS k(company_id, user_id, team_id, start_at)
             ON date_bin('15 minutes', v.start_at, TIMESTAMP '2000-01-01') = k.start_at
            AND COALESCE(v.company_id, 0) = COALESCE(k.company_id, 0)
            AND COALESCE(v.user_id, 0) = COALESCE(k.user_id, 0)
-         GROUP BY 1, 2, 3
+           AND COALESCE(v.team_id, 0) = COALESCE(k.team_id, 0)
+         GROUP BY 1, 2, 3, 4
         {UPSERT};
         {INSERT} {DAY_ROWS}
-          JOIN (SELECT DISTINCT * FROM unnest(companies, users, days))
-            AS k(company_id, user_id, day)
+          JOIN (SELECT DISTINCT * FROM unnest(companies, users, teams, days))
+            AS k(company_id, user_id, team_id, day)
             ON NOT q.is_day AND date_trunc('day', q.start_at) = k.day
            AND COALESCE(q.company_id, 0) = COALESCE(k.company_id, 0)
            AND COALESCE(q.user_id, 0) = COALESCE(k.user_id, 0)
-         GROUP BY 1, 2, 3
+           AND COALESCE(q.team_id, 0) = COALESCE(k.team_id, 0)
+         GROUP BY 1, 2, 3, 4
         {UPSERT};
     END IF;
 END $$;
@@ -229,21 +238,23 @@ LANGUAGE plpgsql AS $$
 DECLARE
     companies int4[];
     users int4[];
+    teams int4[];
     starts timestamp[];
 BEGIN
-    SELECT array_agg(k.company_id), array_agg(k.user_id), array_agg(k.start_at)
-      INTO companies, users, starts
-      FROM (SELECT DISTINCT company_id, COALESCE(user_id, callback_user_id) AS user_id,
+    SELECT array_agg(k.company_id), array_agg(k.user_id), array_agg(k.team_id),
+           array_agg(k.start_at)
+      INTO companies, users, teams, starts
+      FROM (SELECT DISTINCT company_id, COALESCE(user_id, callback_user_id) AS user_id, team_id,
                    date_bin('15 minutes', start_at, TIMESTAMP '2000-01-01') AS start_at
               FROM {calls}) k;
     IF starts IS NOT NULL THEN
         BEGIN
-            PERFORM threecx_call_rollup_refresh(companies, users, starts);
+            PERFORM threecx_call_rollup_refresh(companies, users, teams, starts);
         EXCEPTION WHEN serialization_failure OR deadlock_detected OR unique_violation THEN
             -- A concurrent transaction is summing the same keys: this one's changes are
             -- summed later, by a snapshot that sees them (module docstring).
-            INSERT INTO threecx_call_rollup_stale (company_id, user_id, start_at)
-            SELECT * FROM unnest(companies, users, starts);
+            INSERT INTO threecx_call_rollup_stale (company_id, user_id, team_id, start_at)
+            SELECT * FROM unnest(companies, users, teams, starts);
         END;
     END IF;
     IF EXISTS (SELECT FROM threecx_call_rollup_stale) THEN
@@ -273,16 +284,18 @@ DECLARE
     ids int4[];
     companies int4[];
     users int4[];
+    teams int4[];
     starts timestamp[];
 BEGIN
-    SELECT array_agg(id), array_agg(company_id), array_agg(user_id), array_agg(start_at)
-      INTO ids, companies, users, starts
+    SELECT array_agg(id), array_agg(company_id), array_agg(user_id), array_agg(team_id),
+           array_agg(start_at)
+      INTO ids, companies, users, teams, starts
       FROM threecx_call_rollup_stale;
     IF ids IS NULL THEN
         RETURN TRUE;
     END IF;
     BEGIN
-        PERFORM threecx_call_rollup_refresh(companies, users, starts);
+        PERFORM threecx_call_rollup_refresh(companies, users, teams, starts);
         DELETE FROM threecx_call_rollup_stale WHERE id = ANY(ids);
         RETURN TRUE;
     EXCEPTION WHEN serialization_failure OR deadlock_detected OR unique_violation THEN
@@ -303,7 +316,7 @@ CREATE OR REPLACE TRIGGER threecx_call_rollup_truncate AFTER TRUNCATE ON threecx
 # What the uninstall hook drops (the table goes with the model; the triggers with these).
 FUNCTIONS = (
     *(f"threecx_call_rollup_{event}()" for event in EVENTS), "threecx_call_rollup_truncate()",
-    "threecx_call_rollup_refresh(int4[], int4[], timestamp[])",
+    "threecx_call_rollup_refresh(int4[], int4[], int4[], timestamp[])",
     "threecx_call_rollup_refresh_stale()",
 )
 AGGREGATES = ("threecx_call_rollup_cat(anycompatiblearray)",)
@@ -333,6 +346,7 @@ class ThreecxCallRollup(models.Model):
 
     company_id = fields.Many2one("res.company", readonly=True)
     user_id = fields.Many2one("res.users", "Realtor", readonly=True)
+    team_id = fields.Many2one("threecx.team", readonly=True)
     start_at = fields.Datetime("Quarter hour", readonly=True)
 
     def init(self):
@@ -403,7 +417,7 @@ class ThreecxCallRollup(models.Model):
     def _can_group(self, groupby, aggregates, having, order):
         for spec in groupby:
             fname, __, granularity = spec.partition(":")
-            if not (fname in ("user_id", "company_id") and not granularity
+            if not (fname in ("user_id", "company_id", "team_id") and not granularity
                     or fname == "start_at" and granularity in GRANULARITIES):
                 return False
         if not set(aggregates) <= set(MEASURES):
@@ -428,7 +442,11 @@ class ThreecxCallRollup(models.Model):
     def _leaf_exact(self, left, operator, right):
         if (left, operator, right) in (expression.TRUE_LEAF, expression.FALSE_LEAF):
             return True
-        if left in ("user_id", "company_id"):
+        # The realtor's team rule (threecx_team_security.xml) walks team_id to its members:
+        # the roll-up's team_id is the same many2one, so the ORM gives the same sub-query.
+        if left.startswith("team_id."):
+            return True
+        if left in ("user_id", "company_id", "team_id"):
             if operator in ("=", "!="):
                 right = [right]
             elif operator not in ("in", "not in") or not isinstance(right, list | tuple):
