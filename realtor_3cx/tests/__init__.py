@@ -1,6 +1,7 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import test_call_report
+from . import test_call_rollup
 from . import test_call_sync
 from . import test_caller_identity
 from . import test_caller_lookup
@@ -13,6 +14,7 @@ from . import test_hoot
 from . import test_http_security
 from . import test_i18n
 from . import test_lead_workflow
+from . import test_lists_formats
 from . import test_markup_injection
 from . import test_outbound_block
 from . import test_outcome
