@@ -44,6 +44,8 @@ def world(tmp_path_factory):
             env["threecx.extension"].create([
                 {"server_id": server.id, "number": "101", "user_id": realtor.id},
                 {"server_id": server.id, "number": "102", "user_id": colleague.id}])
+            # Another file's contact on this number would make two candidates.
+            env["res.partner"].search([("phone", "=", DESTINATION)]).write({"phone": False})
             partner = env["res.partner"].create({"name": "Quinn Seller", "phone": DESTINATION})
             return {"server": server.id, "login": realtor.login, "user": realtor.id,
                     "colleague": colleague.login, "partner": partner.id}

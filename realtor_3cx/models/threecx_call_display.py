@@ -4,9 +4,9 @@
 
 Missed Calls shows, for each *owner* and caller, the caller's last missed call with how many
 missed calls that caller left. The grouping key is :meth:`_missed_group_sql`, the one place
-that says whose a missed call is (today: its realtor, else the realtor expected to call
-back, per company) and who the caller is (the E.164 number, else the number as 3CX sent it):
-a feature with other owners (a team) extends that key only.
+that says whose a missed call is (its realtor, else the realtor expected to call back, else
+the team it rang, per company) and who the caller is (the E.164 number, else the number as 3CX
+sent it).
 """
 
 from odoo import api, fields, models
@@ -55,9 +55,13 @@ class ThreecxCallDisplayMixin(models.AbstractModel):
 
     @api.model
     def _missed_group_sql(self, alias):
-        """The columns that make one Missed Calls row: company, owner, caller."""
+        """The columns that make one Missed Calls row: company, owner, caller. The owner is the
+        realtor, else the one expected to call back, else the team a call nobody took rang
+        (threecx_team.py): a team's missed caller is one row, the team's."""
         return SQL(
             "%(a)s.company_id, COALESCE(%(a)s.user_id, %(a)s.callback_user_id), "
+            "CASE WHEN %(a)s.user_id IS NULL AND %(a)s.callback_user_id IS NULL "
+            "THEN %(a)s.team_id END, "
             "COALESCE(%(a)s.external_e164, %(a)s.external_number)",
             a=SQL.identifier(alias),
         )
