@@ -88,6 +88,19 @@ class TestCallRollup(Realtor3cxCase):
         calls = cls.env["threecx.call"]
         for vals in sorted(values, key=lambda v: v["start_at"]):
             calls |= cls.env["threecx.call"].create(vals)
+        # A lead called back within its deadline, whatever the random calls hold (they are
+        # mostly called back late; whether any is in time depended on the database's data).
+        met_at = T0 + datetime.timedelta(days=3, hours=2)
+        for direction, state, minutes in (("inbound", "missed", 0), ("outbound", "completed", 5)):
+            start = met_at + datetime.timedelta(minutes=minutes)
+            calls |= cls.env["threecx.call"].create({
+                "server_id": cls.server.id, "call_id": f"{prefix}-met-{direction}",
+                "direction": direction, "state": state, "external_number": "+15550100050",
+                "user_id": cls.realtor.id, "start_at": start,
+                "answer_at": start + datetime.timedelta(seconds=5) if state == "completed"
+                else False,
+                "end_at": start + datetime.timedelta(minutes=1),
+            })
         # A lead nobody was named for (the report counts it for who must call back), and one
         # missed just now, whose deadline has not passed yet.
         calls.filtered(lambda c: not c.user_id)[:4].sudo().write(
