@@ -17,8 +17,9 @@ the server's map, so the members' users are the realtors of those extensions.
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .threecx_call_lead import MISSED_STATES
+
 BUS_CLAIMED = "realtor_3cx.call/claimed"
-MISSED_STATES = ("missed", "voicemail")
 
 
 class ThreecxTeam(models.Model):

@@ -284,7 +284,9 @@ class ServerSession(threading.Thread):
                     next_dial = now + 2
                     self._dial_pending()
                     self._softphone_pending()
-                    self._answer_test(client)
+                    # A SELECT, not the claiming UPDATE and its commit, on an idle round.
+                    if self._test_pending():
+                        self._answer_test(client)
                 if now >= next_presence:
                     next_presence = now + PRESENCE_INTERVAL
                     self._refresh_presence()
