@@ -42,7 +42,10 @@ write_conf() {
     # REALTOR_3CX_SECRET_KEY): never in this file, never in the database.
     : "${REALTOR_3CX_SECRET_KEY:?set REALTOR_3CX_SECRET_KEY (or REALTOR_3CX_SECRET_KEY_FILE)}"
     : "${ODOO_ADMIN_PASSWORD:?set ODOO_ADMIN_PASSWORD (or ODOO_ADMIN_PASSWORD_FILE)}"
+    # It holds the passwords. The image ships it world-readable, and `>` keeps a file's mode.
     umask 077
+    touch "${ODOO_RC}"
+    chmod 600 "${ODOO_RC}"
     cat > "${ODOO_RC}" <<EOF
 [options]
 addons_path = /mnt/extra-addons

@@ -193,7 +193,7 @@ def run(conf, dbname, addon_path, odoo_cmd, log=log_line):
                 f"version {installed_version}): Odoo's log above says why"
             )
         record(params, dbname, sha)
-        log(f"upgrade.py: {dbname}: {ADDON} {version} {action}ed")
+        log(f"upgrade.py: {dbname}: {ADDON} {version} {action} done")
         return action
     finally:
         lock.close()  # also releases the advisory lock

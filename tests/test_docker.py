@@ -272,6 +272,8 @@ def fake_commands(bindir, calls):
 def run_entrypoint(tmp_path, *args, **env):
     bindir, calls, conf = tmp_path / "bin", tmp_path / "calls.txt", tmp_path / "odoo.conf"
     fake_commands(bindir, calls)
+    conf.write_text("[options]\naddons_path = /mnt/extra-addons\n")  # as the image ships it
+    conf.chmod(0o644)
     environ = {
         "PATH": f"{bindir}:/usr/bin:/bin",
         "ODOO_RC": str(conf),
@@ -495,15 +497,18 @@ http {{
 
 def through(port, path, headers):
     """One raw HTTP/1.1 request through nginx; the recorder's JSON answer."""
-    lines = [f"GET {path} HTTP/1.1", f"Host: crm.example.com:{port}", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
+    headers = {"Host": f"crm.example.com:{port}", "Connection": "close", **headers}
+    lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), head
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536) or pytest.fail(f"nginx closed after {data!r}")
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += conn.recv(65536) or pytest.fail("nginx closed mid-answer")
     return json.loads(body)
 
 
