@@ -14,10 +14,10 @@ disk with what the database has:
   (a fix shipped without a version bump): ``odoo -u realtor_3cx``;
 - otherwise nothing, in well under a second.
 
-Both run with ``--stop-after-init --without-demo=all`` and the same configuration file as the
-server. Afterwards the addon must be installed at the manifest's version, else it exits non-zero
-and the container stops before serving anything. The files' hash is recorded in the
-``realtor_3cx.deployed_sha256`` system parameter.
+Both run with ``--without-demo=all --workers=0 --stop-after-init`` and the same configuration
+file as the server. Afterwards the addon must be installed at the manifest's version, by this
+run, else it exits non-zero and the container stops before serving anything. The files' hash
+is recorded in the ``realtor_3cx.deployed_sha256`` system parameter.
 
 With ``--wait`` it changes nothing and returns once the database is up to date (the telephony
 workers' start, so that they never run new code on the previous schema or the reverse).
@@ -179,8 +179,10 @@ def run(conf, dbname, addon_path, odoo_cmd, log=log_line):
         if action is None:
             return None
         flag = "-i" if action == "install" else "-u"
+        # --workers=0: one process that loads the registry and exits, as in the tests (the
+        # prefork server would bind the HTTP port for nothing first).
         cmd = [*odoo_cmd, "-c", str(conf), "-d", dbname, flag, ADDON,
-               "--without-demo=all", "--stop-after-init"]
+               "--without-demo=all", "--workers=0", "--stop-after-init"]
         log(f"upgrade.py: {' '.join(cmd)}")
         rc = subprocess.run(cmd, check=False).returncode
         module_state, installed_version, _recorded, write_date = state(params, dbname)
