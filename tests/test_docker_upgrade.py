@@ -3,7 +3,8 @@
 """``docker/upgrade.py``, the step before Odoo starts in the image, against a real Odoo 18.0.
 
 On a database of its own in ``make test``'s PostgreSQL, with a copy of the addon it can change:
-the first start installs the addon without demo data; a second start with the same addon does
+the first start installs the addon without demo data (a second container started with it
+waits, then does nothing); a second start with the same addon does
 nothing (and runs no Odoo); the workers' ``--wait`` returns at once then, and refuses to start
 them on a database older than the addon; a start after a version bump upgrades, and so does one
 after a change of the files without a bump. Each install or upgrade takes a minute or two.
@@ -69,16 +70,37 @@ def deployment(tmp_path_factory):
         devenv.drop_db(path, dbname)
 
 
+def upgrade_cmd(deployment, *extra):
+    conf, dbname, addon, odoo = deployment
+    return [sys.executable, str(UPGRADE), "-c", str(conf), "-d", dbname, "--addon", str(addon),
+            "--odoo", shlex.join(odoo), *extra]
+
+
 def start(deployment, *extra, timeout=ODOO_TIMEOUT):
     """What the image's entrypoint runs before Odoo: ``(exit code, output, seconds)``."""
-    conf, dbname, addon, odoo = deployment
     began = time.monotonic()
     res = subprocess.run(
-        [sys.executable, str(UPGRADE), "-c", str(conf), "-d", dbname, "--addon", str(addon),
-         "--odoo", shlex.join(odoo), *extra],
+        upgrade_cmd(deployment, *extra),
         capture_output=True, text=True, timeout=timeout, check=False,
     )
     return res.returncode, res.stdout + res.stderr, time.monotonic() - began
+
+
+def start_two_at_once(deployment):
+    """Two containers starting together (``--scale odoo=2``, a restart racing a deploy)."""
+    procs = [
+        subprocess.Popen(upgrade_cmd(deployment), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    try:
+        return [(proc.wait(timeout=ODOO_TIMEOUT), proc.stdout.read()) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
 
 
 def query(deployment, sql, *args):
@@ -146,9 +168,15 @@ def edit(addon, relpath, old, new):
 def test_start_installs_then_does_nothing_then_upgrades_what_changed(deployment):
     _conf, _dbname, addon, _odoo = deployment
 
-    # First start, no database yet: install, without demo data.
-    rc, out, _secs = start(deployment)
-    assert rc == 0, out[-4000:]
+    # First start, no database yet, two containers at once: one installs, without demo data;
+    # the other waits for it, then finds nothing to do.
+    runs = start_two_at_once(deployment)
+    assert [rc for rc, _out in runs] == [0, 0], [out[-4000:] for _rc, out in runs]
+    (out,) = [out for _rc, out in runs if " -i realtor_3cx" in out]
+    (other,) = [other for _rc, other in runs if other != out]
+    assert "another container is installing or upgrading; waiting" in other
+    assert "realtor_3cx 18.0.1.0.0 is up to date" in other
+    assert "odoo-bin" not in other
     assert "realtor_3cx is not installed" in out
     assert " -i realtor_3cx --without-demo=all --workers=0 --stop-after-init" in out
     assert_clean(out)
