@@ -127,7 +127,9 @@ def test_compose_file_is_valid_and_has_the_production_topology():
         assert (env["HOST"], env["ODOO_DATABASE"]) == ("db", "realtor_3cx")
 
     nginx = services["nginx"]
-    assert nginx["image"].startswith("nginx:")
+    version = re.fullmatch(r"nginx:(\d+)\.(\d+)", nginx["image"])
+    # `server ... resolve` in an upstream block is in nginx's free edition since 1.27.3
+    assert version and tuple(map(int, version.groups())) >= (1, 28), nginx["image"]
     (port,) = nginx["ports"]
     published = port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}:80"
     assert published.split("/")[0] == "127.0.0.1:8080:80"
@@ -398,8 +400,8 @@ def render_nginx_conf(http_port, gevent_port, listen):
     """``docker/nginx.conf`` for a machine without Docker: only the addresses differ."""
     text = (DOCKER / "nginx.conf").read_text()
     for old, new in (
-        ("server odoo:8069;", f"server 127.0.0.1:{http_port};"),
-        ("server odoo:8072;", f"server 127.0.0.1:{gevent_port};"),
+        ("server odoo:8069 resolve;", f"server 127.0.0.1:{http_port};"),
+        ("server odoo:8072 resolve;", f"server 127.0.0.1:{gevent_port};"),
         ("listen 80;", f"listen 127.0.0.1:{listen};"),
     ):
         assert text.count(old) == 1, old
