@@ -9,9 +9,12 @@ from .realtor_property import IN_PROGRESS_STATUSES
 # The lookup the worker makes on every ringing call, as superuser: the statement _query builds
 # through the ORM for a superuser (no record rules; archived records left out), kept as a
 # PL/pgSQL function because PostgreSQL then plans it once per connection. Planning the
-# statement was most of the lookup's time, more than the index probes themselves.
+# statement was most of the lookup's time, more than the index probes themselves. ``company``
+# keeps to what that company may see (partners of no company or of it, its properties), as
+# the multi-company rules would; NULL: every company (the caller applies the user's rules).
 SUPERUSER_LOOKUP = """
-CREATE OR REPLACE FUNCTION realtor_3cx_caller_lookup(e164 text, dids text[])
+DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[]);
+CREATE OR REPLACE FUNCTION realtor_3cx_caller_lookup(e164 text, dids text[], company integer)
 RETURNS TABLE (kind text, rec_id integer, name varchar, reference varchar,
                last_call_at timestamp, has_properties boolean)
 LANGUAGE plpgsql STABLE ROWS 4 AS $$
@@ -24,11 +27,13 @@ BEGIN
            OR EXISTS (SELECT 1 FROM realtor_property_interest_rel i WHERE i.partner_id = p.id)
       FROM res_partner p
      WHERE p.active AND (p.phone_e164 = e164 OR p.mobile_e164 = e164)
+       AND (company IS NULL OR p.company_id IS NULL OR p.company_id = company)
     UNION ALL
     SELECT 'property'::text, rp.id, rp.name::varchar, rp.reference::varchar,
            NULL::timestamp, NULL::boolean
       FROM realtor_property rp
-     WHERE rp.active AND rp.listing_phone_e164 = ANY (dids);
+     WHERE rp.active AND rp.listing_phone_e164 = ANY (dids)
+       AND (company IS NULL OR rp.company_id = company);
 END
 $$
 """
@@ -46,7 +51,9 @@ class ThreecxCallerLookup(models.AbstractModel):
     (index probe, last call, whether they have properties) and a second only for callers
     linked to properties (the company's country is cached). The record rules of the current
     user still apply, to the few records the index probe found, in the same statement (see
-    :meth:`_visible_rows`).
+    :meth:`_visible_rows`). As superuser (the worker, the CRM template), which no rule
+    restricts, it keeps to the current company: partners of no company or of that one, and
+    that company's properties, numbers read in its country.
     """
 
     _name = "threecx.caller.lookup"
@@ -120,7 +127,8 @@ class ThreecxCallerLookup(models.AbstractModel):
             return self._rank(self.env.cr.fetchall())
         # The same statement, planned once per connection (the function leaves archived
         # records out, as the ORM's "active" does).
-        lookup = SQL("SELECT f.* FROM realtor_3cx_caller_lookup(%s, %s) f", e164, dids)
+        lookup = SQL("SELECT f.* FROM realtor_3cx_caller_lookup(%s, %s, %s) f", e164, dids,
+                     self.env.company.id if self.env.su else None)
         if not self.env.su:
             lookup = SQL("%s WHERE %s", lookup, self._visible_rows(e164))
         self.env.flush_all()
@@ -149,11 +157,22 @@ class ThreecxCallerLookup(models.AbstractModel):
         return SQL("(%s)", SQL(" OR ").join(checks))
 
     @api.model
+    def _su_company_domain(self, shared):
+        """As superuser, the current company's records (and, ``shared``, those of none)."""
+        if not self.env.su:
+            return []  # the user's record rules say it
+        if shared:
+            return [("company_id", "in", [False, self.env.company.id])]
+        return [("company_id", "=", self.env.company.id)]
+
+    @api.model
     def _query_orm(self, e164, dids):
         # The ORM builds each branch, with the current user's record rules and "active";
         # selecting from its queries directly (no "id IN (sub-query)") keeps the statement
         # cheap to plan, and planning is most of its cost.
-        properties = self.env["realtor.property"]._search([("listing_phone_e164", "in", dids)])
+        properties = self.env["realtor.property"]._search(
+            [("listing_phone_e164", "in", dids)] + self._su_company_domain(False)
+        )
         prop = SQL.identifier(properties.table)
         branches = [
             properties.select(
@@ -164,6 +183,7 @@ class ThreecxCallerLookup(models.AbstractModel):
         if e164:
             partners = self.env["res.partner"]._search(
                 ["|", ("phone_e164", "=", e164), ("mobile_e164", "=", e164)]
+                + self._su_company_domain(True)
             )
             p = SQL.identifier(partners.table)
             branches.insert(0, partners.select(

@@ -99,7 +99,8 @@ class TestCallerLookup(Realtor3cxCase):
         self.assertTrue(any('"phone_e164" =' in q for q in archived), archived)
         queries += archived
         self.env.cr.execute(
-            "SELECT pg_get_functiondef('realtor_3cx_caller_lookup(text, text[])'::regprocedure)"
+            "SELECT pg_get_functiondef("
+            "'realtor_3cx_caller_lookup(text, text[], integer)'::regprocedure)"
         )
         body = self.env.cr.fetchone()[0]
         self.assertIn("p.phone_e164 = e164 OR p.mobile_e164 = e164", body)
