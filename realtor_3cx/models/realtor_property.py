@@ -79,11 +79,24 @@ class RealtorProperty(models.Model):
     call_count = fields.Integer(compute="_compute_call_count")
     color = fields.Integer()
 
-    @api.depends("listing_phone", "country_id", "company_id.country_id")
+    # Not "company_id.country_id": a company changing country would rewrite all its listings
+    # in that transaction; res.partner's queued job reads them again instead.
+    @api.depends("listing_phone", "country_id", "company_id")
     def _compute_listing_phone_e164(self):
         for prop in self:
             region = prop.country_id.code or prop.company_id.country_id.code
             prop.listing_phone_e164 = to_e164(prop.listing_phone, region)
+
+    @api.model
+    def _realtor_3cx_refresh_listing_e164(self, company):
+        """Read again the listing numbers of ``company``'s properties with no country of their
+        own, after the company changed country (res.partner._realtor_3cx_refresh_e164)."""
+        listings = self.sudo().with_context(active_test=False).search(
+            [("company_id", "=", company.id), ("country_id", "=", False),
+             ("listing_phone", "!=", False)]
+        )
+        self.env.add_to_compute(self._fields["listing_phone_e164"], listings)
+        listings.flush_recordset(["listing_phone_e164"])
 
     def _compute_call_count(self):
         counts = dict(
