@@ -90,13 +90,23 @@ class RealtorProperty(models.Model):
     @api.model
     def _realtor_3cx_refresh_listing_e164(self, company):
         """Read again the listing numbers of ``company``'s properties with no country of their
-        own, after the company changed country (res.partner._realtor_3cx_refresh_e164)."""
-        listings = self.sudo().with_context(active_test=False).search(
-            [("company_id", "=", company.id), ("country_id", "=", False),
-             ("listing_phone", "!=", False)]
+        own, after the company changed country (res.partner._realtor_3cx_refresh_e164).
+
+        Written in SQL: a number the new country cannot read is left empty rather than
+        refused (the listing's own check is for what a user types).
+        """
+        region = company.country_id.code
+        self.env.cr.execute(
+            """SELECT id, listing_phone FROM realtor_property
+                WHERE company_id = %s AND country_id IS NULL AND listing_phone IS NOT NULL""",
+            [company.id],
         )
-        self.env.add_to_compute(self._fields["listing_phone_e164"], listings)
-        listings.flush_recordset(["listing_phone_e164"])
+        for prop_id, phone in self.env.cr.fetchall():
+            self.env.cr.execute(
+                "UPDATE realtor_property SET listing_phone_e164 = %s WHERE id = %s",
+                [to_e164(phone, region), prop_id],
+            )
+        self.invalidate_model(["listing_phone_e164"])
 
     def _compute_call_count(self):
         counts = dict(

@@ -138,16 +138,20 @@ class ResPartner(models.Model):
             old = queue.get(str(company_id), {}).get("old", code)
             queue[str(company_id)] = {"old": old, "after": 0}
         params.set_param(E164_REFRESH, json.dumps(queue, sort_keys=True))
-        self.env.ref("realtor_3cx.ir_cron_e164_refresh")._trigger()
+        # Anyone who may edit a company's address may start it; absent while installing.
+        cron = self.env.ref("realtor_3cx.ir_cron_e164_refresh", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
 
     @api.model
     def _realtor_3cx_refresh_e164(self, batch_size=2000):
         """One batch of the re-reading queued by a change of a company's country (cron).
 
         The contacts with no country of their own read in the old country are read in the new
-        one: the company's, and those of no company whose stored numbers are the old
-        country's reading (others were written in another company). The company's listings
-        with no country too. Written in SQL, as at install (no tracking, no write_date).
+        one: the company's, and, when no other company is still in the old country (they may
+        be its), those of no company whose stored numbers are the old country's reading
+        (others were written in another company). The company's listings with no country
+        too. Written in SQL, as at install (no tracking, no write_date).
 
         :return: True when more remains (the job is triggered again)
         """
@@ -161,17 +165,23 @@ class ResPartner(models.Model):
         new = company.country_id.code
         rows = []
         if company and new != old:
+            shared = not self.env["res.company"].sudo().search_count(
+                [("id", "!=", company.id)]
+                + ([("partner_id.country_id.code", "=", old)] if old
+                   else [("partner_id.country_id", "=", False)]),
+                limit=1,
+            )
             self.env.cr.execute(
                 """
                 SELECT id, company_id, phone, mobile, phone_e164, mobile_e164
                   FROM res_partner
                  WHERE id > %s AND country_id IS NULL
-                   AND (company_id = %s OR company_id IS NULL)
+                   AND (company_id = %s OR (%s AND company_id IS NULL))
                    AND (phone IS NOT NULL OR mobile IS NOT NULL)
               ORDER BY id
                  LIMIT %s
                 """,
-                (after, company.id, batch_size),
+                (after, company.id, shared, batch_size),
             )
             rows = self.env.cr.fetchall()
         values = []
@@ -205,7 +215,7 @@ class ResPartner(models.Model):
         _logger.info("realtor_3cx: numbers of company %s read again in %s for %s partners",
                      key, new, len(values))
         if queue:
-            self.env.ref("realtor_3cx.ir_cron_e164_refresh")._trigger()
+            self.env.ref("realtor_3cx.ir_cron_e164_refresh").sudo()._trigger()
         return bool(queue)
 
     def _compute_threecx_call_count(self):

@@ -63,12 +63,14 @@ class ThreecxCallerLookup(models.AbstractModel):
         self.env.cr.execute(SUPERUSER_LOOKUP)
 
     @api.model
-    def lookup(self, number, did=None, region=None):
+    def lookup(self, number, did=None, region=None, every_company=False):
         """Find the contacts and properties behind a phone number.
 
         :param str number: the caller's (or callee's) number, in any format
         :param str did: the number that was dialled, to find a property's listing line
         :param str region: country code for national numbers; default: the company's country
+        :param bool every_company: as superuser, every company's records (the do-not-call
+            check protects a contact whatever company they are in)
         :return: ``{"number", "e164", "partners": [{"id", "name", "in_progress",
             "in_progress_property_ids", "property_ids", "owner_property_ids",
             "last_call_at"}], "properties":
@@ -88,6 +90,8 @@ class ThreecxCallerLookup(models.AbstractModel):
         wanted_dids = [n for n in {to_e164(did, region) if did else None, e164} if n]
         if not wanted_dids:
             return result
+        if every_company:
+            self = self.with_context(realtor_3cx_every_company=True)
         partners, did_properties = self._query(e164, wanted_dids)
         result["partners"] = partners
         result["ambiguous"] = len(partners) > 1
@@ -128,7 +132,7 @@ class ThreecxCallerLookup(models.AbstractModel):
         # The same statement, planned once per connection (the function leaves archived
         # records out, as the ORM's "active" does).
         lookup = SQL("SELECT f.* FROM realtor_3cx_caller_lookup(%s, %s, %s) f", e164, dids,
-                     self.env.company.id if self.env.su else None)
+                     self._su_company())
         if not self.env.su:
             lookup = SQL("%s WHERE %s", lookup, self._visible_rows(e164))
         self.env.flush_all()
@@ -157,13 +161,21 @@ class ThreecxCallerLookup(models.AbstractModel):
         return SQL("(%s)", SQL(" OR ").join(checks))
 
     @api.model
+    def _su_company(self):
+        """The company a superuser's lookup keeps to, or None (a user's rules say it)."""
+        if not self.env.su or self.env.context.get("realtor_3cx_every_company"):
+            return None
+        return self.env.company.id
+
+    @api.model
     def _su_company_domain(self, shared):
         """As superuser, the current company's records (and, ``shared``, those of none)."""
-        if not self.env.su:
-            return []  # the user's record rules say it
+        company = self._su_company()
+        if company is None:
+            return []
         if shared:
-            return [("company_id", "in", [False, self.env.company.id])]
-        return [("company_id", "=", self.env.company.id)]
+            return [("company_id", "in", [False, company])]
+        return [("company_id", "=", company)]
 
     @api.model
     def _query_orm(self, e164, dids):
@@ -225,7 +237,9 @@ class ThreecxCallerLookup(models.AbstractModel):
                 with_properties.append(rec_id)
         if with_properties:
             # Most callers are linked to no property: this second statement is the exception.
-            visible = self.env["realtor.property"]._search([]).subselect()
+            visible = self.env["realtor.property"]._search(
+                self._su_company_domain(False)
+            ).subselect()
             self._add_properties(partners, with_properties, visible)
         for partner in partners.values():
             partner["property_ids"].sort()

@@ -243,7 +243,13 @@ class TestCallerLookup(Realtor3cxCase):
         result = as_realtor.lookup("+1 555 010 8230", did="+1 555 010 8102")
         self.assertEqual([p["id"] for p in result["partners"]], self.us.ids)
         self.assertFalse(result["properties"])
-        self.assertIn(hidden.id, [p["id"] for p in self.Lookup.lookup("+15550108230")["partners"]])
+        # As superuser, what the current company may see: in the other company, its client.
+        found = self.Lookup.with_company(other_company).lookup("+15550108230")["partners"]
+        self.assertIn(hidden.id, [p["id"] for p in found])
+        found = self.Lookup.lookup("+15550108230", every_company=True)["partners"]
+        self.assertIn(hidden.id, [p["id"] for p in found])
+        found = self.Lookup.lookup("+15550108230")["partners"]
+        self.assertNotIn(hidden.id, [p["id"] for p in found])
 
     def test_the_company_country_is_re_read_when_it_changes(self):
         # national UK form: not a US number, found once the company is in the UK

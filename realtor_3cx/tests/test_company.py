@@ -83,21 +83,23 @@ class TestCountryChange(Realtor3cxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.spain, cls.uk = cls.env.ref("base.es"), cls.env.ref("base.uk")
+        cls.spain, cls.france = cls.env.ref("base.es"), cls.env.ref("base.fr")
+        cls.uk = cls.env.ref("base.uk")
+        # Spanish mobiles typed the national way are French ones once the company moves.
         cls.company = cls.env["res.company"].create(
-            {"name": "Moving Brokerage", "country_id": cls.env.ref("base.us").id}
+            {"name": "Moving Brokerage", "country_id": cls.spain.id}
         )
         cls.gb_company = cls.env["res.company"].create(
             {"name": "London Brokerage", "country_id": cls.uk.id}
         )
         Partner = cls.env["res.partner"]
-        # Spanish mobiles, typed the national way: no US number, so not readable yet.
         cls.partners = Partner.create([
             {"name": f"Cliente {n}", "phone": f"612 34 56 {n:02d}",
              "company_id": cls.company.id} for n in range(40)
         ])
         cls.shared = Partner.with_company(cls.company).create(
             {"name": "Shared, typed in the moving company", "mobile": "612 00 00 01"})
+        cls.us_shared = Partner.create({"name": "Shared, international", "phone": "+15550108231"})
         cls.londoner = Partner.with_company(cls.gb_company).create(
             {"name": "Shared, typed in London", "phone": "020 7946 0958"})
         cls.abroad = Partner.create({
@@ -114,16 +116,23 @@ class TestCountryChange(Realtor3cxCase):
         return dict(self.env.cr.fetchall())
 
     def test_changing_a_companys_country_rewrites_no_partner_in_that_transaction(self):
-        self.assertEqual(set(self.stored(self.partners, "phone_e164").values()), {None})
+        # The only company in Spain (in SQL: no refresh queued for these): contacts of no
+        # company written in Spain were written in it.
+        others = self.env["res.company"].search([("id", "!=", self.company.id)])
+        self.env.cr.execute("UPDATE res_partner SET country_id = %s WHERE id IN %s",
+                            [self.uk.id, tuple(others.partner_id.ids)])
+        self.env.invalidate_all()
+        before = {p.id: f"+346123456{n:02d}" for n, p in enumerate(self.partners)}
+        self.assertEqual(self.stored(self.partners, "phone_e164"), before)
         self.assertEqual(self.londoner.phone_e164, "+442079460958")
         self.env["ir.config_parameter"].set_param(E164_REFRESH, "")
-        self.company.country_id = self.spain
+        self.company.country_id = self.france
         self.env.flush_all()
         # Flushed, and nothing left to compute: its contacts wait for the job.
         self.assertFalse(self.env.transaction.tocompute)
-        self.assertEqual(set(self.stored(self.partners, "phone_e164").values()), {None})
+        self.assertEqual(self.stored(self.partners, "phone_e164"), before)
         self.assertEqual(json.loads(self.env["ir.config_parameter"].get_param(E164_REFRESH)),
-                         {str(self.company.id): {"old": "US", "after": 0}})
+                         {str(self.company.id): {"old": "ES", "after": 0}})
         cron = self.env.ref("realtor_3cx.ir_cron_e164_refresh")
         self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
 
@@ -136,18 +145,30 @@ class TestCountryChange(Realtor3cxCase):
         self.assertEqual(json.loads(self.env["ir.config_parameter"].get_param(E164_REFRESH)), {})
         self.env.invalidate_all()
         self.assertEqual(self.stored(self.partners, "phone_e164"),
-                         {p.id: f"+346123456{n:02d}" for n, p in enumerate(self.partners)})
-        self.assertEqual(self.shared.mobile_e164, "+34612000001")
+                         {p.id: f"+336123456{n:02d}" for n, p in enumerate(self.partners)})
+        self.assertEqual(self.shared.mobile_e164, "+33612000001")
         self.assertEqual(self.londoner.phone_e164, "+442079460958")  # not this change's
-        self.assertEqual(self.abroad.phone_e164, "+34612000002")
-        self.assertEqual(self.listing.listing_phone_e164, "+34612000003")
+        self.assertEqual(self.abroad.phone_e164, "+34612000002")  # its own country
+        self.assertEqual(self.us_shared.phone_e164, "+15550108231")
+        self.assertEqual(self.listing.listing_phone_e164, "+33612000003")
         # And the lookup, in the company's new country, finds them by their national numbers.
         Lookup = self.env["threecx.caller.lookup"].with_company(self.company)
         found = Lookup.lookup("612 34 56 07", did="612 00 00 03")
         self.assertEqual([p["id"] for p in found["partners"]], self.partners[7].ids)
+        self.assertEqual(found["e164"], "+33612345607")
         self.assertEqual(found["property_id"], self.listing.id)
         self.assertEqual([p["id"] for p in Lookup.lookup("612000001")["partners"]],
                          self.shared.ids)
+
+    def test_contacts_of_no_company_stay_while_another_company_keeps_the_old_country(self):
+        self.env["res.company"].create({"name": "Staying in Madrid", "country_id": self.spain.id})
+        self.company.country_id = self.france
+        while self.env["res.partner"]._realtor_3cx_refresh_e164(batch_size=500):
+            pass
+        self.assertEqual(self.partners[3].phone_e164, "+33612345603")
+        # Another company is still in Spain: these may be its contacts, read as it reads.
+        self.assertEqual(self.shared.mobile_e164, "+34612000001")
+        self.assertEqual(self.us_shared.phone_e164, "+15550108231")
 
     def test_a_call_keeps_the_numbers_as_read_when_it_happened(self):
         server = self.env["threecx.server"].create({
@@ -155,8 +176,8 @@ class TestCountryChange(Realtor3cxCase):
             "api_secret": SECRET, "company_id": self.company.id,
         })
         call = self.env["threecx.call"].create(
-            {"server_id": server.id, "call_id": "9001", "external_number": "555 010 8555"})
-        self.assertEqual(call.external_e164, "+15550108555")
-        self.company.country_id = self.spain
+            {"server_id": server.id, "call_id": "9001", "external_number": "612 00 00 09"})
+        self.assertEqual(call.external_e164, "+34612000009")
+        self.company.country_id = self.france
         self.env.flush_all()
-        self.assertEqual(self.stored(call, "external_e164"), {call.id: "+15550108555"})
+        self.assertEqual(self.stored(call, "external_e164"), {call.id: "+34612000009"})
