@@ -28,11 +28,15 @@ class ResPartner(models.Model):
     ]
 
     # Exact, indexed E.164 forms: the caller lookup compares these and nothing else.
+    # Precomputed: a contact of no company is read in the country of the company it is
+    # created in, not of whichever environment flushes it later.
     phone_e164 = fields.Char(
-        "Phone (E.164)", compute="_compute_e164", store=True, index="btree_not_null", copy=False
+        "Phone (E.164)", compute="_compute_e164", store=True, index="btree_not_null",
+        copy=False, precompute=True,
     )
     mobile_e164 = fields.Char(
-        "Mobile (E.164)", compute="_compute_e164", store=True, index="btree_not_null", copy=False
+        "Mobile (E.164)", compute="_compute_e164", store=True, index="btree_not_null",
+        copy=False, precompute=True,
     )
     do_not_call = fields.Boolean(
         "Do not call",
@@ -114,7 +118,9 @@ class ResPartner(models.Model):
         companies = self.env["res.company"]
         if "country_id" in vals:
             companies = companies.sudo().search([("partner_id", "in", self.ids)])
-        before = {company: company.country_id.code for company in companies}
+        # The partner's country, not the company's: res.company's inverse writes here after
+        # its own field already holds the new one.
+        before = {company: company.partner_id.country_id.code for company in companies}
         res = super().write(vals)
         if companies:
             # the caller lookup caches each company's country (the region of national numbers)
