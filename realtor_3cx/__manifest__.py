@@ -24,6 +24,7 @@
         "data/threecx_outcome_data.xml",
         "data/threecx_recording_data.xml",
         "data/threecx_call_rollup_data.xml",
+        "data/res_partner_data.xml",
         "views/threecx_server_views.xml",
         "views/threecx_call_views.xml",
         "views/realtor_property_views.xml",
