@@ -4,6 +4,8 @@
 
 Servers are re-read every ``worker_discovery_interval`` seconds: a new or re-enabled server gets
 a session, an archived one loses it, and a changed address, client ID or secret restarts it.
+Every server gets a session, which acts for it or stands by: the worker processes of one
+database share the servers out among themselves (:mod:`.sharing`).
 """
 
 import logging
@@ -12,6 +14,7 @@ import threading
 import psycopg2
 
 from .pipeline import ServerSession
+from .sharing import Share
 
 _logger = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class Runner:
         self.stop = stop or threading.Event()
         self.sessions = {}  # (db, server id) -> (fingerprint, ServerSession)
         self.databases = {}
+        self.shares = {}  # db -> this worker's Share of its servers
 
     def run(self):
         _logger.info("worker: serving %s", ", ".join(self.config.databases))
@@ -68,6 +72,8 @@ class Runner:
             session.retire()
         for _fingerprint, session in self.sessions.values():
             session.join(10)
+        for share in self.shares.values():
+            share.close()
         _logger.info("worker: stopped")
 
     def _open(self, name):
@@ -87,6 +93,11 @@ class Runner:
             wanted = dict(cr.fetchall())
         if self.config.server_ids:
             wanted = {k: v for k, v in wanted.items() if k in self.config.server_ids}
+        share = self.shares.get(name)
+        if share is None:
+            share = self.shares[name] = Share(database.dsn, self.config.server_ids,
+                                              self.config.lock_poll)
+        share.set_servers(wanted)
         for key in [k for k in self.sessions if k[0] == name]:
             fingerprint, session = self.sessions[key]
             if wanted.get(key[1]) != fingerprint or not session.is_alive():
@@ -94,6 +105,7 @@ class Runner:
                 del self.sessions[key]
         for server_id, fingerprint in wanted.items():
             if (name, server_id) not in self.sessions:
-                session = ServerSession(database, name, server_id, self.config, self.stop)
+                session = ServerSession(database, name, server_id, self.config, self.stop,
+                                        share=share)
                 session.start()
                 self.sessions[(name, server_id)] = (fingerprint, session)
