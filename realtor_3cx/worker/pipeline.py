@@ -204,6 +204,8 @@ class ServerSession(threading.Thread):
             try:
                 self.acting = True
                 self._act(lock)
+                if self._stopping():  # stopped: the form says so, not "Connected" forever
+                    self._write_health(state="not_connected", error="")
             except Fatal as exc:
                 _logger.error("worker: 3CX server %s refused us: %s", self.server_id, exc)
                 self._write_health(state="error", error=str(exc))
