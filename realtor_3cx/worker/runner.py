@@ -95,8 +95,9 @@ class Runner:
             wanted = {k: v for k, v in wanted.items() if k in self.config.server_ids}
         share = self.shares.get(name)
         if share is None:
+            # The roll call twice per lock poll: a standby that wakes sees a fresh count.
             share = self.shares[name] = Share(database.dsn, self.config.server_ids,
-                                              self.config.lock_poll)
+                                              self.config.lock_poll / 2)
         share.set_servers(wanted)
         for key in [k for k in self.sessions if k[0] == name]:
             fingerprint, session = self.sessions[key]
