@@ -10,8 +10,8 @@ What
 
 How it works
     A PostgreSQL advisory lock per server decides who acts. The workers of a database share
-    the servers out, at most ``ceil(M / N)`` each, and take a dead one's over within
-    ``worker_lock_poll`` seconds (:mod:`.sharing`); ``--server`` pins a worker. Upsets are
+    the servers out, at most ``ceil(M / N)`` each, and take a dead one's over within seconds
+    (:mod:`.sharing`); ``--server`` pins a worker. Upsets are
     batched for ``worker_batch_ms``; repeats of one leg are read once, and a batch with many
     legs is read as one snapshot. Nothing is written when nothing changed. When PostgreSQL is
     away, the latest view of every call waits in memory (one per call, so the buffer is

@@ -5,10 +5,10 @@
 What
     N workers on M servers each act for at most ``ceil(M / N)`` of them: a second worker is
     capacity, not only a spare. A worker that appears gets servers handed over to it; one that
-    dies (even SIGKILL) leaves its servers free, and the others take them within
-    ``worker_lock_poll`` seconds. A worker started with ``--server`` (``worker_server_ids``)
-    acts for those servers only, whatever the share, and the others leave them to it while it
-    lives.
+    dies (even SIGKILL) leaves its servers free, and the others take them within seconds (a
+    standby looks every ``worker_lock_poll`` seconds). A worker started with ``--server``
+    (``worker_server_ids``) acts for those servers only, whatever the share, and the others
+    leave them to it while it lives.
 
 How it works
     No coordinator and no table: PostgreSQL's own lock table is the roll call. Each worker
