@@ -4,7 +4,8 @@
 
 Servers are re-read every ``worker_discovery_interval`` seconds: a new or re-enabled server gets
 a session, an archived one loses it, and a changed address, client ID, secret or company
-restarts it.
+restarts it. Every server gets a session, which acts for it or stands by: the worker processes
+of one database share the servers out among themselves (:mod:`.sharing`).
 
 Every transaction a session opens first asks Odoo's registry signalling whether another process
 changed something, as Odoo's HTTP and cron workers do: after ``-u realtor_3cx`` the registry is
@@ -19,6 +20,7 @@ import threading
 import psycopg2
 
 from .pipeline import ServerSession
+from .sharing import Share
 
 _logger = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ class Runner:
         self.stop = stop or threading.Event()
         self.sessions = {}  # (db, server id) -> (fingerprint, ServerSession)
         self.databases = {}
+        self.shares = {}  # db -> this worker's Share of its servers
 
     def run(self):
         _logger.info("worker: serving %s", ", ".join(self.config.databases))
@@ -128,6 +131,8 @@ class Runner:
             session.retire()
         for _fingerprint, session in self.sessions.values():
             session.join(10)
+        for share in self.shares.values():
+            share.close()
         _logger.info("worker: stopped")
 
     def _open(self, name):
@@ -147,6 +152,12 @@ class Runner:
             wanted = dict(cr.fetchall())
         if self.config.server_ids:
             wanted = {k: v for k, v in wanted.items() if k in self.config.server_ids}
+        share = self.shares.get(name)
+        if share is None:
+            # The roll call twice per lock poll: a standby that wakes sees a fresh count.
+            share = self.shares[name] = Share(database.dsn, self.config.server_ids,
+                                              self.config.lock_poll / 2)
+        share.set_servers(wanted)
         for key in [k for k in self.sessions if k[0] == name]:
             fingerprint, session = self.sessions[key]
             if wanted.get(key[1]) != fingerprint or not session.is_alive():
@@ -155,6 +166,6 @@ class Runner:
         for server_id, fingerprint in wanted.items():
             if (name, server_id) not in self.sessions:
                 session = ServerSession(database.for_server(server_id), name, server_id,
-                                        self.config, self.stop)
+                                        self.config, self.stop, share=share)
                 session.start()
                 self.sessions[(name, server_id)] = (fingerprint, session)
