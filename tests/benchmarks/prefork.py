@@ -226,7 +226,7 @@ def run(bench):
         bench.figure(f"prefork /web/login {label} with the clicks / without", round(ratio, 2),
                      "x", runs=[round(r, 2) for r in ratios], **target)
     # A sample at the bound is a lower bound: say how many there were.
-    bench.figure(f"prefork /web/login requests of {SAMPLES} not answered within "
+    bench.figure(f"prefork /web/login requests of {SAMPLES} failed or not answered within "
                  f"{SAMPLE_TIMEOUT_S:.0f} s, with the clicks",
                  int(sorted(unanswered)[len(unanswered) // 2]), "", runs=unanswered)
     bench.figure(f"prefork click-to-call RPCs answered during a run ({HTTP_WORKERS} HTTP "
