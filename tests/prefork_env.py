@@ -207,6 +207,13 @@ def prefork_odoo(conf, db, log_path, workers=HTTP_WORKERS, timeout=120):
         _stopped(entry)
 
 
+def nginx_errors(path):
+    """The lines of nginx's error log at ``error`` or worse (a proxy that failed a request)."""
+    text = Path(path).read_text() if Path(path).exists() else ""
+    return [line for line in text.splitlines()
+            if any(f"[{level}]" in line for level in ("error", "crit", "alert", "emerg"))]
+
+
 @contextlib.contextmanager
 def nginx(http_port, gevent_port, logdir, timeout=30):
     """Debian's nginx in front of prefork Odoo; yields its base URL (``http://127.0.0.1:P``)."""
@@ -234,7 +241,8 @@ def nginx(http_port, gevent_port, logdir, timeout=30):
         # One static file first, alone (tests/browser_env.py says why).
         _get(f"{url}/web/static/img/favicon.ico", timeout=60)
         yield types.SimpleNamespace(url=url, home=home, proc=proc,
-                                    access_log=home / "access.log")
+                                    access_log=home / "access.log",
+                                    errors=lambda: nginx_errors(home / "error.log"))
     finally:
         _stopped(entry)
         for name in ("error.log", "access.log"):

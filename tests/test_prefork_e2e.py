@@ -108,6 +108,7 @@ def test_odoo_runs_prefork_behind_nginx_with_the_bus_on_the_gevent_process(world
     wait_for(lambda: " 101 " in top.proxy.access_log.read_text()
              and "GET /websocket" in top.proxy.access_log.read_text(),
              "nginx to log the upgrade", timeout=10)
+    assert not top.proxy.errors()
 
 
 def test_a_ringing_call_pops_up_through_the_proxy(world, realtor_page):
@@ -227,3 +228,4 @@ def test_killing_the_acting_worker_mid_traffic_loses_nothing(world, realtor_page
     assert {c: logged[c] for c in placed} == {
         c: ["completed" if truth[c]["answered_at"] else "missed"] for c in placed}
     assert not [c for c, states in logged.items() if len(states) > 1]  # nothing twice
+    assert not top.proxy.errors()  # the proxy failed no request of the page
