@@ -11,7 +11,9 @@
     "application": True,
     "installable": True,
     "depends": ["base", "web", "bus", "mail", "contacts", "phone_validation"],
-    "external_dependencies": {"python": ["cryptography", "phonenumbers", "websocket-client"]},
+    "external_dependencies": {
+        "python": ["aiortc", "av", "cryptography", "phonenumbers", "websocket-client"]
+    },
     "data": [
         "security/realtor_3cx_security.xml",
         "security/ir.model.access.csv",
