@@ -7,9 +7,9 @@ What
     :func:`prefork_odoo` runs ``odoo-bin --workers=N`` (HTTP worker processes, and the gevent
     process Odoo starts for the bus websocket), with ``proxy_mode`` on, on a database the caller
     names. :func:`nginx` runs Debian's nginx (nginx-light, which ``make test`` / ``make bench``
-    install like Chromium) in front of it with production's configuration (``docker/nginx.conf``,
-    or its copy ``tests/nginx.conf.template`` where that is missing) pointed at loopback ports:
-    ``/websocket`` to the gevent port with the Upgrade headers, the rest to the HTTP workers.
+    install like Chromium) in front of it with production's own configuration
+    (``docker/nginx.conf``, what the compose file runs) pointed at loopback ports: ``/websocket``
+    to the gevent port with the Upgrade headers, the rest to the HTTP workers.
     :func:`topology` starts the whole of it: the simulator (its own process), the
     ``threecx.server`` record the caller creates for it, two ``python -m realtor_3cx.worker``
     (one acts, the other stands by), Odoo and nginx.
@@ -52,12 +52,11 @@ else:  # prefork_env, as the tests import it (tests/ is on pytest's path)
     from worker_env import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 DOCKER_NGINX = ROOT / "docker" / "nginx.conf"
 HTTP_WORKERS = 2
 
-# What nginx needs around the template to run as a test's own process: no daemon, and every
-# file it writes (pid, logs, request buffers) in the folder of this run.
+# What nginx needs around docker/nginx.conf (which goes inside `http {}`) to run as a test's own
+# process: no daemon, and every file it writes (pid, logs, request buffers) in this run's folder.
 NGINX_MAIN = """\
 daemon off;
 master_process on;
@@ -171,13 +170,7 @@ def odoo_src():
     return src
 
 
-def nginx_conf_source():
-    """docker/nginx.conf, what production's compose file runs, when it exists; else its copy
-    under tests/ (``tests/nginx.conf.template``)."""
-    return next(path for path in (DOCKER_NGINX, TEMPLATE) if path.exists())
-
-
-def render_nginx_conf(http_port, gevent_port, listen_port, source=None):
+def render_nginx_conf(http_port, gevent_port, listen_port, source=DOCKER_NGINX):
     """The production proxy's configuration for these loopback ports.
 
     Its two upstream servers (``odoo:8069``, ``odoo:8072``) and its ``listen 80`` become
@@ -185,7 +178,7 @@ def render_nginx_conf(http_port, gevent_port, listen_port, source=None):
     DNS). Each of the three must be there exactly once: a proxy this cannot point at loopback
     is one the test would not be testing.
     """
-    text = Path(source or nginx_conf_source()).read_text()
+    text = Path(source).read_text()
     for pattern, value in (
         (r"server odoo:8069( resolve)?;", f"server 127.0.0.1:{http_port};"),
         (r"server odoo:8072( resolve)?;", f"server 127.0.0.1:{gevent_port};"),
@@ -193,8 +186,7 @@ def render_nginx_conf(http_port, gevent_port, listen_port, source=None):
     ):
         text, found = re.subn(rf"(?m)^(\s*){pattern}", lambda m, v=value: m.group(1) + v, text)
         if found != 1:
-            raise RuntimeError(f"{source or nginx_conf_source()}: expected one `{pattern}`, "
-                               f"found {found}")
+            raise RuntimeError(f"{source}: expected one `{pattern}`, found {found}")
     return text
 
 
