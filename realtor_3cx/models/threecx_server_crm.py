@@ -19,6 +19,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from ..threecx.crm_template import endpoint_url, render_template
+from ..tools.rate_limit import SharedRateLimiter
 
 _logger = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ class ThreecxServerCrmMixin(models.AbstractModel):
         self.env.cr.execute(
             "ALTER TABLE threecx_server ADD COLUMN IF NOT EXISTS crm_key_hash VARCHAR"
         )
+        # The CRM endpoints' rate-limit buckets, shared by all HTTP workers (no ORM model:
+        # one UPSERT per request, see tools/rate_limit.py).
+        SharedRateLimiter.create_table(self.env.cr)
 
     def _compute_crm_key_set(self):
         with_key = set()
@@ -55,7 +59,9 @@ class ThreecxServerCrmMixin(models.AbstractModel):
     def _compute_crm_endpoint(self):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for server in self:
-            server.crm_endpoint = endpoint_url(base_url, server.id) if server.id else False
+            server.crm_endpoint = (
+                endpoint_url(base_url, server.id, self.env.cr.dbname) if server.id else False
+            )
 
     def _crm_key_digest(self, key):
         self.ensure_one()
@@ -117,10 +123,10 @@ class ThreecxServerCrmMixin(models.AbstractModel):
         }
 
     def _crm_template(self):
-        """The template for this server and database (bytes)."""
+        """The template for this server and database (bytes): its URLs name the database."""
         self.ensure_one()
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
-        return render_template(base_url, self.id, self.name)
+        return render_template(base_url, self.id, self.name, database=self.env.cr.dbname)
 
 
 class ThreecxCrmKeyShow(models.AbstractModel):

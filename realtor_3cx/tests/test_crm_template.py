@@ -83,7 +83,7 @@ class TestCrmKey(Realtor3cxCase):
         template = load_template(self.server._crm_template(), {"ApiKey": "k" * 43})
         self.assertEqual(
             template.parameter_values["Url"],
-            f"https://odoo.example.com/realtor_3cx/crm/{self.server.id}",
+            f"https://odoo.example.com/realtor_3cx/crm/{self.env.cr.dbname}/{self.server.id}",
         )
         self.assertEqual(
             set(template.scenarios),
