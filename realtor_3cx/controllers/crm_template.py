@@ -96,34 +96,35 @@ def _routes(name):
 class CrmTemplateController(http.Controller):
     # -- the endpoints ---------------------------------------------------------------------------
     # auth="none": the only kind of route Odoo serves to a request for which it found no
-    # database (see the module's docstring); _serve() then acts as the public user.
+    # database (see the module's docstring); _serve() then acts as the public user. Not
+    # readonly (auth="none"'s default): the handlers write, and so does the limiter.
 
     @http.route(_routes("lookup"), type="http", auth="none", methods=["GET"], csrf=False,
-                save_session=False)
+                save_session=False, readonly=False)
     def lookup(self, server_id, db=None, **kwargs):
         """Contact lookup by number (Scenario ""): ``?number=&direction=``."""
         return self._serve(db, server_id, self._lookup)
 
     @http.route(_routes("search"), type="http", auth="none", methods=["GET"], csrf=False,
-                save_session=False)
+                save_session=False, readonly=False)
     def search(self, server_id, db=None, **kwargs):
         """Free-text contact search (SearchContacts): ``?q=``."""
         return self._serve(db, server_id, self._search)
 
     @http.route(_routes("email"), type="http", auth="none", methods=["POST"], csrf=False,
-                save_session=False)
+                save_session=False, readonly=False)
     def email(self, server_id, db=None, **kwargs):
         """Contact lookup by e-mail (LookupByEmail): ``{"email"}``."""
         return self._serve(db, server_id, self._email)
 
     @http.route(_routes("contact"), type="http", auth="none", methods=["POST"], csrf=False,
-                save_session=False)
+                save_session=False, readonly=False)
     def contact(self, server_id, db=None, **kwargs):
         """Contact creation from the 3CX client (CreateContactRecordFromClient)."""
         return self._serve(db, server_id, self._create_contact)
 
     @http.route(_routes("report_call"), type="http", auth="none", methods=["POST"],
-                csrf=False, save_session=False)
+                csrf=False, save_session=False, readonly=False)
     def report_call(self, server_id, db=None, **kwargs):
         """Call journaling (ReportCall): creates or completes the ``threecx.call``."""
         return self._serve(db, server_id, self._report_call)
@@ -156,7 +157,7 @@ class CrmTemplateController(http.Controller):
         request.db = db
         # Odoo's own path for a request of a database: registry, the route matched again in
         # that database (this one, now with request.db set), transaction and retries.
-        return request._serve_db()  # pylint: disable=protected-access
+        return request._serve_db()
 
     # -- authentication, limits, errors ---------------------------------------------------------
 
@@ -169,7 +170,7 @@ class CrmTemplateController(http.Controller):
                 "This Odoo serves several databases and the URL names none: download the "
                 "CRM template from the 3CX server form again (its URLs name the database).",
             )
-        request.env["ir.http"]._auth_method_public()  # pylint: disable=protected-access
+        request.env["ir.http"]._auth_method_public()
         address = request.httprequest.remote_addr or ""
         try:
             server = self._authenticate(server_id)

@@ -15,8 +15,12 @@ import hmac
 import logging
 import secrets
 
+import odoo
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.http import db_filter
+from odoo.service.db import list_dbs
+from odoo.tools import config
 
 from ..threecx.crm_template import endpoint_url, render_template
 from ..tools.rate_limit import SharedRateLimiter
@@ -24,6 +28,7 @@ from ..tools.rate_limit import SharedRateLimiter
 _logger = logging.getLogger(__name__)
 
 KEY_BYTES = 32
+ADDON = "realtor_3cx"
 
 
 class ThreecxServerCrmMixin(models.AbstractModel):
@@ -35,6 +40,9 @@ class ThreecxServerCrmMixin(models.AbstractModel):
     crm_key_set = fields.Boolean("CRM API key set", compute="_compute_crm_key_set")
     crm_key_created_at = fields.Datetime("CRM API key created", readonly=True, copy=False)
     crm_endpoint = fields.Char("CRM endpoint", compute="_compute_crm_endpoint")
+    crm_needs_server_wide = fields.Boolean(
+        "CRM template needs the addon server-wide", compute="_compute_crm_needs_server_wide"
+    )
 
     def _crm_init_key_column(self):
         # Called by threecx.server's init(): the abstract mixin has no table of its own.
@@ -62,6 +70,18 @@ class ThreecxServerCrmMixin(models.AbstractModel):
             server.crm_endpoint = (
                 endpoint_url(base_url, server.id, self.env.cr.dbname) if server.id else False
             )
+
+    def _compute_crm_needs_server_wide(self):
+        # 3CX sends no cookie: with several databases and no host-based dbfilter Odoo finds no
+        # database for its requests, and only server-wide modules' routes answer those
+        # (controllers/crm_template.py).
+        needs = False
+        if ADDON not in odoo.conf.server_wide_modules and not any(
+            part in (config["dbfilter"] or "") for part in ("%h", "%d")
+        ):
+            needs = len(db_filter(list_dbs(force=True), host="")) > 1
+        for server in self:
+            server.crm_needs_server_wide = needs
 
     def _crm_key_digest(self, key):
         self.ensure_one()

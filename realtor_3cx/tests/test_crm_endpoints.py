@@ -329,10 +329,10 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         limited = self.raw("GET", f"lookup?number={CALLER[1:]}")
         self.assert_error(limited, 429, "rate_limited")
         self.assertEqual(limited.headers["Retry-After"], "1")  # one token a second
-        # The count is the database's, not this process's: it is in the shared table.
-        self.env.cr.execute("SELECT allowed FROM realtor_3cx_rate_bucket WHERE bucket = %s",
+        # The count is the database's, not this process's: the shared table has it.
+        self.env.cr.execute("SELECT tokens FROM realtor_3cx_rate_bucket WHERE bucket = %s",
                             (f"key:{self.server.id}",))
-        self.assertEqual(self.env.cr.fetchall(), [(False,)])
+        self.assertEqual(self.env.cr.fetchall(), [(0.0,)])
 
     def test_wrong_keys_are_limited_per_address_and_never_lock_out_the_right_key(self):
         codes = [self.raw("GET", f"lookup?number={CALLER[1:]}", key=f"guess{i}").status_code

@@ -55,6 +55,8 @@ HIT = f"""
         allowed = {_LEVEL} >= 1 - {EPSILON}
     RETURNING tokens, allowed
 """.replace("%(now)s", "EXCLUDED.stamp")
+PRUNE = f"DELETE FROM {TABLE} WHERE stamp < {_NOW} - %(idle)s"
+RESET = f"DELETE FROM {TABLE}"
 
 
 class SharedRateLimiter:
@@ -100,12 +102,9 @@ class SharedRateLimiter:
 
     def prune(self, cr, clock=None):
         """Forget the buckets idle long enough to be full again."""
-        cr.execute(
-            f"DELETE FROM {TABLE} WHERE stamp < {_NOW} - %(idle)s",
-            {"clock": clock, "idle": IDLE_SECONDS},
-        )
+        cr.execute(PRUNE, {"clock": clock, "idle": IDLE_SECONDS})
 
     @staticmethod
     def reset(cr):
         """Forget every bucket (tests, or an admin after changing the rate)."""
-        cr.execute(f"DELETE FROM {TABLE}")
+        cr.execute(RESET)
