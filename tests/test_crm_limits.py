@@ -37,9 +37,9 @@ from realtor_3cx.tools.rate_limit import TABLE, SharedRateLimiter
 
 NUMBER = "+15550108951"
 RATE = 60  # the must-show's configured limit, lookups a minute
-BURST = 2  # two seconds' worth (controllers/crm_template.py)
+BURST = 3  # three seconds' worth (controllers/crm_template.py)
 LOAD_SECONDS = float(os.environ.get("REALTOR_3CX_CRM_LOAD_SECONDS") or 66)
-CLIENTS = 4
+CLIENTS = 6
 TIMEOUT = 60
 
 
@@ -262,11 +262,14 @@ def test_the_limit_holds_across_workers_and_their_restart(world):
     passed = statuses.count(200)
     per_minute = passed * 60 / elapsed
     before = sum(1 for t, s in results if s == 200 and t - started < restarted)
+    passes = [t - started for t, s in results if s == 200]
+    gaps = [f"{b - a:.1f} s at {a:.0f} s" for a, b in zip(passes[:-1], passes[1:], strict=True)
+            if b - a > 2]
     print(f"\n{len(results)} lookups in {elapsed:.1f} s from {CLIENTS} connections, "
           f"3 workers (replaced by {sorted(new)} at {restarted:.1f} s): {passed} passed "
           f"({before} before the restart), {statuses.count(429)} refused with 429, "
           f"{statuses.count(None)} connection errors: {per_minute:.1f} a minute "
-          f"for a limit of {RATE}")
+          f"for a limit of {RATE}; gaps between passes over 2 s: {gaps or 'none'}")
     assert set(statuses) <= {200, 429, None}, sorted(set(statuses), key=str)
     assert statuses.count(None) <= 12  # only requests caught by the restart
     assert statuses.count(429) > passed  # they asked far more than the limit
@@ -277,17 +280,28 @@ def test_the_limit_holds_across_workers_and_their_restart(world):
 
 
 def test_what_the_shared_limiter_costs_a_request(world):
+    """The limiter's own transaction, against the cheapest transaction Odoo can make on the
+    same pool (a SELECT 1): what the UPSERT itself adds to a request."""
     db = world["db"]
     limiter = SharedRateLimiter()
-    rounds = 500
-    with db.registry.cursor() as cr:  # the pool's connection, opened once, as in a worker
-        cr.execute("SELECT 1")
-    begin = time.perf_counter()
-    for _ in range(rounds):
-        # As the controller does: a pooled cursor of its own, one UPSERT, commit.
-        with db.registry.cursor() as cr:
-            limiter.hit(cr, "key:cost", 10**9)
-    per_hit = (time.perf_counter() - begin) / rounds
+    rounds = 300
+
+    def timed(statement):
+        begin = time.perf_counter()
+        for _ in range(rounds):
+            # As the controller does: a pooled cursor of its own, one statement, commit.
+            with db.registry.cursor() as cr:
+                statement(cr)
+        return (time.perf_counter() - begin) / rounds
+
+    timed(lambda cr: cr.execute("SELECT 1"))  # the pool's connection, opened once
+    costs = {"select": [], "hit": []}
+    for _ in range(3):  # interleaved: the machine's load weighs on both alike
+        costs["select"].append(timed(lambda cr: cr.execute("SELECT 1")))
+        costs["hit"].append(timed(lambda cr: limiter.hit(cr, "key:cost", 10**9)))
     db.do(lambda env: env.cr.execute(f"DELETE FROM {TABLE} WHERE bucket = 'key:cost'"))
-    print(f"\nshared limiter: {per_hit * 1e6:.0f} us per request (cursor, UPSERT, commit)")
-    assert per_hit < 0.005
+    select, hit = min(costs["select"]), min(costs["hit"])
+    print(f"\nshared limiter: {hit * 1e6:.0f} us per request (its own cursor, UPSERT, commit), "
+          f"against {select * 1e6:.0f} us for a SELECT 1 the same way: the UPSERT adds "
+          f"{(hit - select) * 1e6:.0f} us")
+    assert hit < select * 2 + 0.002

@@ -21,7 +21,7 @@ The database
 Rate limits (shared by all of the database's HTTP workers, kept in PostgreSQL; see
 ``tools/rate_limit.py``)
     A key may make ``realtor_3cx.crm_rate_limit`` requests a minute (default 1200), in bursts
-    of two seconds' worth. Requests with a wrong or missing key (or for no such server) are
+    of three seconds' worth. Requests with a wrong or missing key (or for no such server) are
     counted per remote address, 10 a minute, in a bucket of their own: a burst of wrong keys
     from an address is refused (429) without ever making the right key wait. Keys are 256
     random bits, so this is about load and noise, not guessing. The address is
@@ -54,7 +54,7 @@ MAX_BODY = 64 * 1024  # a ReportCall with a transcription is a few kB
 MAX_TEXT = 4000
 SEARCH_LIMIT = 20
 DEFAULT_RATE = 1200  # requests a minute per key: a large PBX looks up every call
-BURST_SECONDS = 2  # a key's bucket holds this many seconds of its rate (at least one)
+BURST_SECONDS = 3  # a key's bucket holds this many seconds of its rate (at least one)
 BAD_KEY_RATE = 10  # failed attempts a minute per remote address
 # Where a request's verdict is kept: Odoo runs a request again after a serialization failure,
 # and the second run must not take a second token.

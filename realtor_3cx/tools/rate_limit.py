@@ -10,7 +10,8 @@ forgotten at each restart. Here every request takes its token with one atomic UP
 of an UNLOGGED table, in a transaction of its own (the caller passes a fresh cursor), so:
 
 - the limit holds across processes: PostgreSQL's row lock orders concurrent requests of one
-  bucket, each reading what the previous one wrote;
+  bucket, each reading what the previous one wrote (READ COMMITTED, not Odoo's REPEATABLE
+  READ, which would refuse the second with a serialization failure);
 - the time is PostgreSQL's (``clock_timestamp()``, not the transaction's start, which may be
   older than the last refill when a request waited for the row lock), the same for all;
 - it costs one statement on a table that writes no WAL and a commit that needs no flush (a
@@ -23,6 +24,8 @@ so the table holds only the buckets in use however many addresses guess.
 """
 
 import time
+
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 TABLE = "realtor_3cx_rate_bucket"
 # A bucket refills entirely in burst / rate minutes, at most one (burst <= rate): a row idle
@@ -55,6 +58,7 @@ HIT = f"""
         allowed = {_LEVEL} >= 1 - {EPSILON}
     RETURNING tokens, allowed
 """.replace("%(now)s", "EXCLUDED.stamp")
+READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
 PRUNE = f"DELETE FROM {TABLE} WHERE stamp < {_NOW} - %(idle)s"
 RESET = f"DELETE FROM {TABLE}"
 
@@ -87,6 +91,11 @@ class SharedRateLimiter:
         burst = min(float(rate), max(1.0, float(burst if burst is not None else rate)))
         per_second = rate / 60.0
         clock = self.clock() if self.clock else None
+        if cr.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
+            # A transaction of its own, as it should be: READ COMMITTED, so that a request
+            # waiting for the row lock then reads the row the other one wrote (Odoo's
+            # REPEATABLE READ would refuse it with a serialization failure instead).
+            cr.execute(READ_COMMITTED)
         cr.execute(HIT, {"bucket": bucket, "burst": burst, "per_second": per_second,
                          "clock": clock})
         tokens, allowed = cr.fetchone()
