@@ -91,13 +91,15 @@ class SharedRateLimiter:
         burst = min(float(rate), max(1.0, float(burst if burst is not None else rate)))
         per_second = rate / 60.0
         clock = self.clock() if self.clock else None
+        query = HIT
         if cr.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
             # A transaction of its own, as it should be: READ COMMITTED, so that a request
             # waiting for the row lock then reads the row the other one wrote (Odoo's
-            # REPEATABLE READ would refuse it with a serialization failure instead).
-            cr.execute(READ_COMMITTED)
-        cr.execute(HIT, {"bucket": bucket, "burst": burst, "per_second": per_second,
-                         "clock": clock})
+            # REPEATABLE READ would refuse it with a serialization failure instead). In the
+            # same round trip: the answer is the last statement's.
+            query = f"{READ_COMMITTED}; {HIT}"
+        cr.execute(query, {"bucket": bucket, "burst": burst, "per_second": per_second,
+                           "clock": clock})
         tokens, allowed = cr.fetchone()
         self._maybe_prune(cr, clock)
         return 0.0 if allowed else max(0.0, 1.0 - tokens) / per_second
