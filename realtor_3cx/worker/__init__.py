@@ -15,7 +15,12 @@ How it works
     one snapshot. Nothing is written when nothing changed. When PostgreSQL is away, the latest
     view of every call waits in memory (one per call, so the buffer is bounded by live calls)
     and is written when it returns. After every reconnect, a snapshot and the XAPI call log
-    settle the calls that ended meanwhile.
+    settle the calls that ended meanwhile. A leg that a read which began after its Upset
+    showed is not read again for that Upset (a worker behind its stream skips the repeats
+    queued behind a whole-state read). Browser calls are set up (the route point's hand-over,
+    ICE, DTLS) and closed off this loop, in a small thread pool and the media loop
+    (:mod:`.media`), whose results come back to it: another call's events never wait for
+    them. aiortc and PyAV are imported at the first browser call only.
 
 How to use
     ``python -m realtor_3cx.worker -c odoo.conf [-d DB]`` (``make run`` starts it). Never run it
