@@ -317,7 +317,10 @@ class ServerSession(threading.Thread):
                     next_health = now + self.config.health_interval
                     self._write_health()
         finally:
-            self._stop_bridges()
+            try:
+                self._stop_bridges()
+            except Exception:  # whatever happened to a bridge, the rest stops below
+                _logger.exception("worker: browser calls did not stop cleanly")
             stream.stop()
             stream_thread.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
@@ -627,7 +630,7 @@ class ServerSession(threading.Thread):
                 else _("The browser's audio could not be connected.")})
             return
         if entry["ended"]:  # the call ended, or the page hung up, during the set-up
-            self._bridge_job(self._bridge_down(bridge, entry["leg_id"]))
+            self._bridge_job(self._media_submit(self._bridge_down(bridge, entry["leg_id"])))
             self._write_session(session_id, {"state": "failed",
                                              "message": _("This call is over.")})
             return
@@ -700,7 +703,10 @@ class ServerSession(threading.Thread):
             timeout = 0.0
             self._bridge_jobs.discard(future)
             if then is not None:
-                then(future, *args)
+                try:
+                    then(future, *args)
+                except Exception:  # one browser call's fault must not end the session's
+                    _logger.exception("worker: a browser call's set-up or close failed")
             elif not future.cancelled() and future.exception() is not None:
                 _logger.warning("worker: a browser call's bridge did not close cleanly: %s",
                                 future.exception())
@@ -978,7 +984,7 @@ class ServerSession(threading.Thread):
         read_from = self._read_from
         for key, at in upset_last.items():
             if read_from.get(key, -1.0) >= at and tracker.knows(*key):
-                del upsets[key]
+                upsets.pop(key, None)  # (a Remove or a snapshot later in the batch took it)
         if len(read_from) > 4 * len(tracker.calls) + 1000:  # legs gone without a Remove
             self._read_from = read_from = {k: t for k, t in read_from.items()
                                            if tracker.knows(*k)}
