@@ -179,3 +179,47 @@ def test_a_hanging_ice_set_up_holds_up_no_other_call(world):
     assert answered["state"] == "answered" and answered["answer"], answered
     assert set_up_in >= STUN_GIVES_UP - 1, "the set-up did not hang: this test shows nothing"
     assert any("/pylibsrtp/" in p for p in mapped) and any("/av/" in p for p in mapped), mapped
+
+
+def test_a_leg_read_after_its_upset_is_not_read_again_for_it():
+    """The main loop's cheaper batch: an Upset that arrived before a read which showed its leg
+    began needs no read of its own (the worker behind its stream skips the repeats queued
+    behind that read); one that arrived after it does; and a Remove after such an Upset in
+    one batch removes the leg (it once failed the session)."""
+    import threading
+
+    from realtor_3cx.threecx.protocol import parse_event_frame
+    from realtor_3cx.worker.pipeline import ServerSession
+    from realtor_3cx.worker.tracker import CallTracker
+
+    reads = []
+
+    class CallControl:
+        def entity(self, path):
+            reads.append(path)
+            return {"id": 7, "dn": "101", "status": "Ringing", "callid": 42}
+
+    class Client:
+        callcontrol = CallControl()
+
+    def frame(event_type):
+        return parse_event_frame(
+            f'{{"sequence": 1, "event": {{"event_type": {event_type}, '
+            f'"entity": "/callcontrol/101/participants/7", "attached_data": {{}}}}}}')
+
+    session = ServerSession(None, "db", 1, None, threading.Event())
+    session.client, session.tracker = Client(), CallTracker(end_grace=60)
+    session.pending, session.notified, session.unreadable = {}, {}, {}
+    session.shown_after, session._read_from = [], {}
+    session.catch_up_since, session.overflowed, session.route_point = None, False, "900"
+    pool = type("Pool", (), {"map": staticmethod(lambda fn, jobs: list(map(fn, jobs)))})
+    session._process([("event", frame(0), time.time())], pool)  # a new leg: read
+    assert len(reads) == 1 and session.tracker.knows("101", 7)
+    covered = session._read_from[("101", 7)]
+    session._process([("event", frame(0), covered - 0.01)], pool)  # queued behind that read
+    assert len(reads) == 1
+    session._process([("event", frame(0), time.time())], pool)  # arrived after it: read
+    assert len(reads) == 2
+    earlier = session._read_from[("101", 7)] - 0.01
+    session._process([("event", frame(0), earlier), ("event", frame(1), earlier)], pool)
+    assert len(reads) == 2 and not session.tracker.knows("101", 7)
