@@ -1163,6 +1163,14 @@ class ServerSession(threading.Thread):
                 # of the steps already written, and events are read in between.
                 views = sorted(self.pending.values(),
                                key=lambda view: view["state"] not in LIVE_STATES)[:FLUSH_CHUNK]
+                # Calls that start ringing go first, committed on their own: a realtor's
+                # pop-up does not wait for the other calls' answers, ends and call-backs.
+                ringing = [view for view in views if view.get("notify_ringing")]
+                if ringing and len(ringing) < len(views):
+                    env["threecx.call"]._sync_from_3cx(server, ringing)
+                    cr.commit()
+                    self._flushed(ringing)
+                    views = [view for view in views if not view.get("notify_ringing")]
                 if views:
                     env["threecx.call"]._sync_from_3cx(server, views)
                 cr.commit()
@@ -1179,15 +1187,18 @@ class ServerSession(threading.Thread):
             _logger.info("worker: database back after %.1f s", time.monotonic()
                          - self.db_down_since)
             self.db_down_since = None
-        self.stats["writes"] += len(views)
-        for view in views:
-            self.pending.pop(view["call_id"], None)
+        self._flushed(views)
         if not self.pending:
             self.synced_through = self.read_through
         if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
             self.catch_up_since = None
             self.next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
         self.needs_reconcile = False
+
+    def _flushed(self, views):
+        self.stats["writes"] += len(views)
+        for view in views:
+            self.pending.pop(view["call_id"], None)
 
     def _reconcile(self, env, server):
         """After (re)connecting: settle what happened while nobody listened.
