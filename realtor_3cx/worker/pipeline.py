@@ -846,8 +846,7 @@ class ServerSession(threading.Thread):
         _logger.info("worker: browser call %s ended (peer %s, %s B to 3CX, %s B from 3CX)",
                      session_id, bridge.pc.connectionState, bridge.stats["to_pbx_bytes"],
                      bridge.stats["from_pbx_bytes"])
-        self._bridge_job(MediaLoop.get().submit(
-            self._bridge_down(bridge, self._bridge_legs.pop(session_id, None))))
+        leg_id = self._bridge_legs.pop(session_id, None)
         if write:
             try:
                 with self.odoo.cursor() as cr:
@@ -861,6 +860,8 @@ class ServerSession(threading.Thread):
                     cr.commit()
             except DB_ERRORS:  # pylint: disable=except-pass
                 pass  # best effort: _flush and the lock check report a database outage
+        # After the session says so: once 3CX shows the call over, Odoo does too.
+        self._bridge_job(MediaLoop.get().submit(self._bridge_down(bridge, leg_id)))
 
     def _drop_quietly(self, participant_id):
         if participant_id is None:
