@@ -373,6 +373,8 @@ def run(bench):
             time.sleep(3)
             runs, offered, drains, loads = probe_runs(bench, url, listener, "31")
             report_load(bench, "500 events/s", runs, offered, drains, loads, target=True)
+            bench.figure("worker RSS at 500 events/s, before any browser call (peak, VmHWM)",
+                         round(peak_rss_mb(worker.pid), 1), "MB")
 
             # The same with browser calls set up and torn down beside it, five a minute.
             control(url, "scripts", {"destination": BROWSER_DESTINATION, "answer_after": 1})
