@@ -15,12 +15,7 @@ How it works
     one snapshot. Nothing is written when nothing changed. When PostgreSQL is away, the latest
     view of every call waits in memory (one per call, so the buffer is bounded by live calls)
     and is written when it returns. After every reconnect, a snapshot and the XAPI call log
-    settle the calls that ended meanwhile. A leg that a read which began after its Upset
-    showed is not read again for that Upset (a worker behind its stream skips the repeats
-    queued behind a whole-state read). Browser calls are set up (the route point's hand-over,
-    ICE, DTLS) and closed off this loop, in a small thread pool and the media loop
-    (:mod:`.media`), whose results come back to it: another call's events never wait for
-    them. aiortc and PyAV are imported at the first browser call only.
+    settle the calls that ended meanwhile.
 
 How to use
     ``python -m realtor_3cx.worker -c odoo.conf [-d DB]`` (``make run`` starts it). Never run it
@@ -30,6 +25,14 @@ How to use
 Log lines
     INFO ``worker: acting for 3CX server N (db)`` / ``standing by for 3CX server N``; the event
     stream's ``3CX events connected ...``; WARNING ``database unavailable, N call(s) held``.
+
+Browser calls and the event loop
+    A leg that a read which began after its Upset showed is not read again for that Upset (a
+    worker behind its stream skips the repeats queued behind a whole-state read). Browser
+    calls are set up (the route point's hand-over, ICE, DTLS) and closed off this loop, in a
+    small thread pool and the media loop (:mod:`.media`), whose results come back to it:
+    another call's events never wait for them. aiortc and PyAV are imported at the first
+    browser call only.
 
 Caveats
     The XAPI call log is read for unanswered calls only, to tell voicemail and busy apart.
