@@ -625,7 +625,7 @@ class ServerSession(threading.Thread):
             if previous is None:  # the call we placed or took ends (a resume keeps its grace)
                 self._drop_quietly(entry["leg_id"])
             self._write_session(session_id, {
-                "state": "failed", "retry": True,
+                "state": "failed", "retry": not entry["ended"],
                 "message": _("This call is over.") if entry["ended"]
                 else _("The browser's audio could not be connected.")})
             return
