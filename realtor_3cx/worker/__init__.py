@@ -28,6 +28,14 @@ Log lines
     ``handing 3CX server N over`` / ``K worker(s) share the 3CX servers``; the event stream's
     ``3CX events connected ...``; WARNING ``database unavailable, N call(s) held``.
 
+Browser calls and the event loop
+    A leg that a read which began after its Upset showed is not read again for that Upset (a
+    worker behind its stream skips the repeats queued behind a whole-state read). Browser
+    calls are set up (the route point's hand-over, ICE, DTLS) and closed off this loop, in a
+    small thread pool and the media loop (:mod:`.media`), whose results come back to it:
+    another call's events never wait for them. aiortc and PyAV are imported at the first
+    browser call only.
+
 Caveats
     The XAPI call log is read for unanswered calls only, to tell voicemail and busy apart.
 """

@@ -160,6 +160,7 @@ class StreamBridge:
         self._tasks = []
         self._audio_in = None
         self._loop = None
+        self._closing = None  # the close under way (a task on the media loop)
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
@@ -174,8 +175,14 @@ class StreamBridge:
         return self.pc.localDescription.sdp
 
     async def close(self):
-        if self.closed.is_set():
-            return
+        """Close the peer and both streams, their threads joined; every caller (the bridge
+        itself, a tear-down, a resume opening new streams on the leg) waits for the one close
+        under way: a second pair of streams must not open while the first still reads."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self):
         self.closed.set()
         if self._audio_in is not None:
             self._audio_in.close()  # unblocks the GET thread
@@ -360,5 +367,10 @@ class MediaLoop:
             cls._instance = cls()
         return cls._instance
 
+    def submit(self, coroutine):
+        """Run ``coroutine`` on the loop; its :class:`concurrent.futures.Future` at once (the
+        worker's main loop never waits for a bridge: ICE and DTLS take seconds)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
     def run(self, coroutine, timeout=20):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+        return self.submit(coroutine).result(timeout)

@@ -16,6 +16,7 @@ See the package docstring for the whole picture. The order inside one batch matt
    per call) and the next batch tries again.
 """
 
+import asyncio
 import concurrent.futures
 import contextlib
 import datetime
@@ -72,6 +73,13 @@ UNREADABLE_FOR = 3.0
 RETRY_STEP = 0.02
 RETRY_STEP_MAX = 0.5
 SHOWN_AFTER_KEPT = 20  # the last waits that showed a leg, of which the shortest is used
+# Browser calls are set up and taken down off the main loop (ICE/DTLS up to BRIDGE_SETUP,
+# the route point's hand-over up to HAND_OVER_WAIT, a close joining stream threads): the other
+# calls' events are not kept waiting behind them. Their results come back to the main loop.
+BRIDGE_THREADS = 4  # hand-overs to the route point under way at once
+BRIDGE_SETUP = 20.0  # seconds for a browser peer's answer (ICE gathering, DTLS set-up)
+HAND_OVER_WAIT = 5.0  # seconds for a diverted or transferred leg to show on the route point
+BRIDGE_STOP_WAIT = 12.0  # seconds a stopping session gives its bridges to close
 
 
 class Message(str):
@@ -170,6 +178,10 @@ class ServerSession(threading.Thread):
         self._bridge_legs = {}  # softphone session id -> the route point's participant id
         self.softphone_calls = {}  # 3CX call id -> the realtor's extension
         self._detached = {}  # softphone session id -> when its browser peer went away
+        # softphone session id -> a browser call being set up off the main loop (_open_bridge)
+        self._starting = {}
+        self._bridge_done = queue.Queue()  # (future, what to do with it on the main loop)
+        self._bridge_jobs = set()  # futures of set-ups and tear-downs not handled yet
         self.connected_since = None
         self.last_error = ""
 
@@ -269,6 +281,7 @@ class ServerSession(threading.Thread):
         self.unreadable = {}
         self.shown_after = deque(maxlen=SHOWN_AFTER_KEPT)  # Upset -> first read showing a leg
         self._upset_at = {}  # this batch's Upsets: (dn, participant id) -> arrival
+        self._read_from = {}  # (dn, participant id) -> when the last read that showed it began
         stream = client.events(self._on_event, on_snapshot=self._on_snapshot,
                                on_state=self._on_state)
         stream_thread = threading.Thread(target=self._run_stream, args=(stream,),
@@ -288,10 +301,14 @@ class ServerSession(threading.Thread):
         self._bridge_legs.clear()
         self.softphone_calls.clear()
         self._detached.clear()
+        self._starting.clear()
+        self._bridge_pool = concurrent.futures.ThreadPoolExecutor(
+            BRIDGE_THREADS, thread_name_prefix=f"{self.name}-bridge")
         try:
             while not self._stopping():
                 items = self._drain()
                 self._process(items, pool)
+                self._bridge_results()
                 self._flush()
                 recordings.tick()
                 now = time.monotonic()
@@ -319,8 +336,10 @@ class ServerSession(threading.Thread):
                     next_health = now + self.config.health_interval
                     self._write_health()
         finally:
-            for session_id in list(self.bridges):
-                self._end_bridge(session_id, "the worker stopped")
+            try:
+                self._stop_bridges()
+            except Exception:  # whatever happened to a bridge, the rest stops below
+                _logger.exception("worker: browser calls did not stop cleanly")
             stream.stop()
             stream_thread.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
@@ -508,20 +527,22 @@ class ServerSession(threading.Thread):
                     "JOIN res_partner p ON p.id = u.partner_id "
                     "WHERE s.server_id = %s AND (s.state = 'offered' "
                     "OR (s.state = 'ended' AND s.id = ANY(%s))) FOR UPDATE OF s SKIP LOCKED",
-                    (self.server_id, list(self.bridges) or [0]))
+                    (self.server_id, [*self.bridges, *self._starting] or [0]))
                 rows = cr.fetchall()
                 for (session_id, extension, destination, offer, state, call_id, resumes_id,
-                     user_id, lang) in rows:
+                     _user_id, lang) in rows:
                     if state == "ended":
                         self._end_bridge(session_id, "", write=False)
                         continue
+                    if session_id in self._starting:
+                        continue  # being set up: _bridge_up's result answers it
                     if resumes_id:
                         values = self._resume_bridge(session_id, resumes_id, offer)
-                        if values["state"] == "answered":
-                            self._moved(cr, resumes_id, session_id, user_id)
                     else:
                         values = self._open_bridge(session_id, extension, destination, offer,
                                                    call_id)
+                    if values is None:
+                        continue  # set up off the main loop: _bridge_started answers it
                     cr.execute(
                         "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
                         "message = %s, call_id = %s, retryable = %s WHERE id = %s",
@@ -534,83 +555,236 @@ class ServerSession(threading.Thread):
         self._expire_detached()
 
     def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
-        from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged
-
+        """Place the browser call (or take the ringing one to the route point) and start its
+        bridge; None while that goes on off the main loop (the session is answered by
+        :meth:`_bridge_started`), else the session's values (a refusal)."""
+        if answer_call_id:
+            hand_over = self._take_to_route_point(extension, answer_call_id)
+            if hand_over is None:
+                return {"state": "failed",
+                        "message": _("The call no longer rings on your line.")}
+            # Its wait for the leg on the route point (up to HAND_OVER_WAIT) is the pool's.
+            self._starting[session_id] = {"call_id": str(answer_call_id), "leg_id": None,
+                                          "ended": False, "resumes": None}
+            self._bridge_job(self._bridge_pool.submit(hand_over), self._handed_over,
+                             (session_id, extension, offer))
+            return None
         try:
-            if answer_call_id:
-                leg = self._take_to_route_point(extension, answer_call_id)
-            else:
-                leg = self.client.callcontrol.makecall(self.route_point, destination).participant
+            leg = self.client.callcontrol.makecall(self.route_point, destination).participant
         except ThreecxError as exc:
             return {"state": "failed", "message": _("3CX could not connect the call: %(reason)s",
                                                     reason=exc.reason or exc)}
         if leg is None:
             return {"state": "failed", "message": _("The call no longer rings on your line.")}
+        self._starting[session_id] = {"call_id": str(leg.callid), "leg_id": leg.id,
+                                      "ended": False, "resumes": None}
+        self._start_bridge(session_id, extension, offer, leg)
+        return None
+
+    def _handed_over(self, future, session_id, extension, offer):
+        """The realtor's leg reached the route point (or not): bridge it."""
+        entry = self._starting[session_id]
+        try:
+            leg = future.result()
+        except ThreecxError as exc:
+            leg, failed = None, _("3CX could not connect the call: %(reason)s",
+                                  reason=exc.reason or exc)
+        except Exception as exc:  # cancelled by a stop, or a fault of our own: logged
+            _logger.warning("worker: browser call %s not taken to the route point: %s",
+                            session_id, str(exc) or type(exc).__name__)
+            leg, failed = None, _("The call no longer rings on your line.")
+        else:
+            failed = None if leg else _("The call no longer rings on your line.")
+        if leg is not None and entry["ended"]:
+            self._drop_quietly(leg.id)
+            failed = _("This call is over.")
+        if failed:
+            del self._starting[session_id]
+            self._write_session(session_id, {"state": "failed", "message": failed})
+            return
+        entry["leg_id"] = leg.id
+        self._start_bridge(session_id, extension, offer, leg)
+
+    def _start_bridge(self, session_id, extension, offer, leg):
+        """The 3CX side is up: the call counts as the realtor's from now on (its next view
+        says so), and the browser's peer is answered on the media loop."""
         call_id = str(leg.callid)
         self.softphone_calls[call_id] = extension
         self.tracker.adopt(call_id, extension)
-        media = MediaLoop.get()
-        holder = []
+        # The first browser call imports aiortc and PyAV (seconds on a busy machine): in the
+        # pool, as the rest of the set-up, not on the main loop.
+        self._bridge_job(self._bridge_pool.submit(self._media_submit, self._bridge_up(
+            leg.id, offer)), self._media_submitted, (session_id,))
 
-        async def start():
-            # aiortc objects belong to the loop that runs them: create the peer there.
-            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg.id,
-                                       ice_servers=self.ice_servers))
-            return await holder[0].accept(offer)
+    @staticmethod
+    def _media_submit(coroutine):
+        from .media import MediaLoop  # aiortc loads only where calls are bridged
 
+        return MediaLoop.get().submit(coroutine)
+
+    def _media_submitted(self, future, session_id):
         try:
-            answer = media.run(start())
-        except Exception as exc:  # a bad offer: end the call we placed
-            _logger.warning("worker: browser call %s failed to start: %s", session_id, exc)
-            if holder:
-                media.run(holder[0].close())
-            self._drop_quietly(leg.id)
-            return {"state": "failed", "retry": True,
-                    "message": _("The browser's audio could not be connected.")}
-        bridge = holder[0]
-        self.bridges[session_id] = (bridge, call_id)
-        self._bridge_legs[session_id] = leg.id
-        _logger.info("worker: browser call %s bridged to 3CX call %s", session_id, call_id)
-        return {"state": "answered", "answer": answer, "call_id": call_id}
+            started = future.result()
+        except Exception as exc:  # cancelled by a stop (the coroutine never ran), or no aiortc
+            started = concurrent.futures.Future()
+            started.set_exception(exc)
+        self._bridge_job(started, self._bridge_started, (session_id,))
+
+    async def _bridge_up(self, leg_id, offer, previous=None):
+        """On the media loop: a bridge for the route point's ``leg_id``, answering ``offer``;
+        (bridge, answer SDP). A failed or cancelled set-up leaves nothing open."""
+        from .media import StreamBridge
+
+        if previous is not None:
+            # One pair of streams per leg: the old one closes before the new one opens (3CX
+            # would share the far end's audio between two readers).
+            await previous.close()
+        # aiortc objects belong to the loop that runs them: create the peer here.
+        bridge = StreamBridge(self.client.callcontrol, self.route_point, leg_id,
+                              ice_servers=self.ice_servers)
+        try:
+            answer = await asyncio.wait_for(bridge.accept(offer), BRIDGE_SETUP)
+        except BaseException:
+            await bridge.close()
+            raise
+        return bridge, answer
+
+    def _bridge_started(self, future, session_id):
+        """A set-up (new call, answer Here or resume) is over: answer the page, or fail it."""
+        entry = self._starting.pop(session_id)
+        previous = entry["resumes"]
+        try:
+            bridge, answer = future.result()
+        except Exception as exc:  # a bad offer, ICE that never completes, a stop
+            _logger.warning("worker: browser call %s failed to start: %s", session_id,
+                            str(exc) or type(exc).__name__)
+            if previous is None:  # the call we placed or took ends (a resume keeps its grace)
+                self._drop_quietly(entry["leg_id"])
+            self._write_session(session_id, {
+                "state": "failed", "retry": not entry["ended"],
+                "message": _("This call is over.") if entry["ended"]
+                else _("The browser's audio could not be connected.")})
+            return
+        if entry["ended"]:  # the call ended, or the page hung up, during the set-up
+            self._bridge_job(self._media_submit(self._bridge_down(bridge, entry["leg_id"])))
+            self._write_session(session_id, {"state": "failed",
+                                             "message": _("This call is over.")})
+            return
+        self.bridges[session_id] = (bridge, entry["call_id"])
+        self._bridge_legs[session_id] = entry["leg_id"]
+        if previous is None:
+            _logger.info("worker: browser call %s bridged to 3CX call %s", session_id,
+                         entry["call_id"])
+        else:
+            self.bridges.pop(previous, None)
+            self._bridge_legs.pop(previous, None)
+            self._detached.pop(previous, None)
+            _logger.info("worker: browser call %s resumes %s on 3CX call %s", session_id,
+                         previous, entry["call_id"])
+        self._write_session(session_id, {"state": "answered", "answer": answer,
+                                         "call_id": entry["call_id"]}, moved_from=previous)
+
+    def _write_session(self, session_id, values, moved_from=None):
+        """Answer a browser call's session off the main loop's set-up (as _softphone_pending
+        does for the refusals it can tell at once)."""
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute("SELECT s.user_id, p.lang FROM threecx_softphone_session s "
+                           "JOIN res_users u ON u.id = s.user_id "
+                           "JOIN res_partner p ON p.id = u.partner_id WHERE s.id = %s",
+                           (session_id,))
+                row = cr.fetchone()
+                if not row:
+                    return
+                user_id, lang = row
+                # Only while the page waits: one that hung up meanwhile keeps its 'ended'.
+                cr.execute(
+                    "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
+                    "message = %s, call_id = %s, retryable = %s "
+                    "WHERE id = %s AND state = 'offered'",
+                    (values["state"], values.get("answer"),
+                     in_lang(values.get("message"), lang), values.get("call_id"),
+                     values.get("retry", False), session_id))
+                if cr.rowcount and moved_from is not None:
+                    self._moved(cr, moved_from, session_id, user_id)
+                cr.commit()
+        except DB_ERRORS as exc:
+            _logger.warning("worker: cannot answer browser call %s: %s", session_id, exc)
+
+    async def _bridge_down(self, bridge, leg_id):
+        """On the media loop: close a bridge (its threads joined), then end its 3CX leg."""
+        await bridge.close()
+        if leg_id is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._drop_quietly, leg_id)
+
+    def _bridge_job(self, future, then=None, args=()):
+        """``future`` runs off the main loop; once done, ``then(future, *args)`` runs on it
+        (:meth:`_bridge_results`), in the order the jobs finished."""
+        self._bridge_jobs.add(future)
+        results = self._bridge_done  # this session's: a later one starts with its own
+
+        def done(_future):
+            results.put((future, then, args))
+            self._put(("wake", None, time.time()))  # the main loop may be waiting for events
+
+        future.add_done_callback(done)
+
+    def _bridge_results(self, timeout=0.0):
+        """Hand the finished set-ups and tear-downs to the code that waits for them."""
+        while True:
+            try:
+                future, then, args = self._bridge_done.get(timeout=timeout)
+            except queue.Empty:
+                return
+            timeout = 0.0
+            self._bridge_jobs.discard(future)
+            if then is not None:
+                try:
+                    then(future, *args)
+                except Exception:  # one browser call's fault must not end the session's
+                    _logger.exception("worker: a browser call's set-up or close failed")
+            elif not future.cancelled() and future.exception() is not None:
+                _logger.warning("worker: a browser call's bridge did not close cleanly: %s",
+                                future.exception())
+
+    def _stop_bridges(self):
+        """The session stops: every bridge closes and its 3CX leg ends, set-ups included
+        (cancelled), within ``BRIDGE_STOP_WAIT``."""
+        for session_id in list(self.bridges):
+            self._end_bridge(session_id, "the worker stopped")
+        for entry in self._starting.values():
+            entry["ended"] = True
+        for future in list(self._bridge_jobs):
+            future.cancel()  # a set-up on the media loop stops at once (and closes)
+        deadline = time.monotonic() + BRIDGE_STOP_WAIT
+        while self._bridge_jobs and time.monotonic() < deadline:
+            self._bridge_results(timeout=0.1)
+        self._bridge_pool.shutdown(wait=False, cancel_futures=True)
+        if self._bridge_jobs:
+            _logger.warning("worker: %s browser call set-up(s) or close(s) still running at "
+                            "stop", len(self._bridge_jobs))
+        self._bridge_done, self._bridge_jobs = queue.Queue(), set()
 
     def _resume_bridge(self, session_id, previous_id, offer):
         """A new browser peer for a call already bridged (a reload, another tab, the realtor
-        taking it back): the same 3CX leg, new audio streams; the old peer is let go."""
-        from .media import MediaLoop, StreamBridge
+        taking it back): the same 3CX leg, new audio streams; the old peer is let go. None
+        while that goes on (on the media loop), or the refusal."""
+        from .media import MediaLoop
 
         entry = self.bridges.get(previous_id)
         if entry is None:
             return {"state": "failed", "message": _("This call is over.")}
-        old, call_id = entry
-        leg_id = self._bridge_legs[previous_id]
-        media = MediaLoop.get()
-        # One pair of streams per leg: the old one closes before the new one opens (3CX would
-        # share the far end's audio between two readers).
-        media.run(old.close())
-        holder = []
-
-        async def start():
-            holder.append(StreamBridge(self.client.callcontrol, self.route_point, leg_id,
-                                       ice_servers=self.ice_servers))
-            return await holder[0].accept(offer)
-
-        try:
-            answer = media.run(start())
-        except Exception as exc:  # a bad offer: the call waits for a good one (its grace)
-            _logger.warning("worker: browser call %s could not resume %s: %s", session_id,
-                            previous_id, exc)
-            if holder:
-                media.run(holder[0].close())
+        if any(starting["resumes"] == previous_id for starting in self._starting.values()):
+            # Another page is taking it back right now: this one may try again after.
             return {"state": "failed", "retry": True,
                     "message": _("The browser's audio could not be connected.")}
-        del self.bridges[previous_id]
-        del self._bridge_legs[previous_id]
-        self._detached.pop(previous_id, None)
-        self.bridges[session_id] = (holder[0], call_id)
-        self._bridge_legs[session_id] = leg_id
-        _logger.info("worker: browser call %s resumes %s on 3CX call %s", session_id,
-                     previous_id, call_id)
-        return {"state": "answered", "answer": answer, "call_id": call_id}
+        old, call_id = entry
+        leg_id = self._bridge_legs[previous_id]
+        self._starting[session_id] = {"call_id": call_id, "leg_id": leg_id, "ended": False,
+                                      "resumes": previous_id}
+        self._bridge_job(MediaLoop.get().submit(self._bridge_up(leg_id, offer, previous=old)),
+                         self._bridge_started, (session_id,))
+        return None
 
     def _moved(self, cr, previous_id, session_id, user_id):
         """The page that had the call learns it plays elsewhere now (not that it ended)."""
@@ -624,8 +798,9 @@ class ServerSession(threading.Thread):
         3CX leg up for ``softphone_grace`` seconds, for a page to take the call back; after
         that the call is hung up, as a desk phone's would be."""
         now = time.monotonic()
+        resuming = {starting["resumes"] for starting in self._starting.values()}
         for session_id, (bridge, _call_id) in list(self.bridges.items()):
-            if not bridge.closed.is_set():
+            if not bridge.closed.is_set() or session_id in resuming:
                 self._detached.pop(session_id, None)
                 continue
             since = self._detached.setdefault(session_id, now)
@@ -642,6 +817,9 @@ class ServerSession(threading.Thread):
         for session_id, leg_id in list(self._bridge_legs.items()):
             if leg_id == participant_id:
                 self._end_bridge(session_id, "")
+        for starting in self._starting.values():
+            if starting["leg_id"] == participant_id:
+                starting["ended"] = True  # _bridge_started closes what was being set up
 
     def _transfer_browser_call(self, call_id, destination):
         """Hand a browser call over (to a colleague's extension or a number)."""
@@ -667,32 +845,44 @@ class ServerSession(threading.Thread):
         if not mine:
             return None
         self.tracker.adopt(str(call_id), extension)
-        if mine[0].status == "Ringing":
-            self.client.callcontrol.divert(extension, mine[0].id, self.route_point)
+        return lambda: self._hand_over(extension, mine[0], call_id)
+
+    def _hand_over(self, extension, leg, call_id):
+        """In the bridge pool (see _take_to_route_point): the route point's answered leg of
+        ``call_id``, or None if it did not show there within ``HAND_OVER_WAIT``."""
+        if leg.status == "Ringing":
+            self.client.callcontrol.divert(extension, leg.id, self.route_point)
         else:
-            self.client.callcontrol.transferto(extension, mine[0].id, self.route_point)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            for leg in self.client.callcontrol.participants(self.route_point):
-                if str(leg.callid) == str(call_id):
-                    self.client.callcontrol.answer(self.route_point, leg.id)
-                    return leg
-            time.sleep(0.05)
+            self.client.callcontrol.transferto(extension, leg.id, self.route_point)
+        deadline = time.monotonic() + HAND_OVER_WAIT
+        while time.monotonic() < deadline and not self._stopping():
+            for taken in self.client.callcontrol.participants(self.route_point):
+                if str(taken.callid) == str(call_id):
+                    self.client.callcontrol.answer(self.route_point, taken.id)
+                    return taken
+            self.stop_event.wait(0.05)
         return None
 
     def _end_bridge(self, session_id, message, write=True):
+        """The browser call is over: the page is told at once; its bridge closes and its 3CX
+        leg ends on the media loop (joining the bridge's threads takes seconds)."""
         from .media import MediaLoop
 
         entry = self.bridges.pop(session_id, None)
         self._detached.pop(session_id, None)
+        starting = self._starting.get(session_id)
+        if starting is not None:  # hung up during its set-up: _bridge_started ends it
+            starting["ended"] = True
         if entry is None:
             return
-        bridge, _call_id = entry
+        bridge, call_id = entry
+        for starting in self._starting.values():
+            if starting["call_id"] == call_id:  # a page taking it back: nothing to take
+                starting["ended"] = True
         _logger.info("worker: browser call %s ended (peer %s, %s B to 3CX, %s B from 3CX)",
                      session_id, bridge.pc.connectionState, bridge.stats["to_pbx_bytes"],
                      bridge.stats["from_pbx_bytes"])
-        MediaLoop.get().run(bridge.close())
-        self._drop_quietly(self._bridge_legs.pop(session_id, None))
+        leg_id = self._bridge_legs.pop(session_id, None)
         if write:
             try:
                 with self.odoo.cursor() as cr:
@@ -706,6 +896,8 @@ class ServerSession(threading.Thread):
                     cr.commit()
             except DB_ERRORS:  # pylint: disable=except-pass
                 pass  # best effort: _flush and the lock check report a database outage
+        # After the session says so: once 3CX shows the call over, Odoo does too.
+        self._bridge_job(MediaLoop.get().submit(self._bridge_down(bridge, leg_id)))
 
     def _drop_quietly(self, participant_id):
         if participant_id is None:
@@ -792,8 +984,11 @@ class ServerSession(threading.Thread):
         changed = set()
         upsets = {}  # (dn, participant id) -> entity path, coalesced
         upset_at = {}  # (dn, participant id) -> arrival of its first Upset in the batch
+        upset_last = {}  # (dn, participant id) -> arrival of its last Upset in the batch
         removes = []
         for kind, payload, at in items:
+            if kind == "wake":  # a browser call's set-up or tear-down is done
+                continue
             if kind == "fatal":
                 if isinstance(payload, (AuthenticationError, ForbiddenError)):
                     raise Fatal(str(payload))
@@ -817,14 +1012,26 @@ class ServerSession(threading.Thread):
             elif payload.event_type == EventType.UPSET:
                 upsets[key] = entity.path
                 upset_at.setdefault(key, at)
+                upset_last[key] = at
         now = time.time()
         self._upset_at = upset_at
+        # A leg read by a read that began after its last Upset arrived is known as that Upset
+        # left it (or newer): no second read. When the worker falls behind, the repeats
+        # queued behind a whole-state read cost nothing, instead of another whole-state read.
+        read_from = self._read_from
+        for key, at in upset_last.items():
+            if read_from.get(key, -1.0) >= at and tracker.knows(*key):
+                upsets.pop(key, None)  # (a Remove or a snapshot later in the batch took it)
+        if len(read_from) > 4 * len(tracker.calls) + 1000:  # legs gone without a Remove
+            self._read_from = read_from = {k: t for k, t in read_from.items()
+                                           if tracker.knows(*k)}
         # Legs this batch names that no live call has: if they are still unknown after the
         # reads, they came and went between two reads (the worker was behind; an Upset and
         # its Remove in one batch are the common case).
         unseen = [key for key in (*upsets, *removes) if not tracker.knows(*key)]
         for dn, pid in removes:
             self.unreadable.pop((dn, pid), None)
+            read_from.pop((dn, pid), None)
             changed.add(tracker.remove(dn, pid, now))
             self._leg_gone(dn, pid)
         for key, (path, _since, _misses, due) in self.unreadable.items():
@@ -841,6 +1048,7 @@ class ServerSession(threading.Thread):
             shown = {(p.dn or dn.dn, p.id) for dn in snapshot for p in dn.participants}
             changed |= tracker.apply_snapshot(snapshot, now)
             self.stats["snapshots"] += 1
+            self._read_from = {key: now for key in shown}
             for key in shown:
                 self._shown(key, now)
             for key, path in fresh.items():  # announced, not shown yet: read it again
@@ -857,10 +1065,12 @@ class ServerSession(threading.Thread):
                     changed |= tracker.apply_dn(dn, result, now, keep=waiting)
                     for key in shown:
                         self._shown(key, now)
+                        read_from[key] = now
                     continue
                 for key, leg in result.items():
                     if leg is not None:
                         self._shown(key, now)
+                        read_from[key] = now
                         changed.add(tracker.upsert(leg, now))
                     elif not self._unreadable(key, keys[key], now):
                         changed.add(tracker.remove(*key, now))
@@ -882,6 +1092,9 @@ class ServerSession(threading.Thread):
             for session_id, (_bridge, call_id) in list(self.bridges.items()):
                 if call_id == view.call_id:  # the far end hung up: end the browser call
                     self._end_bridge(session_id, "")
+            for starting in self._starting.values():
+                if starting["call_id"] == view.call_id:  # over before its audio was up
+                    starting["ended"] = True
             if view.answer_at is None:
                 view = with_call_log(view, self._call_log_row(view.call_id))
             self._queue_view(view)
@@ -987,6 +1200,14 @@ class ServerSession(threading.Thread):
                 # of the steps already written, and events are read in between.
                 views = sorted(self.pending.values(),
                                key=lambda view: view["state"] not in LIVE_STATES)[:FLUSH_CHUNK]
+                # Calls that start ringing go first, committed on their own: a realtor's
+                # pop-up does not wait for the other calls' answers, ends and call-backs.
+                ringing = [view for view in views if view.get("notify_ringing")]
+                if ringing and len(ringing) < len(views):
+                    env["threecx.call"]._sync_from_3cx(server, ringing)
+                    cr.commit()
+                    self._flushed(ringing)
+                    views = [view for view in views if not view.get("notify_ringing")]
                 if views:
                     env["threecx.call"]._sync_from_3cx(server, views)
                 cr.commit()
@@ -1003,15 +1224,18 @@ class ServerSession(threading.Thread):
             _logger.info("worker: database back after %.1f s", time.monotonic()
                          - self.db_down_since)
             self.db_down_since = None
-        self.stats["writes"] += len(views)
-        for view in views:
-            self.pending.pop(view["call_id"], None)
+        self._flushed(views)
         if not self.pending:
             self.synced_through = self.read_through
         if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
             self.catch_up_since = None
             self.next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
         self.needs_reconcile = False
+
+    def _flushed(self, views):
+        self.stats["writes"] += len(views)
+        for view in views:
+            self.pending.pop(view["call_id"], None)
 
     def _reconcile(self, env, server):
         """After (re)connecting: settle what happened while nobody listened.
