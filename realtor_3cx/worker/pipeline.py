@@ -31,6 +31,7 @@ from psycopg2 import sql
 from ..threecx.client import UNEXPECTED, ConnectionReport, Problem, ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
+from ..tools.sdp import offer_problem
 from .recordings import RecordingFetcher
 from .tracker import CallTracker, iso_seconds, with_call_log
 
@@ -50,6 +51,7 @@ DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
 SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphone/*
 TEST_CHANNEL = "realtor_3cx_connection_test"  # NOTIFYed by threecx.server's Test connection
 TEST_EXPIRY = 30  # seconds: an older request was reported unanswered to the admin (same value)
+OFFER_MAX_AGE = 10  # seconds: an older browser offer is refused (threecx_softphone.py's value)
 PRESENCE_INTERVAL = 30.0
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
@@ -463,39 +465,87 @@ class ServerSession(threading.Thread):
     # -- browser calls (WebRTC bridged to the route point's audio streams) ---------------------
 
     def _softphone_pending(self):
+        """Answer the browsers' offers: each claimed (``offered`` -> ``connecting``, committed)
+        before its call is placed, so it is dialled once; an offer too old (its page gave up,
+        or Odoo or this worker restarted meanwhile) or malformed is refused, never dialled."""
+        claimed = []
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
                     "SELECT s.id, s.extension, s.destination, s.offer, s.state, s.call_id, "
-                    "s.resumes_id, s.user_id, p.lang FROM threecx_softphone_session s "
+                    "s.resumes_id, s.user_id, p.lang, s.client_ref, s.create_date < "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) "
+                    "FROM threecx_softphone_session s "
                     "JOIN res_users u ON u.id = s.user_id "
                     "JOIN res_partner p ON p.id = u.partner_id "
                     "WHERE s.server_id = %s AND (s.state = 'offered' "
                     "OR (s.state = 'ended' AND s.id = ANY(%s))) FOR UPDATE OF s SKIP LOCKED",
-                    (self.server_id, list(self.bridges) or [0]))
-                rows = cr.fetchall()
-                for (session_id, extension, destination, offer, state, call_id, resumes_id,
-                     user_id, lang) in rows:
+                    (OFFER_MAX_AGE, self.server_id, list(self.bridges) or [0]))
+                for row in cr.fetchall():
+                    session_id, offer, state, expired = row[0], row[3], row[4], row[10]
                     if state == "ended":
                         self._end_bridge(session_id, "", write=False)
                         continue
-                    if resumes_id:
-                        values = self._resume_bridge(session_id, resumes_id, offer)
-                        if values["state"] == "answered":
-                            self._moved(cr, resumes_id, session_id, user_id)
-                    else:
-                        values = self._open_bridge(session_id, extension, destination, offer,
-                                                   call_id)
-                    cr.execute(
-                        "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
-                        "message = %s, call_id = %s, retryable = %s WHERE id = %s",
-                        (values["state"], values.get("answer"),
-                         in_lang(values.get("message"), lang), values.get("call_id"),
-                         values.get("retry", False), session_id))
+                    problem = "expired" if expired else offer_problem(offer)
+                    if problem:
+                        _logger.info("worker: browser call %s refused, not dialled: %s",
+                                     session_id, problem)
+                        refusal = {"state": "failed", "retry": True, "message": _(
+                            "The telephony service took too long to answer: call again.")} \
+                            if expired else {"state": "failed", "message": _(
+                                "The browser sent no valid WebRTC offer.")}
+                        self._answer_offer(cr, row, refusal)
+                        continue
+                    cr.execute("UPDATE threecx_softphone_session SET state = 'connecting' "
+                               "WHERE id = %s", (session_id,))
+                    claimed.append(row)
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read browser calls: %s", exc)
+            claimed = []  # not committed: still offered, for the next round
+        for row in claimed:
+            session_id, extension, destination, offer, _state, call_id, resumes_id = row[:7]
+            if resumes_id:
+                values = self._resume_bridge(session_id, resumes_id, offer)
+            else:
+                values = self._open_bridge(session_id, extension, destination, offer, call_id)
+            try:
+                with self.odoo.cursor() as cr:
+                    if self._answer_offer(cr, row, values, claimed=True):
+                        cr.commit()
+                        continue
+            except DB_ERRORS as exc:
+                _logger.warning("worker: cannot answer browser call %s: %s", session_id, exc)
+            # Nobody will hear it: the page hung up or gave up meanwhile (or the answer could
+            # not be written, so the page gives up): the call it was for ends.
+            if values["state"] == "answered":
+                _logger.info("worker: browser call %s cancelled by its page", session_id)
+                self._end_bridge(session_id, "")
         self._expire_detached()
+
+    def _answer_offer(self, cr, row, values, claimed=False):
+        """Record the worker's answer to an offer and send it to the user's pages (the bus,
+        delivered at commit). A ``claimed`` offer is answered only if still ``connecting``:
+        False when its page cancelled it meanwhile."""
+        session_id, resumes_id, user_id, lang, client_ref = (row[0], row[6], row[7], row[8],
+                                                             row[9])
+        message = in_lang(values.get("message"), lang)
+        cr.execute(
+            "UPDATE threecx_softphone_session SET state = %s, answer = %s, message = %s, "
+            "call_id = %s, retryable = %s WHERE id = %s AND state = %s RETURNING id",
+            (values["state"], values.get("answer"), message, values.get("call_id"),
+             values.get("retry", False), session_id, "connecting" if claimed else "offered"))
+        if cr.fetchone() is None:
+            return False
+        if resumes_id and values["state"] == "answered":
+            self._moved(cr, resumes_id, session_id, user_id)
+        self.odoo.env(cr)["res.users"].browse(user_id).partner_id._bus_send(
+            "realtor_3cx.softphone/answer", {
+                "session_id": session_id, "client_ref": client_ref, "state": values["state"],
+                "sdp": values.get("answer") or False, "message": message or "",
+                "call_id": values.get("call_id") or False,
+                "retry": bool(values.get("retry"))})
+        return True
 
     def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
         from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged
