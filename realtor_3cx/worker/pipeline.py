@@ -520,7 +520,13 @@ class ServerSession(threading.Thread):
             # not be written, so the page gives up): the call it was for ends.
             if values["state"] == "answered":
                 _logger.info("worker: browser call %s cancelled by its page", session_id)
-                self._end_bridge(session_id, "")
+                if resumes_id and self._still_answered(resumes_id):
+                    # Only this page's audio is given up: the call stays the session it was,
+                    # for a page to take back within the grace.
+                    self.bridges[resumes_id] = self.bridges.pop(session_id)
+                    self._bridge_legs[resumes_id] = self._bridge_legs.pop(session_id)
+                else:
+                    self._end_bridge(session_id, "")
         self._expire_detached()
 
     def _answer_offer(self, cr, row, values, claimed=False):
@@ -546,6 +552,15 @@ class ServerSession(threading.Thread):
                 "call_id": values.get("call_id") or False,
                 "retry": bool(values.get("retry"))})
         return True
+
+    def _still_answered(self, session_id):
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute("SELECT 1 FROM threecx_softphone_session WHERE id = %s "
+                           "AND state = 'answered'", (session_id,))
+                return bool(cr.fetchone())
+        except DB_ERRORS:
+            return False
 
     def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
         from .media import MediaLoop, StreamBridge  # aiortc loads only where calls are bridged

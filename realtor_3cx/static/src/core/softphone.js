@@ -66,10 +66,10 @@ registry.category("services").add("realtor_3cx.softphone_answer", softphoneAnswe
 
 /** A page-made reference for one offer (a uuid): a replayed request is dialled once. */
 function newClientRef() {
-    if (browser.crypto?.randomUUID) {
-        return browser.crypto.randomUUID();
+    if (window.crypto.randomUUID) {
+        return window.crypto.randomUUID(); // secure contexts (as the microphone needs)
     }
-    const bytes = browser.crypto.getRandomValues(new Uint8Array(16));
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
