@@ -145,9 +145,9 @@ class ThreecxSoftphoneSession(models.Model):
 
     @api.model
     def _enqueue(self, extension, sdp, number, pbx_call_id, resumes=False, client_ref=False):
-        """The session of this offer, created for the worker (committed, NOTIFYed) unless the
-        page's ``client_ref`` names one already: the same request replayed by Odoo after a
-        serialization failure (the route looks for it first). Returns its id."""
+        """The session of this offer, created for the worker (committed, NOTIFYed). The route
+        looks for the page's ``client_ref`` first (a request Odoo replays); should two
+        attempts of it race here, the second gets the first's session. Returns its id."""
         try:
             return enqueue(
                 self.env,
