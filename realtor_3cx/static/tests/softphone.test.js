@@ -465,3 +465,42 @@ test("a browser call moves to the desk phone, and Switch here brings it back", a
     await contains(".o_realtor_3cx_softphone[data-status=connected]");
     expect(made.at(-1)).toEqual({ desk_call_id: "955000006", sdp: "v=0\r\n" });
 });
+
+test("hanging up while the worker has not answered cancels the offer; a late answer is ignored", async () => {
+    const pyEnv = await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => false);
+    const hangups = [];
+    onRpc("/realtor_3cx/softphone/hangup", async (request) => {
+        hangups.push((await request.json()).params.session_id);
+        return { ok: true };
+    });
+    const peers = fakeWebRTC();
+    const made = offers(pyEnv, () => ({ ok: true, silent: true, session_id: 30, peer: PEER }));
+    await start();
+    const calls = getService("realtor_3cx.call");
+    await contains(".o_realtor_3cx_softphone_toggle");
+    const placing = calls.browserCall("+15550102030");
+    await contains(".o_realtor_3cx_softphone[data-status=connecting]");
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee"); // from the route
+    await click(".o_realtor_3cx_softphone_hangup");
+    await placing;
+    await contains(".o_realtor_3cx_softphone[data-status=ended]");
+    expect(hangups).toEqual([30]);
+    // The worker answers after all (it took the offer just before the cancel): nothing here
+    // comes back to life; the cancelled session is the worker's to hang up.
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.softphone/answer", {
+        session_id: 30,
+        client_ref: made.refs[0],
+        state: "answered",
+        sdp: "v=0\r\n",
+        message: "",
+        call_id: "955000007",
+        retry: false,
+    });
+    await animationFrame();
+    await advanceTime(ANSWER_TIMEOUT_MS);
+    expect(calls.state.softphone.status).toBe("ended");
+    expect(peers.at(-1).connectionState).toBe("closed");
+    expect(hangups).toEqual([30]);
+});
