@@ -482,6 +482,7 @@ test("hanging up while the worker has not answered cancels the offer; a late ans
     await start();
     const calls = getService("realtor_3cx.call");
     await contains(".o_realtor_3cx_softphone_toggle");
+    await click(".o_realtor_3cx_softphone_toggle");
     const placing = calls.browserCall("+15550102030");
     await contains(".o_realtor_3cx_softphone[data-status=connecting]");
     expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee"); // from the route
