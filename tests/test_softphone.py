@@ -7,6 +7,7 @@ sides can hang up."""
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import time
@@ -22,6 +23,7 @@ from worker_env import OdooDb, Worker
 
 DESTINATION = "+15550108701"
 GRACE = 8
+WORLDS = itertools.count()  # tests/test_softphone_async.py starts this world again
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def world(tmp_path_factory):
     db = OdooDb()
     logs = tmp_path_factory.mktemp("softphone")
     with running_simulator(audio="echo") as sim:
-        tag = str(os.getpid())
+        tag = f"{os.getpid()}_{next(WORLDS)}"
 
         def create(env):
             env.company.country_id = env.ref("base.us")
