@@ -2,12 +2,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """A browser call end to end, signalled through Odoo: the 'browser' is an aiortc peer playing
 a tone; Odoo's controller carries its offer to the worker, whose bridge places the call from the
-route point; the simulator echoes; the tone comes back. Both sides can hang up."""
+route point and answers on the user's bus; the simulator echoes; the tone comes back. Both
+sides can hang up."""
 
 import asyncio
 import contextlib
+import itertools
+import json
 import os
 import time
+import uuid
 
 import pytest
 import requests
@@ -19,6 +23,7 @@ from worker_env import OdooDb, Worker
 
 DESTINATION = "+15550108701"
 GRACE = 8
+WORLDS = itertools.count()  # tests/test_softphone_async.py starts this world again
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,7 @@ def world(tmp_path_factory):
     db = OdooDb()
     logs = tmp_path_factory.mktemp("softphone")
     with running_simulator(audio="echo") as sim:
-        tag = str(os.getpid())
+        tag = f"{os.getpid()}_{next(WORLDS)}"
 
         def create(env):
             env.company.country_id = env.ref("base.us")
@@ -82,6 +87,36 @@ def rpc(world, path, http="http", **params):
     return body["result"]
 
 
+def bus_answers(db, client_ref):
+    """The worker's answers to the offer ``client_ref`` on the bus (the payloads, in order),
+    as the user's pages receive them."""
+    def read(env):
+        env.cr.execute(
+            "SELECT message FROM bus_bus WHERE message::jsonb->>'type' = %s "
+            "AND message::jsonb->'payload'->>'client_ref' = %s ORDER BY id",
+            ("realtor_3cx.softphone/answer", client_ref))
+        return [json.loads(message)["payload"] for (message,) in env.cr.fetchall()]
+
+    return db.do(read)
+
+
+def offer(world, sdp, http="http", timeout=20, **params):
+    """Offer ``sdp`` as the page does (with a reference of its own) and wait for the worker's
+    answer on the bus: the route's result, completed by that answer (``answer``, ``call_id``,
+    ``ok`` / ``message`` / ``retry``). A refusal of the route itself comes back as it is."""
+    params.setdefault("client_ref", str(uuid.uuid4()))
+    started = rpc(world, "/realtor_3cx/softphone/offer", http=http, sdp=sdp, **params)
+    if not started["ok"]:
+        return started
+    assert started["client_ref"] == params["client_ref"], started
+    [answer] = wait_for(lambda: bus_answers(world["db"], params["client_ref"]),
+                        "the worker's answer on the bus", timeout=timeout)
+    assert answer["session_id"] == started["session_id"], answer
+    return {**started, "ok": answer["state"] == "answered", "answer": answer["sdp"],
+            "call_id": answer["call_id"], "message": answer["message"],
+            "retry": answer["retry"]}
+
+
 async def browser_call(world, destination=DESTINATION, **params):
     browser = RTCPeerConnection()
     mic = ToneTrack()
@@ -91,8 +126,7 @@ async def browser_call(world, destination=DESTINATION, **params):
     await browser.setLocalDescription(await browser.createOffer())
     if "resume_session_id" not in params:
         params["destination"] = destination
-    result = await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/offer",
-                                     sdp=browser.localDescription.sdp, **params)
+    result = await asyncio.to_thread(offer, world, browser.localDescription.sdp, **params)
     if result["ok"]:
         await browser.setRemoteDescription(
             RTCSessionDescription(sdp=result["answer"], type="answer"))
@@ -265,8 +299,8 @@ def test_the_call_outlives_its_page_and_a_new_page_takes_it_back(world):
 
         # Nobody else may take it: not a colleague, not with a made-up session.
         refused = await asyncio.to_thread(
-            rpc, world, "/realtor_3cx/softphone/offer", http="colleague_http",
-            sdp=first.localDescription.sdp, resume_session_id=result["session_id"])
+            offer, world, first.localDescription.sdp, http="colleague_http",
+            resume_session_id=result["session_id"])
         assert refused == {"ok": False, "retry": False, "message": "This browser call is over."}
 
         second, mic2, received2, stop2, resumed = await browser_call(
@@ -324,19 +358,21 @@ def test_a_page_that_never_comes_back_hangs_up_after_the_grace(world):
 
 
 def test_only_failures_of_the_connection_offer_a_retry(world):
-    """A refusal (do-not-call, calling hours, a wrong number) will be refused again: no
-    retry; a worker that does not answer, or audio that could not connect, may work later."""
+    """A refusal (do-not-call, calling hours, a wrong number, an offer that is no WebRTC
+    offer) will be refused again: no retry. A worker that does not answer, or audio that
+    could not connect, may work later (tests/test_softphone_async.py, test_day_softphone.py)."""
     dnc = world["db"].do(lambda env: env["res.partner"].create({
         "name": "No Calls Please", "phone": "+15550108777", "do_not_call": True}).id)
-    refused = rpc(world, "/realtor_3cx/softphone/offer", destination="+15550108777",
-                  sdp="v=0\r\n")
+    refused = offer(world, "v=0\r\n", destination="+15550108777")
     assert refused["ok"] is False and refused["retry"] is False, refused
-    wrong = rpc(world, "/realtor_3cx/softphone/offer", destination="nope", sdp="v=0\r\n")
+    wrong = offer(world, "v=0\r\n", destination="nope")
     assert wrong["retry"] is False
-    # A valid-looking offer the worker's peer cannot use: the audio did not connect.
-    broken = rpc(world, "/realtor_3cx/softphone/offer", destination="+15550108778",
-                 sdp="v=0\r\nnot really an offer\r\n")
-    assert broken["ok"] is False and broken["retry"] is True, broken
+    # Refused by Odoo before the worker hears of it: no call placed, then dropped.
+    broken = offer(world, "v=0\r\nnot really an offer\r\n", destination="+15550108778")
+    assert broken == {"ok": False, "retry": False,
+                      "message": "The browser sent no valid WebRTC offer."}, broken
+    assert not [c for c in control(world["sim"], "calls", method="GET")
+                if c["callee"] == "+15550108778"]
     world["db"].do(lambda env: env["res.partner"].browse(dnc).unlink())
 
 

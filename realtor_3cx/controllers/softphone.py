@@ -2,26 +2,38 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Softphone signalling endpoints (authenticated users only; JSON-RPC, so CSRF-safe)."""
 
+import logging
+import re
+
 from odoo import _, http
 from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..tools.record_id import as_record_id
+from ..tools.sdp import offer_problem
 
-MAX_SDP = 64 * 1024  # an SDP offer is a few kB; anything larger is not one
+_logger = logging.getLogger(__name__)
+
+CLIENT_REF = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")  # a uuid
 
 
 class SoftphoneController(http.Controller):
     @http.route("/realtor_3cx/softphone/offer", type="json", auth="user", methods=["POST"])
     def offer(self, sdp=None, destination=None, call_id=None, resume_session_id=None,
-              desk_call_id=None):
+              desk_call_id=None, client_ref=None):
         """Start a browser call with the browser's WebRTC ``sdp`` offer: to ``destination``,
         answering the ringing call ``call_id`` (a ``threecx.call`` id) in the browser, or
         taking the user's own browser call ``resume_session_id`` into this page (a reload,
         another tab: the 3CX call goes on, only its audio moves), or taking back the call
-        ``desk_call_id`` (a 3CX call id) the user has on their desk phone.
+        ``desk_call_id`` (a 3CX call id) the user has on their desk phone. ``client_ref`` is
+        the page's uuid for this offer: the same request replayed (Odoo does after a
+        serialization failure) gets the same session, dialled once.
 
-        :returns: ``{"ok": True, "session_id", "answer", "call_id", "peer"}`` or
+        Returns at once, the offer queued for the worker: its answer (the SDP answer, or why
+        not) reaches the user's bus as ``realtor_3cx.softphone/answer`` (see
+        models/threecx_softphone.py).
+
+        :returns: ``{"ok": True, "session_id", "client_ref", "peer"}`` or
             ``{"ok": False, "message", "retry"}``; ``retry`` says whether trying again may
             help (the connection failed) or not (a refusal: do-not-call, calling hours...).
         """
@@ -29,10 +41,23 @@ class SoftphoneController(http.Controller):
         if not env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             return {"ok": False, "retry": False,
                     "message": _("Only realtors can call from the browser.")}
-        if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp) > MAX_SDP:
+        if not isinstance(sdp, str) or not sdp.startswith("v=0"):
             return {"ok": False, "retry": False,
                     "message": _("The browser sent no valid WebRTC offer.")}
         Session = env["threecx.softphone.session"]
+        if isinstance(client_ref, str) and CLIENT_REF.fullmatch(client_ref):
+            client_ref = client_ref.lower()
+            try:
+                replayed = Session._by_client_ref(client_ref)
+            except UserError as exc:
+                return {"ok": False, "retry": False, "message": exc.args[0]}
+            if replayed:
+                # Odoo replays this request (a serialization failure after its first attempt
+                # queued the offer): that session stands, whatever became of the call since.
+                return {"ok": True, "session_id": replayed, "client_ref": client_ref,
+                        "peer": Session.browse(replayed)._peer()}
+        else:
+            client_ref = None
         pbx_call_id = False
         resumes = False
         try:
@@ -60,14 +85,22 @@ class SoftphoneController(http.Controller):
                 extension, number = Session._start(destination)
         except UserError as exc:
             return {"ok": False, "retry": False, "message": exc.args[0]}
-        session_id = Session._enqueue(extension, sdp, number, pbx_call_id, resumes)
-        state, answer, message, call_id, retry = Session._wait_answer(session_id)
-        if state != "answered":
-            return {"ok": False, "retry": retry,
-                    "message": message or _("The call could not start.")}
-        return {"ok": True, "session_id": session_id, "answer": answer, "call_id": call_id,
-                # The session was written in the worker's transaction, after this one began.
-                "peer": Session._peer_of(extension.server_id, call_id, number)}
+        # Checked before anything is queued: the worker would dial, then fail to answer.
+        problem = offer_problem(sdp)
+        if problem:
+            _logger.info("softphone: refused the offer of user %s: %s", env.uid, problem)
+            return {"ok": False, "retry": False,
+                    "message": _("The browser sent no valid WebRTC offer.")}
+        if not client_ref:
+            return {"ok": False, "retry": False,
+                    "message": _("This page is out of date: reload it, then call again.")}
+        try:
+            session_id = Session._enqueue(extension, sdp, number, pbx_call_id, resumes,
+                                          client_ref=client_ref)
+        except UserError as exc:
+            return {"ok": False, "retry": False, "message": exc.args[0]}
+        return {"ok": True, "session_id": session_id, "client_ref": client_ref,
+                "peer": Session._peer_of(extension.server_id, pbx_call_id, number)}
 
     @http.route("/realtor_3cx/softphone/live", type="json", auth="user", methods=["POST"])
     def live(self):
@@ -84,12 +117,12 @@ class SoftphoneController(http.Controller):
             as_record_id(session_id) or ()).exists()
         if not session or session.user_id != env.user:
             return {"ok": False, "message": _("This browser call is not yours.")}
-        if session.state in ("offered", "answered"):
-            session.state = "ended"
-            session._notify_worker()
+        if session.state == "answered":
             # The user's other tabs showing this call elsewhere learn it is over.
             env.user.partner_id._bus_send(
                 "realtor_3cx.softphone/ended", {"session_id": session.id})
+        # Also the page that stopped waiting for the worker's answer: never dialled then.
+        session._cancel()
         return {"ok": True}
 
     @http.route("/realtor_3cx/softphone/transfer", type="json", auth="user", methods=["POST"])

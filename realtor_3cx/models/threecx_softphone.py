@@ -3,25 +3,37 @@
 """Browser calls: the signalling between a realtor's browser and the worker's WebRTC bridge.
 
 The browser posts its WebRTC offer (ICE candidates included) to
-``/realtor_3cx/softphone/offer``; a session row carries it to the worker (NOTIFY
-``realtor_3cx_softphone``), which places the call from the integration's route point (the DN
-whose audio streams it may read and write), answers the offer with its aiortc peer and writes
-the answer back. Hang-up from either side ends the session; the worker tears the bridge down.
+``/realtor_3cx/softphone/offer``, which checks it and returns at once: a session row carries
+it to the worker (NOTIFY ``realtor_3cx_softphone``), which claims it (``offered`` ->
+``connecting``, so it dials it once), places the call from the integration's route point (the
+DN whose audio streams it may read and write), answers the offer with its aiortc peer and
+sends the answer to the user's bus as ``realtor_3cx.softphone/answer``, in the transaction
+that records it. The page waits for that with a timeout of its own and then cancels the
+session; an offer older than :data:`OFFER_MAX_AGE` is never dialled (the page that made it
+has given up). Hang-up from either side ends the session; the worker tears the bridge down.
+
+The page names each offer with a uuid of its own (``client_ref``): Odoo replays a request
+after a serialization failure, and the replay finds the session its first attempt made.
 """
 
 import datetime
 import logging
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .threecx_call_sync import FINAL_STATES
-from .worker_queue import await_worker, enqueue
+from .worker_queue import enqueue
 
 _logger = logging.getLogger(__name__)
 
 SOFTPHONE_CHANNEL = "realtor_3cx_softphone"
-ANSWER_WAIT = 15.0  # the worker gathers ICE candidates before answering
+# Seconds an offer may wait for the worker; older, it is refused, never dialled. The page
+# waits longer (softphone.js, ANSWER_TIMEOUT_MS): placing the call and ICE come after it.
+OFFER_MAX_AGE = 10
+KEEP_ENDED_DAYS = 7  # ended browser calls are kept this long (autovacuum), for support
 
 
 class ThreecxSoftphoneSession(models.Model):
@@ -35,9 +47,16 @@ class ThreecxSoftphoneSession(models.Model):
     destination = fields.Char()
     offer = fields.Text(required=True)
     answer = fields.Text()
+    client_ref = fields.Char(
+        "Page's reference",
+        readonly=True,
+        copy=False,
+        help="The uuid the page gave this offer: a replayed request finds this session again.",
+    )
     state = fields.Selection(
         [
             ("offered", "Offered"),
+            ("connecting", "Connecting"),
             ("answered", "Answered"),
             ("ended", "Ended"),
             ("failed", "Failed"),
@@ -60,6 +79,22 @@ class ThreecxSoftphoneSession(models.Model):
         help="The failure was the connection's (audio, network), not a refusal: trying again "
         "may work."
     )
+
+    _sql_constraints = [
+        ("client_ref_unique", "UNIQUE(client_ref)", "A page's offer makes one browser call."),
+    ]
+
+    @api.autovacuum
+    def _gc_sessions(self):
+        """Ended browser calls after a week; offers nobody took, and calls a killed worker
+        left "on the line", once they can no longer be live (the worker refuses such an offer
+        and :meth:`_live` ignores such a call)."""
+        now = fields.Datetime.now()
+        self.search([("state", "in", ("ended", "failed")),
+                     ("write_date", "<", now - datetime.timedelta(days=KEEP_ENDED_DAYS))]).unlink()
+        self.search([("state", "in", ("offered", "connecting", "answered")),
+                     ("create_date", "<", now - datetime.timedelta(hours=12))]).write(
+            {"state": "failed", "message": "expired"})
 
     @api.model
     def _start(self, destination):
@@ -109,32 +144,54 @@ class ThreecxSoftphoneSession(models.Model):
         return extension, session
 
     @api.model
-    def _enqueue(self, extension, sdp, number, pbx_call_id, resumes=False):
-        return enqueue(
-            self.env,
-            self._name,
-            {
-                "server_id": extension.server_id.id,
-                "user_id": self.env.uid,
-                "extension": extension.number,
-                "destination": number,
-                "offer": sdp,
-                "call_id": pbx_call_id,
-                "resumes_id": resumes,
-            },
-            SOFTPHONE_CHANNEL,
-        )
+    def _enqueue(self, extension, sdp, number, pbx_call_id, resumes=False, client_ref=False):
+        """The session of this offer, created for the worker (committed, NOTIFYed). The route
+        looks for the page's ``client_ref`` first (a request Odoo replays); should two
+        attempts of it race here, the second gets the first's session. Returns its id."""
+        try:
+            return enqueue(
+                self.env,
+                self._name,
+                {
+                    "server_id": extension.server_id.id,
+                    "user_id": self.env.uid,
+                    "extension": extension.number,
+                    "destination": number,
+                    "offer": sdp,
+                    "call_id": pbx_call_id,
+                    "resumes_id": resumes,
+                    "client_ref": client_ref or False,
+                },
+                SOFTPHONE_CHANNEL,
+            )
+        except psycopg2.errors.UniqueViolation:
+            # Two attempts of the same request at once: the other one's session stands.
+            existing = self._by_client_ref(client_ref)
+            if not existing:
+                raise
+            return existing
 
     @api.model
-    def _wait_answer(self, session_id):
-        """(state, answer SDP, message, 3CX call id, whether trying again may help)."""
-        silent = _("The telephony service did not answer: the 3CX worker may be stopped.")
-        answer = await_worker(
-            self.env, "threecx_softphone_session", session_id, "offered",
-            ["answer", "message", "call_id", "retryable"], ANSWER_WAIT, silent,
-        )
-        retry = bool(answer["retryable"]) or answer["message"] == silent
-        return answer["state"], answer["answer"], answer["message"], answer["call_id"], retry
+    def _by_client_ref(self, client_ref):
+        """The session the page named ``client_ref`` (read committed, in a cursor of its own:
+        the replayed request's snapshot may predate it), or ``None``."""
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT id, user_id FROM threecx_softphone_session WHERE client_ref = %s",
+                       (client_ref,))
+            row = cr.fetchone()
+        if row and row[1] != self.env.uid:  # not this request's replay: someone else's uuid
+            raise UserError(_("This browser call is not yours."))
+        return row[0] if row else None
+
+    def _cancel(self):
+        """The page stopped waiting (its timeout) or hung up: an offer not taken yet is never
+        dialled; one being placed or on the line ends (the worker hangs it up)."""
+        for session in self:
+            if session.state == "offered":
+                session.write({"state": "failed", "message": "cancelled"})
+            elif session.state in ("connecting", "answered"):
+                session.state = "ended"
+                session._notify_worker()
 
     def _peer(self):
         """Who is on the line of this browser call (see :meth:`_peer_of`)."""

@@ -32,6 +32,7 @@ from psycopg2 import sql
 from ..threecx.client import UNEXPECTED, ConnectionReport, Problem, ThreecxClient
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
+from ..tools.sdp import offer_problem
 from .recordings import RecordingFetcher
 from .sharing import worker_name
 from .tracker import CallTracker, iso_seconds, with_call_log
@@ -53,6 +54,7 @@ DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
 SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphone/*
 TEST_CHANNEL = "realtor_3cx_connection_test"  # NOTIFYed by threecx.server's Test connection
 TEST_EXPIRY = 30  # seconds: an older request was reported unanswered to the admin (same value)
+OFFER_MAX_AGE = 10  # seconds: an older browser offer is refused (threecx_softphone.py's value)
 PRESENCE_INTERVAL = 30.0
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
@@ -518,41 +520,92 @@ class ServerSession(threading.Thread):
     # -- browser calls (WebRTC bridged to the route point's audio streams) ---------------------
 
     def _softphone_pending(self):
+        """Answer the browsers' offers: each claimed (``offered`` -> ``connecting``, committed)
+        before its call is placed, so it is dialled once; an offer too old (its page gave up,
+        or Odoo or this worker restarted meanwhile) or malformed is refused, never dialled.
+        The set-up itself runs off the main loop (:meth:`_bridge_started` answers the page)."""
+        claimed = []
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
                     "SELECT s.id, s.extension, s.destination, s.offer, s.state, s.call_id, "
-                    "s.resumes_id, s.user_id, p.lang FROM threecx_softphone_session s "
-                    "JOIN res_users u ON u.id = s.user_id "
-                    "JOIN res_partner p ON p.id = u.partner_id "
+                    "s.resumes_id, s.create_date < "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) "
+                    "FROM threecx_softphone_session s "
                     "WHERE s.server_id = %s AND (s.state = 'offered' "
                     "OR (s.state = 'ended' AND s.id = ANY(%s))) FOR UPDATE OF s SKIP LOCKED",
-                    (self.server_id, [*self.bridges, *self._starting] or [0]))
-                rows = cr.fetchall()
-                for (session_id, extension, destination, offer, state, call_id, resumes_id,
-                     _user_id, lang) in rows:
+                    (OFFER_MAX_AGE, self.server_id, [*self.bridges, *self._starting] or [0]))
+                for row in cr.fetchall():
+                    session_id, offer, state, expired = row[0], row[3], row[4], row[7]
                     if state == "ended":
+                        # The page hung up: on the line, or while its call is being set up.
                         self._end_bridge(session_id, "", write=False)
                         continue
-                    if session_id in self._starting:
-                        continue  # being set up: _bridge_up's result answers it
-                    if resumes_id:
-                        values = self._resume_bridge(session_id, resumes_id, offer)
-                    else:
-                        values = self._open_bridge(session_id, extension, destination, offer,
-                                                   call_id)
-                    if values is None:
-                        continue  # set up off the main loop: _bridge_started answers it
-                    cr.execute(
-                        "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
-                        "message = %s, call_id = %s, retryable = %s WHERE id = %s",
-                        (values["state"], values.get("answer"),
-                         in_lang(values.get("message"), lang), values.get("call_id"),
-                         values.get("retry", False), session_id))
+                    problem = "expired" if expired else offer_problem(offer)
+                    if problem:
+                        _logger.info("worker: browser call %s refused, not dialled: %s",
+                                     session_id, problem)
+                        refusal = {"state": "failed", "retry": True, "message": _(
+                            "The telephony service took too long to answer: call again.")} \
+                            if expired else {"state": "failed", "message": _(
+                                "The browser sent no valid WebRTC offer.")}
+                        self._answer_offer(cr, session_id, refusal, expect="offered")
+                        continue
+                    cr.execute("UPDATE threecx_softphone_session SET state = 'connecting' "
+                               "WHERE id = %s", (session_id,))
+                    claimed.append(row)
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read browser calls: %s", exc)
+            claimed = []  # not committed: still offered, for the next round
+        for row in claimed:
+            session_id, extension, destination, offer, _state, call_id, resumes_id = row[:7]
+            if resumes_id:
+                values = self._resume_bridge(session_id, resumes_id, offer)
+            else:
+                values = self._open_bridge(session_id, extension, destination, offer, call_id)
+            if values is not None:  # refused at once; else set up off the main loop
+                self._write_session(session_id, values)
         self._expire_detached()
+
+    def _answer_offer(self, cr, session_id, values, expect="connecting", moved_from=None):
+        """Record the worker's answer to an offer and send it to the user's pages (the bus,
+        delivered at commit), only while the session is still ``expect``: False when its page
+        cancelled it or gave up meanwhile."""
+        cr.execute(
+            "SELECT s.user_id, p.lang, s.client_ref FROM threecx_softphone_session s "
+            "JOIN res_users u ON u.id = s.user_id "
+            "JOIN res_partner p ON p.id = u.partner_id WHERE s.id = %s", (session_id,))
+        row = cr.fetchone()
+        if not row:
+            return False
+        user_id, lang, client_ref = row
+        message = in_lang(values.get("message"), lang)
+        cr.execute(
+            "UPDATE threecx_softphone_session SET state = %s, answer = %s, message = %s, "
+            "call_id = %s, retryable = %s WHERE id = %s AND state = %s RETURNING id",
+            (values["state"], values.get("answer"), message, values.get("call_id"),
+             values.get("retry", False), session_id, expect))
+        if cr.fetchone() is None:
+            return False
+        if moved_from is not None and values["state"] == "answered":
+            self._moved(cr, moved_from, session_id, user_id)
+        self.odoo.env(cr)["res.users"].browse(user_id).partner_id._bus_send(
+            "realtor_3cx.softphone/answer", {
+                "session_id": session_id, "client_ref": client_ref, "state": values["state"],
+                "sdp": values.get("answer") or False, "message": message or "",
+                "call_id": values.get("call_id") or False,
+                "retry": bool(values.get("retry"))})
+        return True
+
+    def _still_answered(self, session_id):
+        try:
+            with self.odoo.cursor() as cr:
+                cr.execute("SELECT 1 FROM threecx_softphone_session WHERE id = %s "
+                           "AND state = 'answered'", (session_id,))
+                return bool(cr.fetchone())
+        except DB_ERRORS:
+            return False
 
     def _open_bridge(self, session_id, extension, destination, offer, answer_call_id=None):
         """Place the browser call (or take the ringing one to the route point) and start its
@@ -681,35 +734,32 @@ class ServerSession(threading.Thread):
             self._detached.pop(previous, None)
             _logger.info("worker: browser call %s resumes %s on 3CX call %s", session_id,
                          previous, entry["call_id"])
-        self._write_session(session_id, {"state": "answered", "answer": answer,
-                                         "call_id": entry["call_id"]}, moved_from=previous)
+        if self._write_session(session_id, {"state": "answered", "answer": answer,
+                                            "call_id": entry["call_id"]}, moved_from=previous):
+            return
+        # Nobody will hear it: the page hung up or gave up during the set-up.
+        _logger.info("worker: browser call %s cancelled by its page", session_id)
+        if previous is not None and self._still_answered(previous):
+            # Only this page's audio is given up: the call stays the session it was, for a
+            # page to take back within the grace.
+            self.bridges[previous] = self.bridges.pop(session_id)
+            self._bridge_legs[previous] = self._bridge_legs.pop(session_id)
+        else:
+            self._end_bridge(session_id, "")
 
     def _write_session(self, session_id, values, moved_from=None):
-        """Answer a browser call's session off the main loop's set-up (as _softphone_pending
-        does for the refusals it can tell at once)."""
+        """Answer a claimed browser call's session (its page waits on the bus): False when
+        the page hung up or gave up meanwhile, or the answer could not be written (then the
+        page gives up by itself)."""
         try:
             with self.odoo.cursor() as cr:
-                cr.execute("SELECT s.user_id, p.lang FROM threecx_softphone_session s "
-                           "JOIN res_users u ON u.id = s.user_id "
-                           "JOIN res_partner p ON p.id = u.partner_id WHERE s.id = %s",
-                           (session_id,))
-                row = cr.fetchone()
-                if not row:
-                    return
-                user_id, lang = row
-                # Only while the page waits: one that hung up meanwhile keeps its 'ended'.
-                cr.execute(
-                    "UPDATE threecx_softphone_session SET state = %s, answer = %s, "
-                    "message = %s, call_id = %s, retryable = %s "
-                    "WHERE id = %s AND state = 'offered'",
-                    (values["state"], values.get("answer"),
-                     in_lang(values.get("message"), lang), values.get("call_id"),
-                     values.get("retry", False), session_id))
-                if cr.rowcount and moved_from is not None:
-                    self._moved(cr, moved_from, session_id, user_id)
+                if not self._answer_offer(cr, session_id, values, moved_from=moved_from):
+                    return False
                 cr.commit()
+                return True
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot answer browser call %s: %s", session_id, exc)
+            return False
 
     async def _bridge_down(self, bridge, leg_id):
         """On the media loop: close a bridge (its threads joined), then end its 3CX leg."""

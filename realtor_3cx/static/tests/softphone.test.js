@@ -2,13 +2,18 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 
 import { describe, expect, test } from "@odoo/hoot";
-import { click, queryAll, select } from "@odoo/hoot-dom";
+import { advanceTime, click, queryAll, select } from "@odoo/hoot-dom";
 import { animationFrame } from "@odoo/hoot-mock";
 import { reactive } from "@odoo/owl";
 import { contains, defineMailModels, start, startServer } from "@mail/../tests/mail_test_helpers";
 import { getService, onRpc, patchWithCleanup } from "@web/../tests/web_test_helpers";
 import { browser } from "@web/core/browser/browser";
-import { BrowserCall, MICROPHONE_KEY, SPEAKER_KEY } from "@realtor_3cx/core/softphone";
+import {
+    ANSWER_TIMEOUT_MS,
+    BrowserCall,
+    MICROPHONE_KEY,
+    SPEAKER_KEY,
+} from "@realtor_3cx/core/softphone";
 import { HOLDER_KEY } from "@realtor_3cx/core/call_service";
 
 describe.current.tags("desktop");
@@ -183,23 +188,53 @@ function fakeWebRTC() {
     return peers;
 }
 
-/** The offers the page makes, answered with ``answer(params)``. */
-function offers(answer) {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * The offers the page makes (their parameters, the page's reference aside), answered with
+ * ``answer(params)`` as Odoo and the worker do: a refusal (``ok: false``) is the route's own;
+ * otherwise the route returns the session at once and the worker's answer follows on the bus
+ * (``worker: {state: "failed", message, retry}`` for its failure; ``silent`` for none).
+ */
+function offers(pyEnv, answer) {
     const made = [];
+    made.refs = [];
     onRpc("/realtor_3cx/softphone/offer", async (request) => {
-        const { params } = await request.json();
+        const { client_ref: clientRef, ...params } = (await request.json()).params;
         made.push(params);
-        return answer(params);
+        made.refs.push(clientRef);
+        const result = answer(params);
+        if (!result.ok) {
+            return result;
+        }
+        if (!result.silent) {
+            pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.softphone/answer", {
+                session_id: result.session_id,
+                client_ref: clientRef,
+                state: "answered",
+                sdp: result.answer,
+                message: "",
+                call_id: result.call_id,
+                retry: false,
+                ...result.worker,
+            });
+        }
+        return {
+            ok: true,
+            session_id: result.session_id,
+            client_ref: clientRef,
+            peer: result.peer,
+        };
     });
     return made;
 }
 
 test("a call placed from the softphone shows who is on the line, and opens their card", async () => {
-    await startServer();
+    const pyEnv = await startServer();
     session();
     onRpc("/realtor_3cx/softphone/live", () => false);
     fakeWebRTC();
-    const made = offers(() => ({
+    const made = offers(pyEnv, () => ({
         ok: true,
         session_id: 5,
         call_id: "955000001",
@@ -226,11 +261,11 @@ test("a call placed from the softphone shows who is on the line, and opens their
 });
 
 test("a call answered here shows its caller; an unknown number shows the number", async () => {
-    await startServer();
+    const pyEnv = await startServer();
     session();
     onRpc("/realtor_3cx/softphone/live", () => false);
     fakeWebRTC();
-    const made = offers(() => ({
+    const made = offers(pyEnv, () => ({
         ok: true,
         session_id: 6,
         call_id: "955000002",
@@ -248,30 +283,61 @@ test("a call answered here shows its caller; an unknown number shows the number"
 });
 
 test("Retry is offered only where retrying can help", async () => {
-    await startServer();
+    const pyEnv = await startServer();
     session();
     onRpc("/realtor_3cx/softphone/live", () => false);
+    const hangups = [];
+    onRpc("/realtor_3cx/softphone/hangup", async (request) => {
+        hangups.push((await request.json()).params.session_id);
+        return { ok: true };
+    });
     const peers = fakeWebRTC();
     let answer = {};
-    const made = offers(() => answer);
+    const made = offers(pyEnv, () => answer);
     await start();
     const calls = getService("realtor_3cx.call");
     await contains(".o_realtor_3cx_softphone_toggle");
     await click(".o_realtor_3cx_softphone_toggle");
-    for (const [refusal, retry] of [
-        [{ ok: false, retry: false, message: "Jordan Lee is on the do-not-call list." }, false],
-        [{ ok: false, retry: false, message: "Outside Jordan Lee's calling hours." }, false],
-        [{ ok: false, retry: false, message: "3CX could not connect the call: Busy" }, false],
-        [{ ok: false, retry: true, message: "The telephony service did not answer." }, true],
+    const worker = (failure) => ({ ok: true, session_id: 7, peer: PEER, worker: failure });
+    for (const [refusal, message, retry] of [
+        [{ ok: false, retry: false, message: "Jordan Lee is on the do-not-call list." }],
+        [{ ok: false, retry: false, message: "Outside Jordan Lee's calling hours." }],
+        [worker({ state: "failed", retry: false, message: "3CX could not connect the call" })],
+        [
+            worker({ state: "failed", retry: true, message: "The audio could not connect." }),
+            null,
+            true,
+        ],
     ]) {
         answer = refusal;
         await calls.browserCall("+15550102030");
         await contains(".o_realtor_3cx_softphone[data-status=failed]");
         await animationFrame();
         const shown = queryAll(".o_realtor_3cx_softphone_message")[0].textContent;
-        expect(shown.includes(refusal.message)).toBe(true);
+        expect(shown.includes(message || refusal.message || refusal.worker.message)).toBe(true);
         expect(".o_realtor_3cx_softphone_retry").toHaveCount(retry ? 1 : 0);
     }
+    expect(made.refs.every((ref) => UUID.test(ref))).toBe(true);
+    expect(new Set(made.refs).size).toBe(made.refs.length); // one reference per offer
+    expect(hangups).toEqual([]);
+    // No answer at all (the worker is stopped): the page gives up, cancels its offer so that
+    // it is never dialled, and offers Retry.
+    answer = { ok: true, silent: true, session_id: 9, peer: PEER };
+    const placing = calls.browserCall("+15550102030");
+    await contains(".o_realtor_3cx_softphone[data-status=connecting]");
+    await advanceTime(ANSWER_TIMEOUT_MS - 1000);
+    expect(calls.state.softphone.status).toBe("connecting");
+    await advanceTime(1000);
+    await placing;
+    await contains(".o_realtor_3cx_softphone[data-status=failed]");
+    expect(
+        queryAll(".o_realtor_3cx_softphone_message")[0].textContent.startsWith(
+            "The telephony service did not answer: the 3CX worker may be stopped."
+        )
+    ).toBe(true);
+    expect(".o_realtor_3cx_softphone_retry").toHaveCount(1);
+    await animationFrame();
+    expect(hangups).toEqual([9]);
     // The network drops mid-call: Retry takes the same call back instead of dialling again.
     answer = { ok: true, session_id: 8, call_id: "955000003", answer: "v=0\r\n", peer: PEER };
     await calls.browserCall("+15550102030");
@@ -301,7 +367,7 @@ test("a reloaded page takes its call back; another tab shows it elsewhere and ca
     onRpc("/realtor_3cx/softphone/live", () => live);
     fakeWebRTC();
     let next = 10;
-    const made = offers(() => ({
+    const made = offers(pyEnv, () => ({
         ok: true,
         session_id: next++,
         call_id: "955000004",
@@ -339,7 +405,7 @@ test("a reloaded page takes its call back; another tab shows it elsewhere and ca
 });
 
 test("after a reload the tab that had the call takes it back by itself", async () => {
-    await startServer();
+    const pyEnv = await startServer();
     session();
     onRpc("/realtor_3cx/softphone/live", () => ({
         session_id: 12,
@@ -349,7 +415,7 @@ test("after a reload the tab that had the call takes it back by itself", async (
         peer: PEER,
     }));
     fakeWebRTC();
-    const made = offers(() => ({
+    const made = offers(pyEnv, () => ({
         ok: true,
         session_id: 13,
         call_id: "955000005",
@@ -368,7 +434,7 @@ test("after a reload the tab that had the call takes it back by itself", async (
 });
 
 test("a browser call moves to the desk phone, and Switch here brings it back", async () => {
-    await startServer();
+    const pyEnv = await startServer();
     session();
     onRpc("/realtor_3cx/softphone/live", () => false);
     fakeWebRTC();
@@ -378,7 +444,7 @@ test("a browser call moves to the desk phone, and Switch here brings it back", a
         return { ok: true, message: "" };
     });
     let next = 20;
-    const made = offers(() => ({
+    const made = offers(pyEnv, () => ({
         ok: true,
         session_id: next++,
         call_id: "955000006",
@@ -400,4 +466,44 @@ test("a browser call moves to the desk phone, and Switch here brings it back", a
     await click(".o_realtor_3cx_softphone_switch_here");
     await contains(".o_realtor_3cx_softphone[data-status=connected]");
     expect(made.at(-1)).toEqual({ desk_call_id: "955000006", sdp: "v=0\r\n" });
+});
+
+test("hanging up while the worker has not answered cancels the offer; a late answer is ignored", async () => {
+    const pyEnv = await startServer();
+    session();
+    onRpc("/realtor_3cx/softphone/live", () => false);
+    const hangups = [];
+    onRpc("/realtor_3cx/softphone/hangup", async (request) => {
+        hangups.push((await request.json()).params.session_id);
+        return { ok: true };
+    });
+    const peers = fakeWebRTC();
+    const made = offers(pyEnv, () => ({ ok: true, silent: true, session_id: 30, peer: PEER }));
+    await start();
+    const calls = getService("realtor_3cx.call");
+    await contains(".o_realtor_3cx_softphone_toggle");
+    await click(".o_realtor_3cx_softphone_toggle");
+    const placing = calls.browserCall("+15550102030");
+    await contains(".o_realtor_3cx_softphone[data-status=connecting]");
+    expect(".o_realtor_3cx_softphone_peer_name").toHaveText("Jordan Lee"); // from the route
+    await click(".o_realtor_3cx_softphone_hangup");
+    await placing;
+    await contains(".o_realtor_3cx_softphone[data-status=ended]");
+    expect(hangups).toEqual([30]);
+    // The worker answers after all (it took the offer just before the cancel): nothing here
+    // comes back to life; the cancelled session is the worker's to hang up.
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.softphone/answer", {
+        session_id: 30,
+        client_ref: made.refs[0],
+        state: "answered",
+        sdp: "v=0\r\n",
+        message: "",
+        call_id: "955000007",
+        retry: false,
+    });
+    await animationFrame();
+    await advanceTime(ANSWER_TIMEOUT_MS);
+    expect(calls.state.softphone.status).toBe("ended");
+    expect(peers.at(-1).connectionState).toBe("closed");
+    expect(hangups).toEqual([30]);
 });

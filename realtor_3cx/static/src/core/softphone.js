@@ -5,6 +5,7 @@
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
+import { registry } from "@web/core/registry";
 
 // The realtor's choice of devices belongs to this computer, not to the Odoo user.
 export const MICROPHONE_KEY = "realtor_3cx.microphone";
@@ -27,6 +28,56 @@ const KEY_TONES = {
     "#": [941, 1477],
     D: [941, 1633],
 };
+
+// The offer RPC returns at once; the worker's answer comes on the bus. Past this wait (the
+// worker refuses an offer older than 10 s, then places the call and gathers ICE candidates),
+// the page gives up and cancels its offer: it is never dialled after that.
+export const ANSWER_TIMEOUT_MS = 20000;
+export const ANSWER_TYPE = "realtor_3cx.softphone/answer";
+const awaiting = new Map(); // the page's reference of an offer -> what receives its answer
+
+/**
+ * The worker's answer to the offer ``clientRef``: ``{session_id, client_ref, state, sdp,
+ * message, call_id, retry}``, or ``null`` past ``ANSWER_TIMEOUT_MS`` (or when cancelled).
+ * @returns {{promise: Promise<Object|null>, cancel: Function}}
+ */
+function awaitAnswer(clientRef) {
+    let settle;
+    const promise = new Promise((resolve) => {
+        const timer = browser.setTimeout(() => settle(null), ANSWER_TIMEOUT_MS);
+        settle = (payload) => {
+            browser.clearTimeout(timer);
+            awaiting.delete(clientRef);
+            resolve(payload);
+        };
+    });
+    awaiting.set(clientRef, settle);
+    return { promise, cancel: () => settle(null) };
+}
+
+/** Every tab of the user receives the answers; the one whose offer it answers takes it. */
+export const softphoneAnswerService = {
+    dependencies: ["bus_service"],
+    start(env, { bus_service: bus }) {
+        bus.subscribe(ANSWER_TYPE, (payload) => awaiting.get(payload.client_ref)?.(payload));
+    },
+};
+registry.category("services").add("realtor_3cx.softphone_answer", softphoneAnswerService);
+
+/** A page-made reference for one offer (a uuid): a replayed request is dialled once. */
+function newClientRef() {
+    if (window.crypto.randomUUID) {
+        return window.crypto.randomUUID(); // secure contexts (as the microphone needs)
+    }
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(
+        16,
+        20
+    )}-${hex.slice(20)}`;
+}
 
 /**
  * The microphones and speakers this browser offers. Their names are only known once the
@@ -96,6 +147,7 @@ export class BrowserCall {
         this.audio = null;
         this.channel = null;
         this.sessionId = null;
+        this.pending = null; // the offer waiting for the worker: {sessionId, cancel}
     }
 
     /**
@@ -216,29 +268,66 @@ export class BrowserCall {
                 this.pc.iceGatheringState === "complete" && resolve();
             setTimeout(resolve, 3000); // enough candidates on a LAN; never hang the click
         });
+        const pc = this.pc;
+        if (!pc) {
+            return null; // hung up while gathering
+        }
+        const clientRef = newClientRef();
+        const answer = awaitAnswer(clientRef);
         let result;
         try {
             result = await rpc("/realtor_3cx/softphone/offer", {
                 ...params,
-                sdp: this.pc.localDescription.sdp,
+                sdp: pc.localDescription.sdp,
+                client_ref: clientRef,
             });
         } catch {
+            answer.cancel();
             return this.fail(
                 _t("Odoo could not be reached. Check your network, then retry."),
                 retryable
             );
         }
         if (!result.ok) {
+            answer.cancel();
             return this.fail(result.message, retryable && result.retry);
         }
+        if (this.pc !== pc) {
+            answer.cancel(); // hung up meanwhile
+            this.cancelOffer(result.session_id);
+            return null;
+        }
+        this.pending = { sessionId: result.session_id, cancel: answer.cancel };
+        Object.assign(this.state, { peer: result.peer || this.state.peer });
+        const answered = await answer.promise;
+        this.pending = null;
+        if (this.pc !== pc) {
+            return null; // hung up while the worker answered (the hang-up cancelled it)
+        }
+        if (!answered) {
+            // The worker never answered: it may be stopped. The offer is cancelled so that it
+            // is never dialled later, with nobody on this end.
+            this.cancelOffer(result.session_id);
+            return this.fail(
+                _t("The telephony service did not answer: the 3CX worker may be stopped."),
+                retryable
+            );
+        }
+        if (answered.state !== "answered") {
+            return this.fail(
+                answered.message || _t("The call could not start."),
+                retryable && answered.retry
+            );
+        }
         this.sessionId = result.session_id;
-        Object.assign(this.state, {
-            callId: result.call_id,
-            sessionId: result.session_id,
-            peer: result.peer || this.state.peer,
-        });
-        await this.pc.setRemoteDescription({ type: "answer", sdp: result.answer });
-        return result;
+        Object.assign(this.state, { callId: answered.call_id, sessionId: result.session_id });
+        await pc.setRemoteDescription({ type: "answer", sdp: answered.sdp });
+        return { ...result, call_id: answered.call_id };
+    }
+
+    /** Tell Odoo this page no longer waits for the offer's answer (best effort). */
+    cancelOffer(sessionId) {
+        rpc("/realtor_3cx/softphone/hangup", { session_id: sessionId }).catch(() => {});
     }
 
     connected() {
@@ -380,6 +469,14 @@ export class BrowserCall {
     }
 
     async hangup() {
+        const pending = this.pending;
+        if (pending) {
+            // Still waiting for the worker: the offer is cancelled, never dialled after this.
+            pending.cancel();
+            this.teardown(_t("Ended"));
+            await rpc("/realtor_3cx/softphone/hangup", { session_id: pending.sessionId });
+            return;
+        }
         if (this.sessionId) {
             await rpc("/realtor_3cx/softphone/hangup", { session_id: this.sessionId });
         }
