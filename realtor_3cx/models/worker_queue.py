@@ -1,10 +1,12 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Requests an HTTP worker hands to the 3CX worker, and waits for (click-to-call, softphone).
+"""Requests an HTTP worker hands to the 3CX worker (click-to-call, softphone).
 
 Only the worker talks to 3CX (it holds the integration's one token), so a browser's request is
 a row the worker picks up at once: committed in its own transaction, with a NOTIFY on the
-channel the worker LISTENs to on this database, then polled until the worker has answered.
+channel the worker LISTENs to on this database. Click-to-call and the other dial requests
+return there and get the worker's answer on the bus (threecx_dial.py); :func:`await_worker`
+polls for an answer inside the HTTP request, which holds an HTTP worker meanwhile.
 """
 
 import time
@@ -21,10 +23,21 @@ POLL = 0.05
 # pylint: disable=invalid-commit
 
 
-def enqueue(env, model, values, channel):
-    """Create a ``model`` row in a transaction of its own and wake the worker. Returns its id."""
+def enqueue(env, model, values, channel, unique=()):
+    """Create a ``model`` row in a transaction of its own and wake the worker. Returns its id.
+
+    ``unique`` names fields whose values (in ``values``) identify the request: a row that
+    already has them is returned, and no second one is made. Odoo replays an HTTP request
+    after a serialization failure, and the row this function committed outlives the rollback
+    of the request's own transaction.
+    """
     with env.registry.cursor() as cr:
-        record = env(cr=cr, su=True)[model].create(values)
+        Model = env(cr=cr, su=True)[model]
+        if unique:
+            existing = Model.search([(name, "=", values[name]) for name in unique], limit=1)
+            if existing:
+                return existing.id
+        record = Model.create(values)
         # Delivered at commit to the worker LISTENing on this database.
         cr.execute("SELECT pg_notify(%s, %s)", (channel, str(record.id)))
         cr.commit()
