@@ -190,6 +190,9 @@ def test_with_the_worker_stopped_a_click_returns_at_once_and_the_page_gives_up(w
     login_seconds = login_page_seconds(world["url"])
     for thread in threads:
         thread.join(30)
+    print(f"click answered in {took:.2f} s; three more in "
+          f"{', '.join(f'{t:.2f}' for t, _state in times.values())} s; "
+          f"/web/login meanwhile {login_seconds:.2f} s")
     assert all(state == "pending" and seconds < FAST for seconds, state in times.values()), times
     assert login_seconds < FAST, f"/web/login took {login_seconds:.1f} s"
     # The page's own timeout, with what to do instead.
@@ -198,6 +201,7 @@ def test_with_the_worker_stopped_a_click_returns_at_once_and_the_page_gives_up(w
     expect(status).to_contain_text(NO_WORKER)
     expect(status.locator(f"a[href='tel:{number}']")).to_have_text("Use your phone")
     assert waited >= PAGE_TIMEOUT - 1, f"gave up after {waited:.1f} s"
+    print(f"the page gave up after {waited:.1f} s")
     # A worker that comes back later never places what the page gave up on: it places the
     # next click (in the same round that skipped the old ones, the oldest first).
     [request] = requests_to(world, number)
