@@ -11,7 +11,9 @@
     "application": True,
     "installable": True,
     "depends": ["base", "web", "bus", "mail", "contacts", "phone_validation"],
-    "external_dependencies": {"python": ["cryptography", "phonenumbers", "websocket-client"]},
+    "external_dependencies": {
+        "python": ["aiortc", "av", "cryptography", "phonenumbers", "websocket-client"]
+    },
     "data": [
         "security/realtor_3cx_security.xml",
         "security/ir.model.access.csv",
@@ -22,6 +24,7 @@
         "data/threecx_outcome_data.xml",
         "data/threecx_recording_data.xml",
         "data/threecx_call_rollup_data.xml",
+        "data/res_partner_data.xml",
         "views/threecx_server_views.xml",
         "views/threecx_call_views.xml",
         "views/realtor_property_views.xml",

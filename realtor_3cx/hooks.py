@@ -21,5 +21,8 @@ def post_init_hook(env):
 def uninstall_hook(env):
     # The caller lookup's SQL function and the report roll-up's triggers are no ORM objects:
     # Odoo would leave them behind.
-    env.cr.execute("DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[])")
+    env.cr.execute(
+        "DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[]);"
+        "DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[], integer)"
+    )
     drop_rollup_functions(env.cr)

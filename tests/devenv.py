@@ -5,9 +5,10 @@
 
 What
     Every set-up step a new machine needs, done in order and reused when already done:
-    a Python virtualenv with ``requirements.txt`` (``.venv``), Odoo 18.0, Chromium (tests only),
-    a private PostgreSQL cluster under ``.data/`` (unless ``odoo.conf`` or ``PGHOST`` points at a
-    server), a database with realtor_3cx installed, then Odoo itself or the test suites.
+    a Python virtualenv with ``requirements.txt`` (``.venv``), Odoo 18.0, Chromium and Debian's
+    nginx-light (tests only), a private PostgreSQL cluster under ``.data/`` (unless ``odoo.conf``
+    or ``PGHOST`` points at a server), a database with realtor_3cx installed, then Odoo itself or
+    the test suites.
 
 How it works
     It uses only the standard library because it runs under the system ``python3`` before the
@@ -299,6 +300,22 @@ def ensure_chromium():
             "install it with `sudo apt-get install -y chromium`"
         )
     return shutil.which("chromium")
+
+
+def ensure_nginx():
+    """Debian's nginx-light: the reverse proxy in front of prefork Odoo in the prefork test and
+    benchmark (tests/prefork_env.py), as in production. Only its binary is used: the test runs
+    its own nginx on loopback ports with a config of its own."""
+    for path in (shutil.which("nginx"), "/usr/sbin/nginx"):
+        if path and Path(path).exists():
+            return path
+    apt_install("nginx-light")
+    if not Path("/usr/sbin/nginx").exists():
+        raise SetupError(
+            "nginx is still missing after apt-get: install it with "
+            "`sudo apt-get install -y nginx-light`"
+        )
+    return "/usr/sbin/nginx"
 
 
 PRETTIER = "prettier@2.8.8"  # the major version Odoo 18's own JS tooling formats with
@@ -816,6 +833,7 @@ def cmd_test(args):
     ensure_venv()
     src = ensure_odoo()
     chromium = ensure_chromium()
+    nginx = ensure_nginx()
     prettier = ensure_prettier()
     ensure_compose()
     conf = read_conf()
@@ -868,6 +886,7 @@ def cmd_test(args):
         REALTOR_3CX_TEST_DB=dbname,
         REALTOR_3CX_ODOO_SRC=str(src),
         REALTOR_3CX_CHROMIUM=chromium,
+        REALTOR_3CX_NGINX=nginx,
         REALTOR_3CX_PRETTIER=str(prettier),
     )
     if cluster:  # the worker tests stop and start PostgreSQL under a live worker
@@ -948,7 +967,9 @@ def cmd_bench(args):
         say(f"creating the benchmark database {BENCH_DB} ({BENCH_MODULES})")
         load_addon(src, conf_path, BENCH_DB, "-i", BENCH_MODULES)
         env = dict(os.environ, REALTOR_3CX_BENCH_CONF=str(conf_path),
-                   REALTOR_3CX_BENCH_DB=BENCH_DB)
+                   REALTOR_3CX_BENCH_DB=BENCH_DB, REALTOR_3CX_ODOO_SRC=str(src))
+        if args.only in ("", "prefork"):  # prefork Odoo behind nginx, as in production
+            env["REALTOR_3CX_NGINX"] = ensure_nginx()
         cmd = [str(venv_python()), "-m", "tests.benchmarks"]
         if args.only:
             cmd += ["--only", args.only]

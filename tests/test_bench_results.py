@@ -138,3 +138,4 @@ def test_every_benchmark_names_its_quantiles_honestly():
     assert constant("SAMPLES", "lookup") >= 1000  # its p99s
     assert constant("PROBES", "pipeline") >= 100 and "0.99)" not in sources["pipeline"]
     assert constant("SAMPLES", "popup") >= 100 and "0.99)" not in sources["popup"]
+    assert constant("SAMPLES", "prefork") >= 100 and "0.99)" not in sources["prefork"]

@@ -99,7 +99,8 @@ class OdooDb:
 
 
 class Worker:
-    """``python -m realtor_3cx.worker`` for one server, its output kept in a file."""
+    """``python -m realtor_3cx.worker`` for one server (``--server``), or sharing every server
+    of the database with the other workers (``server_id=None``), its output kept in a file."""
 
     # Called with each new worker (tests/conftest.py watches its log for errors).
     on_start = []
@@ -110,7 +111,8 @@ class Worker:
         for callback in self.on_start:
             callback(self)
         self.args = [sys.executable, "-m", "realtor_3cx.worker", "-c", db.conf, "-d", db.db,
-                     "--server", str(server_id), "--log-level", "info"]
+                     *(("--server", str(server_id)) if server_id is not None else ()),
+                     "--log-level", "info"]
         self.env = {**os.environ, **FAST, **env}
         self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=self.env)

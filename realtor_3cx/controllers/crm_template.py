@@ -5,13 +5,28 @@
 3CX calls these itself, with no Odoo session: every one requires the server's CRM API key in
 the ``X-Api-Key`` header, checked before anything else is read or written. Answers are JSON;
 errors are ``{"error": {"code", "message"}}`` with 401 (missing or wrong key), 404 (no such
-server), 400 (a malformed request), 405 (wrong method) or 429 (over the rate limit, with
-``Retry-After``). A rejected request writes nothing.
+server or database), 400 (a malformed request), 405 (wrong method) or 429 (over the rate
+limit, with ``Retry-After``). A rejected request writes nothing but its count.
 
-Rate limits (in-process, per Odoo HTTP worker; see ``tools/rate_limit.py``): a key may make
-``realtor_3cx.crm_rate_limit`` requests a minute (default 1200, bursts of a fifth of that);
-wrong or missing keys are limited per remote address (10 a minute), after which even a right
-key from that address waits.
+The database
+    The URLs name it: ``/realtor_3cx/crm/<database>/<server id>/...``. 3CX sends no cookie, so
+    when one Odoo serves several databases and no host-based ``dbfilter`` picks one, Odoo
+    finds none for the request and matches it against its database-free routes, those of the
+    server-wide modules: with ``realtor_3cx`` among them (``--load=base,web,realtor_3cx``) the
+    route below is one, and it serves the request in the database it names (if the dbfilter
+    allows it) the way Odoo serves any request of a database (``_serve_db``: registry, route,
+    transaction, retries). When Odoo did pick a database (one database, or a dbfilter), the
+    URL must name that one. The older URLs without a database still work there.
+
+Rate limits (shared by all of the database's HTTP workers, kept in PostgreSQL; see
+``tools/rate_limit.py``)
+    A key may make ``realtor_3cx.crm_rate_limit`` requests a minute (default 1200), in bursts
+    of three seconds' worth. Requests with a wrong or missing key (or for no such server) are
+    counted per remote address, 10 a minute, in a bucket of their own: a burst of wrong keys
+    from an address is refused (429) without ever making the right key wait. Keys are 256
+    random bits, so this is about load and noise, not guessing. The address is
+    ``remote_addr``: behind a proxy, Odoo sets it from ``X-Forwarded-For`` only with
+    ``proxy_mode`` (and the proxy's ``X-Forwarded-Host``); the header itself is never read.
 
 Once the key is checked the ORM runs as superuser, in the server's company, and only for the
 few reads and writes below: the key is the authority, as a user's API key would be.
@@ -29,40 +44,41 @@ from odoo.http import content_disposition, request
 from ..models.threecx_call_crm import ReportError
 from ..threecx.crm_template import API_KEY_HEADER
 from ..tools.phone import to_e164
-from ..tools.rate_limit import RateLimiter
+from ..tools.rate_limit import SharedRateLimiter
 
 _logger = logging.getLogger(__name__)
 
-ROUTE = "/realtor_3cx/crm/<int:server_id>"
+OLD_ROUTE = "/realtor_3cx/crm/<int:server_id>"  # templates made before URLs named the database
+ROUTE = "/realtor_3cx/crm/<string:db>/<int:server_id>"
 MAX_BODY = 64 * 1024  # a ReportCall with a transcription is a few kB
 MAX_TEXT = 4000
 SEARCH_LIMIT = 20
 DEFAULT_RATE = 1200  # requests a minute per key: a large PBX looks up every call
+BURST_SECONDS = 3  # a key's bucket holds this many seconds of its rate (at least one)
 BAD_KEY_RATE = 10  # failed attempts a minute per remote address
+# Where a request's verdict is kept: Odoo runs a request again after a serialization failure,
+# and the second run must not take a second token.
+VERDICT = "realtor_3cx.crm_rate_verdict"
 
-_key_limiters = {}  # rate -> RateLimiter: rebuilt when the admin changes the rate
-_bad_key_limiter = RateLimiter(BAD_KEY_RATE)
-
-
-def reset_rate_limits():
-    """Forget every bucket (tests, or an admin after changing the rate)."""
-    _key_limiters.clear()
-    _bad_key_limiter.reset()
+_limiter = SharedRateLimiter()
 
 
-def _key_limiter(rate):
-    limiter = _key_limiters.get(rate)
-    if limiter is None:
-        _key_limiters.clear()
-        limiter = _key_limiters[rate] = RateLimiter(rate, burst=max(1, rate // 5))
-    return limiter
+def reset_rate_limits(cr):
+    """Forget every bucket of ``cr``'s database (tests, or an admin after changing the rate)."""
+    _limiter.reset(cr)
+
+
+def key_burst(rate):
+    return max(1, rate * BURST_SECONDS // 60)
 
 
 class CrmRequestError(Exception):
-    def __init__(self, status, code, message, retry_after=None):
+    """A refused request. ``failure``: counted against the remote address (no right key)."""
+
+    def __init__(self, status, code, message, retry_after=None, failure=False):
         super().__init__(message)
-        self.status, self.code, self.message, self.retry_after = (
-            status, code, message, retry_after
+        self.status, self.code, self.message, self.retry_after, self.failure = (
+            status, code, message, retry_after, failure
         )
 
 
@@ -73,40 +89,47 @@ def _error(status, code, message, retry_after=None):
     )
 
 
+def _routes(name):
+    return [f"{ROUTE}/{name}", f"{OLD_ROUTE}/{name}"]
+
+
 class CrmTemplateController(http.Controller):
     # -- the endpoints ---------------------------------------------------------------------------
+    # auth="none": the only kind of route Odoo serves to a request for which it found no
+    # database (see the module's docstring); _serve() then acts as the public user. Not
+    # readonly (auth="none"'s default): the handlers write, and so does the limiter.
 
-    @http.route(f"{ROUTE}/lookup", type="http", auth="public", methods=["GET"], csrf=False,
-                save_session=False)
-    def lookup(self, server_id, **kwargs):
+    @http.route(_routes("lookup"), type="http", auth="none", methods=["GET"], csrf=False,
+                save_session=False, readonly=False)
+    def lookup(self, server_id, db=None, **kwargs):
         """Contact lookup by number (Scenario ""): ``?number=&direction=``."""
-        return self._serve(server_id, self._lookup)
+        return self._serve(db, server_id, self._lookup)
 
-    @http.route(f"{ROUTE}/search", type="http", auth="public", methods=["GET"], csrf=False,
-                save_session=False)
-    def search(self, server_id, **kwargs):
+    @http.route(_routes("search"), type="http", auth="none", methods=["GET"], csrf=False,
+                save_session=False, readonly=False)
+    def search(self, server_id, db=None, **kwargs):
         """Free-text contact search (SearchContacts): ``?q=``."""
-        return self._serve(server_id, self._search)
+        return self._serve(db, server_id, self._search)
 
-    @http.route(f"{ROUTE}/email", type="http", auth="public", methods=["POST"], csrf=False,
-                save_session=False)
-    def email(self, server_id, **kwargs):
+    @http.route(_routes("email"), type="http", auth="none", methods=["POST"], csrf=False,
+                save_session=False, readonly=False)
+    def email(self, server_id, db=None, **kwargs):
         """Contact lookup by e-mail (LookupByEmail): ``{"email"}``."""
-        return self._serve(server_id, self._email)
+        return self._serve(db, server_id, self._email)
 
-    @http.route(f"{ROUTE}/contact", type="http", auth="public", methods=["POST"], csrf=False,
-                save_session=False)
-    def contact(self, server_id, **kwargs):
+    @http.route(_routes("contact"), type="http", auth="none", methods=["POST"], csrf=False,
+                save_session=False, readonly=False)
+    def contact(self, server_id, db=None, **kwargs):
         """Contact creation from the 3CX client (CreateContactRecordFromClient)."""
-        return self._serve(server_id, self._create_contact)
+        return self._serve(db, server_id, self._create_contact)
 
-    @http.route(f"{ROUTE}/report_call", type="http", auth="public", methods=["POST"],
-                csrf=False, save_session=False)
-    def report_call(self, server_id, **kwargs):
+    @http.route(_routes("report_call"), type="http", auth="none", methods=["POST"],
+                csrf=False, save_session=False, readonly=False)
+    def report_call(self, server_id, db=None, **kwargs):
         """Call journaling (ReportCall): creates or completes the ``threecx.call``."""
-        return self._serve(server_id, self._report_call)
+        return self._serve(db, server_id, self._report_call)
 
-    @http.route(f"{ROUTE}/template.xml", type="http", auth="user", methods=["GET"])
+    @http.route(f"{OLD_ROUTE}/template.xml", type="http", auth="user", methods=["GET"])
     def template(self, server_id, **kwargs):
         """The CRM template to upload into 3CX: administrators only."""
         if not request.env.user.has_group("base.group_system"):
@@ -122,9 +145,33 @@ class CrmTemplateController(http.Controller):
             ],
         )
 
+    # -- the database ---------------------------------------------------------------------------
+
+    def _serve_database(self, db):
+        """Serve this request in database ``db``, which Odoo did not choose for it."""
+        if request.db:
+            # Odoo chose another one (the only database, or the dbfilter's for this host).
+            return _error(404, "unknown_database", f"This address does not serve database {db!r}.")
+        if db not in http.db_list(force=True):  # what the dbfilter lets this host reach
+            return _error(404, "unknown_database", f"No database {db!r} here.")
+        request.db = db
+        # Odoo's own path for a request of a database: registry, the route matched again in
+        # that database (this one, now with request.db set), transaction and retries.
+        return request._serve_db()
+
     # -- authentication, limits, errors ---------------------------------------------------------
 
-    def _serve(self, server_id, handler):
+    def _serve(self, db, server_id, handler):
+        if db is not None and db != request.db:
+            return self._serve_database(db)
+        if not request.db:
+            return _error(
+                404, "unknown_database",
+                "This Odoo serves several databases and the URL names none: download the "
+                "CRM template from the 3CX server form again (its URLs name the database).",
+            )
+        request.env["ir.http"]._auth_method_public()
+        address = request.httprequest.remote_addr or ""
         try:
             server = self._authenticate(server_id)
             return request.make_json_response(handler(server))
@@ -136,49 +183,54 @@ class CrmTemplateController(http.Controller):
             # Nothing of a refused request may stay: handlers validate before writing, and
             # this undoes anything a failure midway did.
             request.env.cr.rollback()
+            if exc.failure:
+                wait = self._take("address", address, BAD_KEY_RATE)
+                if wait:
+                    exc = CrmRequestError(
+                        429, "rate_limited",
+                        "Too many requests with a wrong API key from this address: wait.", wait,
+                    )
             if exc.status >= 401:
                 _logger.info("3CX CRM request refused (%s %s) for server %s from %s",
-                             exc.status, exc.code, server_id, request.httprequest.remote_addr)
+                             exc.status, exc.code, server_id, address)
             return _error(exc.status, exc.code, exc.message, exc.retry_after)
 
     def _authenticate(self, server_id):
-        address = request.httprequest.remote_addr or ""
-        wait = _bad_key_limiter.peek(address)
-        if wait:
-            raise CrmRequestError(
-                429, "rate_limited", "Too many requests with a wrong API key: wait.", wait
-            )
+        # The key is judged first, and only a wrong one is counted against the address: the
+        # right key never waits for what others sent from there.
         key = request.httprequest.headers.get(API_KEY_HEADER, "")
         server = request.env["threecx.server"].sudo().browse(server_id).exists()
         if not server or not server.active:
-            self._count_failure(address)
-            raise CrmRequestError(404, "unknown_server", f"No active 3CX server {server_id}.")
+            raise CrmRequestError(404, "unknown_server", f"No active 3CX server {server_id}.",
+                                  failure=True)
         if not key:
-            self._count_failure(address)
             raise CrmRequestError(
-                401, "missing_key", f"Send the server's CRM API key in the {API_KEY_HEADER} header."
+                401, "missing_key",
+                f"Send the server's CRM API key in the {API_KEY_HEADER} header.", failure=True,
             )
         if len(key) > 256 or not server._crm_check_key(key):
-            self._count_failure(address)
             raise CrmRequestError(
                 401, "invalid_key",
                 "The CRM API key is wrong, or was replaced: generate a new one on the 3CX "
                 "server form in Odoo and paste it into the CRM template's settings in 3CX.",
+                failure=True,
             )
         rate = self._rate(server)
-        wait = _key_limiter(rate).hit(server.id)
+        wait = self._take("key", server.id, rate, key_burst(rate))
         if wait:
             raise CrmRequestError(
                 429, "rate_limited", f"More than {rate} requests a minute with this key.", wait
             )
         return server.with_company(server.company_id)
 
-    def _count_failure(self, address):
-        wait = _bad_key_limiter.hit(address)
-        if wait:
-            raise CrmRequestError(
-                429, "rate_limited", "Too many requests with a wrong API key: wait.", wait
-            )
+    def _take(self, kind, name, rate, burst=None):
+        """A token of bucket ``kind:name``, in a transaction of its own (see the limiter)."""
+        bucket = f"{kind}:{name}"
+        verdicts = request.httprequest.environ.setdefault(VERDICT, {})
+        if bucket not in verdicts:
+            with request.env.registry.cursor() as cr:
+                verdicts[bucket] = _limiter.hit(cr, bucket, rate, burst)
+        return verdicts[bucket]
 
     def _rate(self, server):
         raw = server.env["ir.config_parameter"].get_param("realtor_3cx.crm_rate_limit")

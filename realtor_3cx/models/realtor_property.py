@@ -79,11 +79,34 @@ class RealtorProperty(models.Model):
     call_count = fields.Integer(compute="_compute_call_count")
     color = fields.Integer()
 
-    @api.depends("listing_phone", "country_id", "company_id.country_id")
+    # Not "company_id.country_id": a company changing country would rewrite all its listings
+    # in that transaction; res.partner's queued job reads them again instead.
+    @api.depends("listing_phone", "country_id", "company_id")
     def _compute_listing_phone_e164(self):
         for prop in self:
             region = prop.country_id.code or prop.company_id.country_id.code
             prop.listing_phone_e164 = to_e164(prop.listing_phone, region)
+
+    @api.model
+    def _realtor_3cx_refresh_listing_e164(self, company):
+        """Read again the listing numbers of ``company``'s properties with no country of their
+        own, after the company changed country (res.partner._realtor_3cx_refresh_e164).
+
+        Written in SQL: a number the new country cannot read is left empty rather than
+        refused (the listing's own check is for what a user types).
+        """
+        region = company.country_id.code
+        self.env.cr.execute(
+            """SELECT id, listing_phone FROM realtor_property
+                WHERE company_id = %s AND country_id IS NULL AND listing_phone IS NOT NULL""",
+            [company.id],
+        )
+        for prop_id, phone in self.env.cr.fetchall():
+            self.env.cr.execute(
+                "UPDATE realtor_property SET listing_phone_e164 = %s WHERE id = %s",
+                [to_e164(phone, region), prop_id],
+            )
+        self.invalidate_model(["listing_phone_e164"])
 
     def _compute_call_count(self):
         counts = dict(

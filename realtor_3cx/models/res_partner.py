@@ -1,5 +1,6 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
 import logging
 
 from psycopg2.extras import execute_values
@@ -14,6 +15,10 @@ from .threecx_call_identity import CREATED_FROM_CALL
 
 _logger = logging.getLogger(__name__)
 
+# Companies whose country changed, and how far the re-reading of their numbers went:
+# {company id: {"old": the country code before, "after": the last partner id done}}.
+E164_REFRESH = "realtor_3cx.e164_refresh"
+
 
 class ResPartner(models.Model):
     _name = "res.partner"
@@ -23,11 +28,15 @@ class ResPartner(models.Model):
     ]
 
     # Exact, indexed E.164 forms: the caller lookup compares these and nothing else.
+    # Precomputed: a contact of no company is read in the country of the company it is
+    # created in, not of whichever environment flushes it later.
     phone_e164 = fields.Char(
-        "Phone (E.164)", compute="_compute_e164", store=True, index="btree_not_null", copy=False
+        "Phone (E.164)", compute="_compute_e164", store=True, index="btree_not_null",
+        copy=False, precompute=True,
     )
     mobile_e164 = fields.Char(
-        "Mobile (E.164)", compute="_compute_e164", store=True, index="btree_not_null", copy=False
+        "Mobile (E.164)", compute="_compute_e164", store=True, index="btree_not_null",
+        copy=False, precompute=True,
     )
     do_not_call = fields.Boolean(
         "Do not call",
@@ -67,14 +76,18 @@ class ResPartner(models.Model):
     )
 
     def _realtor_3cx_region(self):
-        """The country national numbers are read in: the partner's, else its company's."""
+        """The country national numbers are read in: the partner's, else its company's, else
+        (a contact of no company) that of the company it is written in."""
         return (
             self.country_id.code
             or self.company_id.country_id.code
             or self.env.company.country_id.code
         )
 
-    @api.depends("phone", "mobile", "country_id", "company_id.country_id")
+    # Not "company_id.country_id": a company that changes country would recompute every one
+    # of its contacts in that one transaction. Their numbers are read again in batches
+    # afterwards instead (_realtor_3cx_refresh_e164, queued by write()).
+    @api.depends("phone", "mobile", "country_id", "company_id")
     def _compute_e164(self):
         for partner in self:
             region = partner._realtor_3cx_region()
@@ -102,13 +115,114 @@ class ResPartner(models.Model):
         return partners
 
     def write(self, vals):
+        companies = self.env["res.company"]
+        if "country_id" in vals:
+            companies = companies.sudo().search([("partner_id", "in", self.ids)])
+        # The partner's country, not the company's: res.company's inverse writes here after
+        # its own field already holds the new one.
+        before = {company: company.partner_id.country_id.code for company in companies}
         res = super().write(vals)
-        if "country_id" in vals and self.env["res.company"].sudo().search_count(
-            [("partner_id", "in", self.ids)], limit=1
-        ):
+        if companies:
             # the caller lookup caches each company's country (the region of national numbers)
             self.env.registry.clear_cache()
+            changed = {c.id: code for c, code in before.items() if c.country_id.code != code}
+            if changed:
+                self._realtor_3cx_queue_e164_refresh(changed)
         return res
+
+    @api.model
+    def _realtor_3cx_queue_e164_refresh(self, old_codes):
+        """Have the numbers read in these companies' former countries read again, in batches
+        by a cron job rather than in the transaction that changed the country.
+
+        :param dict old_codes: {company id: its country code before the change}
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        queue = json.loads(params.get_param(E164_REFRESH) or "{}")
+        for company_id, code in old_codes.items():
+            # Changed again before the job got to it: the numbers are still in the first.
+            old = queue.get(str(company_id), {}).get("old", code)
+            queue[str(company_id)] = {"old": old, "after": 0}
+        params.set_param(E164_REFRESH, json.dumps(queue, sort_keys=True))
+        # Anyone who may edit a company's address may start it; absent while installing.
+        cron = self.env.ref("realtor_3cx.ir_cron_e164_refresh", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _realtor_3cx_refresh_e164(self, batch_size=2000):
+        """One batch of the re-reading queued by a change of a company's country (cron).
+
+        The contacts with no country of their own read in the old country are read in the new
+        one: the company's, and, when no other company is still in the old country (they may
+        be its), those of no company whose stored numbers are the old country's reading
+        (others were written in another company). The company's listings with no country
+        too. Written in SQL, as at install (no tracking, no write_date).
+
+        :return: True when more remains (the job is triggered again)
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        queue = json.loads(params.get_param(E164_REFRESH) or "{}")
+        if not queue:
+            return False
+        key = min(queue, key=int)
+        company = self.env["res.company"].sudo().browse(int(key)).exists()
+        old, after = queue[key]["old"], queue[key]["after"]
+        new = company.country_id.code
+        rows = []
+        if company and new != old:
+            shared = not self.env["res.company"].sudo().search_count(
+                [("id", "!=", company.id)]
+                + ([("partner_id.country_id.code", "=", old)] if old
+                   else [("partner_id.country_id", "=", False)]),
+                limit=1,
+            )
+            self.env.cr.execute(
+                """
+                SELECT id, company_id, phone, mobile, phone_e164, mobile_e164
+                  FROM res_partner
+                 WHERE id > %s AND country_id IS NULL
+                   AND (company_id = %s OR (%s AND company_id IS NULL))
+                   AND (phone IS NOT NULL OR mobile IS NOT NULL)
+              ORDER BY id
+                 LIMIT %s
+                """,
+                (after, company.id, shared, batch_size),
+            )
+            rows = self.env.cr.fetchall()
+        values = []
+        for pid, company_id, phone, mobile, phone_e164, mobile_e164 in rows:
+            if not company_id and (to_e164(phone, old), to_e164(mobile, old)) != (
+                phone_e164, mobile_e164
+            ):
+                continue  # written in another company's country: not this change's
+            fresh = (to_e164(phone, new), to_e164(mobile, new))
+            if fresh != (phone_e164, mobile_e164):
+                values.append((pid, *fresh))
+        if values:
+            execute_values(
+                self.env.cr._obj,
+                """
+                UPDATE res_partner p SET phone_e164 = v.phone, mobile_e164 = v.mobile
+                  FROM (VALUES %s) AS v(id, phone, mobile) WHERE p.id = v.id
+                """,
+                values,
+                template="(%s, %s::varchar, %s::varchar)",
+                page_size=1000,
+            )
+            self.invalidate_model(["phone_e164", "mobile_e164"])
+        if len(rows) == batch_size:
+            queue[key]["after"] = rows[-1][0]
+        else:
+            if company and new != old:
+                self.env["realtor.property"]._realtor_3cx_refresh_listing_e164(company)
+            del queue[key]
+        params.set_param(E164_REFRESH, json.dumps(queue, sort_keys=True))
+        _logger.info("realtor_3cx: numbers of company %s read again in %s for %s partners",
+                     key, new, len(values))
+        if queue:
+            self.env.ref("realtor_3cx.ir_cron_e164_refresh").sudo()._trigger()
+        return bool(queue)
 
     def _compute_threecx_call_count(self):
         counts = dict(

@@ -61,7 +61,7 @@ class ThreecxOutboundMixin(models.AbstractModel):
         destination = to_e164(number, self.env.company.country_id.code)
         if not destination:
             return False, _("%s is not a phone number 3CX can dial.", number or _("(empty)"))
-        match = self.env["threecx.caller.lookup"].sudo().lookup(destination)
+        match = self.env["threecx.caller.lookup"].sudo().lookup(destination, every_company=True)
         partners = self.sudo().exists() | self.sudo().browse([p["id"] for p in match["partners"]])
         restriction = partners._realtor_3cx_restriction(destination, when)
         return destination, restriction["message"] if restriction else False

@@ -111,7 +111,9 @@ class ThreecxCall(models.Model):
         ),
     ]
 
-    @api.depends("external_number", "did_number", "company_id.country_id")
+    # The numbers as read when the call happened: a company that changes country later does
+    # not rewrite its call history (nor all of it in one transaction).
+    @api.depends("external_number", "did_number", "company_id")
     def _compute_e164(self):
         for call in self:
             region = call.company_id.country_id.code or self.env.company.country_id.code

@@ -173,7 +173,10 @@ class ThreecxCallCrmMixin(models.AbstractModel):
         region = server.company_id.country_id.code
         e164 = to_e164(number, region)
 
-        self = self.with_context(tracking_disable=True, mail_create_nolog=True)
+        # In the server's company (the lookup keeps to its partners), as the worker's sync.
+        self = self.with_context(tracking_disable=True, mail_create_nolog=True).with_company(
+            server.company_id
+        )
         users = {ext.number: ext.user_id for ext in server.extension_ids}
         user = users.get(agent)
         call = self._crm_find(server, direction, number, e164, agent, start)

@@ -65,6 +65,9 @@ class ThreecxCallSyncMixin(models.AbstractModel):
         # The record's own chatter would repeat what its fields say (and cost a write per
         # state change); the contact's and the property's chatter get the one summary line.
         self = self.with_context(tracking_disable=True, mail_create_nolog=True)
+        # In the server's company, whoever calls: the caller lookup keeps to what that company
+        # may see and reads national numbers in its country; what is created is that company's.
+        self = self.with_company(server.company_id)
         calls = self.search(
             [("server_id", "=", server.id), ("call_id", "in", [v["call_id"] for v in views])]
         )

@@ -9,9 +9,12 @@ from .realtor_property import IN_PROGRESS_STATUSES
 # The lookup the worker makes on every ringing call, as superuser: the statement _query builds
 # through the ORM for a superuser (no record rules; archived records left out), kept as a
 # PL/pgSQL function because PostgreSQL then plans it once per connection. Planning the
-# statement was most of the lookup's time, more than the index probes themselves.
+# statement was most of the lookup's time, more than the index probes themselves. ``company``
+# keeps to what that company may see (partners of no company or of it, its properties), as
+# the multi-company rules would; NULL: every company (the caller applies the user's rules).
 SUPERUSER_LOOKUP = """
-CREATE OR REPLACE FUNCTION realtor_3cx_caller_lookup(e164 text, dids text[])
+DROP FUNCTION IF EXISTS realtor_3cx_caller_lookup(text, text[]);
+CREATE OR REPLACE FUNCTION realtor_3cx_caller_lookup(e164 text, dids text[], company integer)
 RETURNS TABLE (kind text, rec_id integer, name varchar, reference varchar,
                last_call_at timestamp, has_properties boolean)
 LANGUAGE plpgsql STABLE ROWS 4 AS $$
@@ -24,11 +27,13 @@ BEGIN
            OR EXISTS (SELECT 1 FROM realtor_property_interest_rel i WHERE i.partner_id = p.id)
       FROM res_partner p
      WHERE p.active AND (p.phone_e164 = e164 OR p.mobile_e164 = e164)
+       AND (company IS NULL OR p.company_id IS NULL OR p.company_id = company)
     UNION ALL
     SELECT 'property'::text, rp.id, rp.name::varchar, rp.reference::varchar,
            NULL::timestamp, NULL::boolean
       FROM realtor_property rp
-     WHERE rp.active AND rp.listing_phone_e164 = ANY (dids);
+     WHERE rp.active AND rp.listing_phone_e164 = ANY (dids)
+       AND (company IS NULL OR rp.company_id = company);
 END
 $$
 """
@@ -46,7 +51,9 @@ class ThreecxCallerLookup(models.AbstractModel):
     (index probe, last call, whether they have properties) and a second only for callers
     linked to properties (the company's country is cached). The record rules of the current
     user still apply, to the few records the index probe found, in the same statement (see
-    :meth:`_visible_rows`).
+    :meth:`_visible_rows`). As superuser (the worker, the CRM template), which no rule
+    restricts, it keeps to the current company: partners of no company or of that one, and
+    that company's properties, numbers read in its country.
     """
 
     _name = "threecx.caller.lookup"
@@ -56,12 +63,14 @@ class ThreecxCallerLookup(models.AbstractModel):
         self.env.cr.execute(SUPERUSER_LOOKUP)
 
     @api.model
-    def lookup(self, number, did=None, region=None):
+    def lookup(self, number, did=None, region=None, every_company=False):
         """Find the contacts and properties behind a phone number.
 
         :param str number: the caller's (or callee's) number, in any format
         :param str did: the number that was dialled, to find a property's listing line
         :param str region: country code for national numbers; default: the company's country
+        :param bool every_company: as superuser, every company's records (the do-not-call
+            check protects a contact whatever company they are in)
         :return: ``{"number", "e164", "partners": [{"id", "name", "in_progress",
             "in_progress_property_ids", "property_ids", "owner_property_ids",
             "last_call_at"}], "properties":
@@ -81,6 +90,8 @@ class ThreecxCallerLookup(models.AbstractModel):
         wanted_dids = [n for n in {to_e164(did, region) if did else None, e164} if n]
         if not wanted_dids:
             return result
+        if every_company:
+            self = self.with_context(realtor_3cx_every_company=True)
         partners, did_properties = self._query(e164, wanted_dids)
         result["partners"] = partners
         result["ambiguous"] = len(partners) > 1
@@ -120,7 +131,8 @@ class ThreecxCallerLookup(models.AbstractModel):
             return self._rank(self.env.cr.fetchall())
         # The same statement, planned once per connection (the function leaves archived
         # records out, as the ORM's "active" does).
-        lookup = SQL("SELECT f.* FROM realtor_3cx_caller_lookup(%s, %s) f", e164, dids)
+        lookup = SQL("SELECT f.* FROM realtor_3cx_caller_lookup(%s, %s, %s) f", e164, dids,
+                     self._su_company())
         if not self.env.su:
             lookup = SQL("%s WHERE %s", lookup, self._visible_rows(e164))
         self.env.flush_all()
@@ -149,11 +161,30 @@ class ThreecxCallerLookup(models.AbstractModel):
         return SQL("(%s)", SQL(" OR ").join(checks))
 
     @api.model
+    def _su_company(self):
+        """The company a superuser's lookup keeps to, or None (a user's rules say it)."""
+        if not self.env.su or self.env.context.get("realtor_3cx_every_company"):
+            return None
+        return self.env.company.id
+
+    @api.model
+    def _su_company_domain(self, shared):
+        """As superuser, the current company's records (and, ``shared``, those of none)."""
+        company = self._su_company()
+        if company is None:
+            return []
+        if shared:
+            return [("company_id", "in", [False, company])]
+        return [("company_id", "=", company)]
+
+    @api.model
     def _query_orm(self, e164, dids):
         # The ORM builds each branch, with the current user's record rules and "active";
         # selecting from its queries directly (no "id IN (sub-query)") keeps the statement
         # cheap to plan, and planning is most of its cost.
-        properties = self.env["realtor.property"]._search([("listing_phone_e164", "in", dids)])
+        properties = self.env["realtor.property"]._search(
+            [("listing_phone_e164", "in", dids)] + self._su_company_domain(False)
+        )
         prop = SQL.identifier(properties.table)
         branches = [
             properties.select(
@@ -164,6 +195,7 @@ class ThreecxCallerLookup(models.AbstractModel):
         if e164:
             partners = self.env["res.partner"]._search(
                 ["|", ("phone_e164", "=", e164), ("mobile_e164", "=", e164)]
+                + self._su_company_domain(True)
             )
             p = SQL.identifier(partners.table)
             branches.insert(0, partners.select(
@@ -205,7 +237,9 @@ class ThreecxCallerLookup(models.AbstractModel):
                 with_properties.append(rec_id)
         if with_properties:
             # Most callers are linked to no property: this second statement is the exception.
-            visible = self.env["realtor.property"]._search([]).subselect()
+            visible = self.env["realtor.property"]._search(
+                self._su_company_domain(False)
+            ).subselect()
             self._add_properties(partners, with_properties, visible)
         for partner in partners.values():
             partner["property_ids"].sort()

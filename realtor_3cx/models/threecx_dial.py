@@ -118,14 +118,8 @@ class ThreecxCallDialMixin(models.AbstractModel):
 
     @api.model
     def _dial_extension(self, raise_if_missing=True):
-        extension = self.env["threecx.extension"].sudo().search(
-            [
-                ("user_id", "=", self.env.uid),
-                ("server_id.active", "=", True),
-                ("server_id.company_id", "in", self.env.companies.ids),
-            ],
-            limit=1,
-        )
+        # On several servers: the user's *Dial from* one, else the first (res_users.py).
+        extension = self.env.user._realtor_3cx_dial_extension()
         if not extension and raise_if_missing:
             raise UserError(
                 _(

@@ -100,6 +100,13 @@ class ThreecxServer(models.Model):
     threecx_version = fields.Char("3CX version", readonly=True, copy=False)
     last_event_at = fields.Datetime("Last event", readonly=True, copy=False)
     events_per_minute = fields.Integer(readonly=True, copy=False)
+    acting_worker = fields.Char(
+        "Worker",
+        readonly=True,
+        copy=False,
+        help="The worker process (host:pid) that holds this server's connection. Workers share "
+        "the servers out among themselves and take over a stopped one's within seconds.",
+    )
     ice_servers = fields.Text(
         "STUN/TURN servers",
         help="For browser calls across networks, one per line: stun:host:port, or "

@@ -15,14 +15,20 @@ import hmac
 import logging
 import secrets
 
+import odoo
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.http import db_filter
+from odoo.service.db import list_dbs
+from odoo.tools import config
 
 from ..threecx.crm_template import endpoint_url, render_template
+from ..tools.rate_limit import SharedRateLimiter
 
 _logger = logging.getLogger(__name__)
 
 KEY_BYTES = 32
+ADDON = "realtor_3cx"
 
 
 class ThreecxServerCrmMixin(models.AbstractModel):
@@ -34,12 +40,18 @@ class ThreecxServerCrmMixin(models.AbstractModel):
     crm_key_set = fields.Boolean("CRM API key set", compute="_compute_crm_key_set")
     crm_key_created_at = fields.Datetime("CRM API key created", readonly=True, copy=False)
     crm_endpoint = fields.Char("CRM endpoint", compute="_compute_crm_endpoint")
+    crm_needs_server_wide = fields.Boolean(
+        "CRM template needs the addon server-wide", compute="_compute_crm_needs_server_wide"
+    )
 
     def _crm_init_key_column(self):
         # Called by threecx.server's init(): the abstract mixin has no table of its own.
         self.env.cr.execute(
             "ALTER TABLE threecx_server ADD COLUMN IF NOT EXISTS crm_key_hash VARCHAR"
         )
+        # The CRM endpoints' rate-limit buckets, shared by all HTTP workers (no ORM model:
+        # one UPSERT per request, see tools/rate_limit.py).
+        SharedRateLimiter.create_table(self.env.cr)
 
     def _compute_crm_key_set(self):
         with_key = set()
@@ -55,7 +67,21 @@ class ThreecxServerCrmMixin(models.AbstractModel):
     def _compute_crm_endpoint(self):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for server in self:
-            server.crm_endpoint = endpoint_url(base_url, server.id) if server.id else False
+            server.crm_endpoint = (
+                endpoint_url(base_url, server.id, self.env.cr.dbname) if server.id else False
+            )
+
+    def _compute_crm_needs_server_wide(self):
+        # 3CX sends no cookie: with several databases and no host-based dbfilter Odoo finds no
+        # database for its requests, and only server-wide modules' routes answer those
+        # (controllers/crm_template.py).
+        needs = False
+        if ADDON not in odoo.conf.server_wide_modules and not any(
+            part in (config["dbfilter"] or "") for part in ("%h", "%d")
+        ):
+            needs = len(db_filter(list_dbs(force=True), host="")) > 1
+        for server in self:
+            server.crm_needs_server_wide = needs
 
     def _crm_key_digest(self, key):
         self.ensure_one()
@@ -117,10 +143,10 @@ class ThreecxServerCrmMixin(models.AbstractModel):
         }
 
     def _crm_template(self):
-        """The template for this server and database (bytes)."""
+        """The template for this server and database (bytes): its URLs name the database."""
         self.ensure_one()
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
-        return render_template(base_url, self.id, self.name)
+        return render_template(base_url, self.id, self.name, database=self.env.cr.dbname)
 
 
 class ThreecxCrmKeyShow(models.AbstractModel):

@@ -5,10 +5,12 @@ from . import test_call_rollup
 from . import test_call_sync
 from . import test_caller_identity
 from . import test_caller_lookup
+from . import test_company
 from . import test_click_to_call
 from . import test_connection
 from . import test_crm_endpoints
 from . import test_crm_template
+from . import test_dial_from
 from . import test_fuzz_http
 from . import test_hoot
 from . import test_http_security

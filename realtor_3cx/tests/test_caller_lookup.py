@@ -99,7 +99,8 @@ class TestCallerLookup(Realtor3cxCase):
         self.assertTrue(any('"phone_e164" =' in q for q in archived), archived)
         queries += archived
         self.env.cr.execute(
-            "SELECT pg_get_functiondef('realtor_3cx_caller_lookup(text, text[])'::regprocedure)"
+            "SELECT pg_get_functiondef("
+            "'realtor_3cx_caller_lookup(text, text[], integer)'::regprocedure)"
         )
         body = self.env.cr.fetchone()[0]
         self.assertIn("p.phone_e164 = e164 OR p.mobile_e164 = e164", body)
@@ -242,7 +243,13 @@ class TestCallerLookup(Realtor3cxCase):
         result = as_realtor.lookup("+1 555 010 8230", did="+1 555 010 8102")
         self.assertEqual([p["id"] for p in result["partners"]], self.us.ids)
         self.assertFalse(result["properties"])
-        self.assertIn(hidden.id, [p["id"] for p in self.Lookup.lookup("+15550108230")["partners"]])
+        # As superuser, what the current company may see: in the other company, its client.
+        found = self.Lookup.with_company(other_company).lookup("+15550108230")["partners"]
+        self.assertIn(hidden.id, [p["id"] for p in found])
+        found = self.Lookup.lookup("+15550108230", every_company=True)["partners"]
+        self.assertIn(hidden.id, [p["id"] for p in found])
+        found = self.Lookup.lookup("+15550108230")["partners"]
+        self.assertNotIn(hidden.id, [p["id"] for p in found])
 
     def test_the_company_country_is_re_read_when_it_changes(self):
         # national UK form: not a US number, found once the company is in the UK

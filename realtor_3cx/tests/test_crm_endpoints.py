@@ -14,7 +14,9 @@ from unittest import mock
 from psycopg2 import errors
 
 from odoo.tests import HttpCase, tagged
+from odoo.tools import config
 
+from ..controllers import crm_template
 from ..controllers.crm_template import reset_rate_limits
 from ..threecx.simulator.crm import CrmEmitter, load_template
 from .common import Realtor3cxMixin
@@ -51,15 +53,16 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
 
     def setUp(self):
         super().setUp()
-        reset_rate_limits()
-        self.addCleanup(reset_rate_limits)
-        # The limiters' clock stands still: a token never comes back during a test, however
+        reset_rate_limits(self.env.cr)
+        # The limiter's clock stands still: a token never comes back during a test, however
         # slowly the machine runs it.
-        clock = mock.patch("odoo.addons.realtor_3cx.tools.rate_limit.time")
-        clock.start().monotonic.return_value = 1000.0
+        clock = mock.patch.object(crm_template._limiter, "clock", lambda: 1000.0)
+        clock.start()
         self.addCleanup(clock.stop)
         self.env["ir.config_parameter"].set_param("web.base.url", self.base_url())
-        self.endpoint = f"{self.base_url()}/realtor_3cx/crm/{self.server.id}"
+        self.endpoint = (
+            f"{self.base_url()}/realtor_3cx/crm/{self.env.cr.dbname}/{self.server.id}"
+        )
 
     def emitter(self, key=None, url=None):
         params = {"ApiKey": self.key if key is None else key}
@@ -146,7 +149,8 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
                           "missing_key")
         self.assert_error(self.raw("GET", f"lookup?number={CALLER[1:]}", key="x" * 300), 401,
                           "invalid_key")
-        other = self.emitter(url=f"{self.base_url()}/realtor_3cx/crm/999999").lookup(CALLER)
+        other = self.emitter(
+            url=f"{self.base_url()}/realtor_3cx/crm/{self.env.cr.dbname}/999999").lookup(CALLER)
         self.assertEqual(other.status, 404)
 
     def test_lookup_malformed(self):
@@ -318,22 +322,65 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
     # -- limits ---------------------------------------------------------------------------------
 
     def test_rate_limit_per_key(self):
-        self.env["ir.config_parameter"].set_param("realtor_3cx.crm_rate_limit", "10")
+        self.env["ir.config_parameter"].set_param("realtor_3cx.crm_rate_limit", "60")
         statuses = [self.raw("GET", f"lookup?number={CALLER[1:]}").status_code
-                    for _i in range(2)]
-        self.assertEqual(statuses, [200, 200])  # bursts of 10 // 5 = 2 requests
+                    for _i in range(3)]
+        self.assertEqual(statuses, [200] * 3)  # bursts of three seconds' worth: 3 requests
         limited = self.raw("GET", f"lookup?number={CALLER[1:]}")
         self.assert_error(limited, 429, "rate_limited")
-        self.assertGreaterEqual(int(limited.headers["Retry-After"]), 1)
+        self.assertEqual(limited.headers["Retry-After"], "1")  # one token a second
+        # The count is the database's, not this process's: the shared table has it.
+        self.env.cr.execute("SELECT tokens FROM realtor_3cx_rate_bucket WHERE bucket = %s",
+                            (f"key:{self.server.id}",))
+        self.assertEqual(self.env.cr.fetchall(), [(0.0,)])
 
-    def test_wrong_keys_are_limited_per_address_even_before_a_right_key(self):
+    def test_wrong_keys_are_limited_per_address_and_never_lock_out_the_right_key(self):
         codes = [self.raw("GET", f"lookup?number={CALLER[1:]}", key=f"guess{i}").status_code
                  for i in range(12)]
         self.assertEqual(codes[:10], [401] * 10)
         self.assertEqual(codes[10:], [429, 429])
-        limited = self.raw("GET", f"lookup?number={CALLER[1:]}")  # the right key now waits
+        limited = self.raw("GET", f"lookup?number={CALLER[1:]}", key="guess again")
         self.assert_error(limited, 429, "rate_limited")
         self.assertIn("Retry-After", limited.headers)
+        missing = self.raw("GET", f"lookup?number={CALLER[1:]}", key=False)
+        self.assert_error(missing, 429, "rate_limited")  # a missing key counts as wrong
+        right = self.raw("GET", f"lookup?number={CALLER[1:]}")  # same address, right key
+        self.assertEqual(right.status_code, 200, right.text)
+        self.assertEqual(right.json()["contacts"][0]["id"], self.partner.id)
+
+    def test_x_forwarded_for_is_trusted_only_in_proxy_mode(self):
+        def guesses(count, **headers):
+            return [self.raw("GET", f"lookup?number={CALLER[1:]}", key="guess",
+                             headers={k.replace("_", "-"): v(i) for k, v in headers.items()}
+                             ).status_code for i in range(count)]
+
+        forged = {"X_Forwarded_For": lambda i: f"198.51.100.{i}",
+                  "X_Forwarded_Host": lambda i: "odoo.example.com"}
+        # Without proxy_mode the header is the client's word: every guess is 127.0.0.1's.
+        self.assertEqual(guesses(11, **forged), [401] * 10 + [429])
+        # With it, Odoo's ProxyFix sets remote_addr from the proxy's header: each address
+        # has its own bucket, and the one at 127.0.0.1 is still empty.
+        with mock.patch.dict(config.options, {"proxy_mode": True}):
+            self.assertEqual(guesses(11, **forged), [401] * 11)
+            self.assertEqual(guesses(10, X_Forwarded_For=lambda i: "203.0.113.9",
+                                     X_Forwarded_Host=lambda i: "odoo.example.com"),
+                             [401] * 10)
+            self.assertEqual(guesses(1, X_Forwarded_For=lambda i: "203.0.113.9",
+                                     X_Forwarded_Host=lambda i: "odoo.example.com"), [429])
+        self.assertEqual(guesses(1), [429])
+
+    def test_the_url_names_the_database(self):
+        other = f"{self.base_url()}/realtor_3cx/crm/not_this_db/{self.server.id}/lookup"
+        response = self.opener.get(other, params={"number": CALLER},
+                                   headers={"X-Api-Key": self.key}, timeout=TIMEOUT)
+        self.assert_error(response, 404, "unknown_database")
+        # Templates made before the URLs named the database keep working where Odoo picks one.
+        old = self.opener.get(
+            f"{self.base_url()}/realtor_3cx/crm/{self.server.id}/lookup",
+            params={"number": CALLER}, headers={"X-Api-Key": self.key}, timeout=TIMEOUT)
+        self.assertEqual(old.status_code, 200, old.text)
+        self.assertEqual(old.json()["contacts"][0]["id"], self.partner.id)
+        self.assertEqual(self.server.crm_endpoint, self.endpoint)
 
     # -- the server form ------------------------------------------------------------------------
 

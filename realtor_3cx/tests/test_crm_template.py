@@ -4,10 +4,13 @@
 
 import datetime
 import json
+from unittest import mock
 
 from freezegun import freeze_time
 
+import odoo
 from odoo.exceptions import AccessError
+from odoo.tools import config
 
 from ..models.threecx_call_crm import CRM_CALL_PREFIX, ReportError
 from ..threecx.simulator.crm import load_template
@@ -83,7 +86,7 @@ class TestCrmKey(Realtor3cxCase):
         template = load_template(self.server._crm_template(), {"ApiKey": "k" * 43})
         self.assertEqual(
             template.parameter_values["Url"],
-            f"https://odoo.example.com/realtor_3cx/crm/{self.server.id}",
+            f"https://odoo.example.com/realtor_3cx/crm/{self.env.cr.dbname}/{self.server.id}",
         )
         self.assertEqual(
             set(template.scenarios),
@@ -95,6 +98,20 @@ class TestCrmKey(Realtor3cxCase):
         self.assertEqual(template.number_prefix, "Plus")
         for scenario in template.scenarios.values():
             self.assertEqual([h.key for h in scenario.request.headers], ["X-Api-Key"])
+
+    def test_the_form_says_when_3cx_could_not_reach_this_database(self):
+        def needs(dbfilter, db_name, server_wide=("base", "web")):
+            with mock.patch.dict(config.options, {"dbfilter": dbfilter, "db_name": db_name}), \
+                    mock.patch.object(odoo.conf, "server_wide_modules", list(server_wide)):
+                self.server.invalidate_recordset(["crm_needs_server_wide"])
+                return self.server.crm_needs_server_wide
+
+        this = self.env.cr.dbname
+        self.assertFalse(needs(f"^{this}$", this))  # one database: Odoo picks it
+        self.assertFalse(needs("", this))
+        self.assertTrue(needs("", f"{this},{this}_other"))  # several, none picked
+        self.assertFalse(needs("^%d$", f"{this},{this}_other"))  # picked by host name
+        self.assertFalse(needs("", f"{this},{this}_other", ("base", "web", "realtor_3cx")))
 
 
 class TestCrmReportCall(Realtor3cxCase):

@@ -167,15 +167,16 @@ class TestFuzzHttp(HttpCase, Realtor3cxMixin):
 
     def setUp(self):
         super().setUp()
-        reset_rate_limits()
-        self.addCleanup(reset_rate_limits)
+        reset_rate_limits(self.env.cr)
         # No worker runs here: a request that gets as far as the queue gives up at once (a
         # click-to-call never waits: it is queued and answered "pending").
         for target in ("threecx_softphone.ANSWER_WAIT",):
             patcher = mock.patch(f"odoo.addons.realtor_3cx.models.{target}", 0.05)
             patcher.start()
             self.addCleanup(patcher.stop)
-        self.endpoint = f"{self.base_url()}/realtor_3cx/crm/{self.server.id}"
+        self.endpoint = (
+            f"{self.base_url()}/realtor_3cx/crm/{self.env.cr.dbname}/{self.server.id}"
+        )
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -325,12 +326,14 @@ class TestFuzzHttp(HttpCase, Realtor3cxMixin):
     )
     @fuzz(40)
     def test_wrong_keys_and_servers_are_refused_with_a_reason(self, key, path, server_id):
-        reset_rate_limits()
+        reset_rate_limits(self.env.cr)
         before = self.snapshot()
         method = "GET" if path in ("lookup", "search") else "POST"
         endpoint = self.endpoint
         if server_id is not None and server_id != self.server.id:
-            self.endpoint = f"{self.base_url()}/realtor_3cx/crm/{server_id}"
+            self.endpoint = (
+                f"{self.base_url()}/realtor_3cx/crm/{self.env.cr.dbname}/{server_id}"
+            )
         try:
             response = self.crm(method, path,
                                 body=json.dumps({"call_type": "Inbound", "number": CALLER,

@@ -4,6 +4,8 @@
 
 from odoo.tests import HttpCase, tagged
 
+from .common import read_manifests_once
+
 
 def hoot_hash(name):
     # The hash Hoot uses to select a suite in its URL (see web/tests/test_js.py).
@@ -16,6 +18,7 @@ def hoot_hash(name):
 @tagged("post_install", "-at_install")
 class TestHoot(HttpCase):
     def test_hoot_unit_tests(self):
+        read_manifests_once()
         suite = hoot_hash("@realtor_3cx")
         self.browser_js(
             f"/web/tests?headless&loglevel=2&preset=desktop&timeout=15000&suite={suite}",

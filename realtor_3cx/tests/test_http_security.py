@@ -58,8 +58,7 @@ class TestHttpSecurity(HttpCase, Realtor3cxMixin):
 
     def setUp(self):
         super().setUp()
-        reset_rate_limits()
-        self.addCleanup(reset_rate_limits)
+        reset_rate_limits(self.env.cr)
 
     def written(self):
         cr = self.env.cr

@@ -7,7 +7,8 @@ What
 :func:`render_template` writes the XML a 3CX admin uploads under *Integrations > CRM*
 (docs/3cx-api.md §5). 3CX then calls the addon's endpoints
 (``realtor_3cx/controllers/crm_template.py``) under ``<endpoint>`` =
-``<Odoo URL>/realtor_3cx/crm/<server id>``:
+``<Odoo URL>/realtor_3cx/crm/<database>/<server id>``: 3CX keeps no cookie, so the URL names
+the database for Odoos that serve several:
 
 =================================  ==========================================================
 Scenario                           Request
@@ -39,14 +40,16 @@ Whether 3CX fills ``[CallDirection]`` during a lookup is not documented: the end
 empty direction as a possible outbound call (see the controller). The value of ``[Email]`` in
 ``LookupByEmail`` is inferred from the scenario's name.
 
->>> xml = render_template("https://crm.example.com", 7, "Head office")
->>> b'Default="https://crm.example.com/realtor_3cx/crm/7"' in xml
+>>> xml = render_template("https://crm.example.com", 7, "Head office", database="brokerage")
+>>> b'Default="https://crm.example.com/realtor_3cx/crm/brokerage/7"' in xml
 True
 """
 
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
-ENDPOINT_PATH = "/realtor_3cx/crm/{server_id}"
+ENDPOINT_PATH = "/realtor_3cx/crm/{server_id}"  # no database: what templates before it used
+DATABASE_ENDPOINT_PATH = "/realtor_3cx/crm/{database}/{server_id}"
 API_KEY_HEADER = "X-Api-Key"
 TEMPLATE_VERSION = 1
 
@@ -171,19 +174,25 @@ def _post_scenario(scenario_id, url, values, comment, contact=True, skip_if=""):
     )
 
 
-def endpoint_url(base_url, server_id):
-    """Where the template sends 3CX: ``<base_url>/realtor_3cx/crm/<server_id>``."""
-    return base_url.rstrip("/") + ENDPOINT_PATH.format(server_id=int(server_id))
+def endpoint_url(base_url, server_id, database=None):
+    """Where the template sends 3CX: ``<base_url>/realtor_3cx/crm/<database>/<server_id>``
+    (without a database: the older URL, which works only where Odoo picks one by itself)."""
+    if database is None:
+        return base_url.rstrip("/") + ENDPOINT_PATH.format(server_id=int(server_id))
+    return base_url.rstrip("/") + DATABASE_ENDPOINT_PATH.format(
+        database=quote(database, safe=""), server_id=int(server_id)
+    )
 
 
-def render_template(base_url, server_id, server_name=""):
+def render_template(base_url, server_id, server_name="", database=None):
     """The CRM template for one Odoo database and 3CX server, as UTF-8 bytes.
 
     :param str base_url: the Odoo address 3CX reaches (``web.base.url``)
     :param int server_id: the ``threecx.server`` this PBX is
     :param str server_name: shown in 3CX's CRM list
+    :param str database: the Odoo database, named in the URLs
     """
-    url = _brackets(endpoint_url(base_url, server_id))
+    url = _brackets(endpoint_url(base_url, server_id, database))
     name = f"Odoo realtor_3cx ({server_name})" if server_name else "Odoo realtor_3cx"
     scenarios = (
         _get_scenario(

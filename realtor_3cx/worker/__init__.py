@@ -9,13 +9,14 @@ What
     notifications to the realtors, call-back activities, chatter lines, and the server's health.
 
 How it works
-    A PostgreSQL advisory lock per server decides who acts: a second worker waits on it and takes
-    over within ``worker_lock_poll`` seconds of the first one's death. Upsets are batched for
-    ``worker_batch_ms``; repeats of one leg are read once, and a batch with many legs is read as
-    one snapshot. Nothing is written when nothing changed. When PostgreSQL is away, the latest
-    view of every call waits in memory (one per call, so the buffer is bounded by live calls)
-    and is written when it returns. After every reconnect, a snapshot and the XAPI call log
-    settle the calls that ended meanwhile.
+    A PostgreSQL advisory lock per server decides who acts. The workers of a database share
+    the servers out, at most ``ceil(M / N)`` each, and take a dead one's over within seconds
+    (:mod:`.sharing`); ``--server`` pins a worker. Upsets are
+    batched for ``worker_batch_ms``; repeats of one leg are read once, and a batch with many
+    legs is read as one snapshot. Nothing is written when nothing changed. When PostgreSQL is
+    away, the latest view of every call waits in memory (one per call, so the buffer is
+    bounded by live calls) and is written when it returns. After every reconnect, a snapshot
+    and the XAPI call log settle the calls that ended meanwhile.
 
 How to use
     ``python -m realtor_3cx.worker -c odoo.conf [-d DB]`` (``make run`` starts it). Never run it
@@ -23,8 +24,9 @@ How to use
     :mod:`.config`.
 
 Log lines
-    INFO ``worker: acting for 3CX server N (db)`` / ``standing by for 3CX server N``; the event
-    stream's ``3CX events connected ...``; WARNING ``database unavailable, N call(s) held``.
+    INFO ``worker: acting for 3CX server N (db)`` / ``standing by for 3CX server N`` /
+    ``handing 3CX server N over`` / ``K worker(s) share the 3CX servers``; the event stream's
+    ``3CX events connected ...``; WARNING ``database unavailable, N call(s) held``.
 
 Caveats
     The XAPI call log is read for unanswered calls only, to tell voicemail and busy apart.

@@ -32,6 +32,7 @@ from ..threecx.client import UNEXPECTED, ConnectionReport, Problem, ThreecxClien
 from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from .recordings import RecordingFetcher
+from .sharing import worker_name
 from .tracker import CallTracker, iso_seconds, with_call_log
 
 _logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ SNAPSHOT_THRESHOLD = 64  # legs pending in one batch
 SNAPSHOT_DNS = 16  # DNs pending in one batch
 QUEUE_LIMIT = 100_000
 FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
+HAND_OVER_WRITE = 10.0  # seconds a session handing its server over has to write what it read
 DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
 DIAL_ANSWER = "realtor_3cx.dial/answer"  # the bus notification of a dial request's progress
 # seconds: an older dial request is never placed; the page gave up on it after a longer wait
@@ -153,15 +155,17 @@ class Fatal(Exception):
 
 
 class ServerSession(threading.Thread):
-    """Acts for one ``threecx.server`` while it holds the lock; stands by otherwise."""
+    """Acts for one ``threecx.server`` while it holds the lock and its worker's share
+    (:class:`~.sharing.Share`) has room for it; stands by otherwise."""
 
-    def __init__(self, odoo_env, db, server_id, config, stop):
+    def __init__(self, odoo_env, db, server_id, config, stop, share=None):
         super().__init__(name=f"3cx-{db}-{server_id}", daemon=True)
         self.odoo = odoo_env  # a Database (runner.py): cursor(), dsn
         self.db = db
         self.server_id = server_id
         self.config = config
         self.stop_event = stop
+        self.share = share
         self.retired = threading.Event()
         self.acting = False
         self.stats = {"batches": 0, "fetches": 0, "snapshots": 0, "writes": 0}
@@ -183,20 +187,29 @@ class ServerSession(threading.Thread):
 
     def run(self):
         standing_by = False
+        share = self.share
         while not self._stopping():
             lock = AdvisoryLock(self.odoo.dsn, self.server_id)
-            if not lock.acquire():
+            # This worker's share full: the lock is not even tried (another one's has room).
+            reserved = share is None or share.may_take(self.server_id)
+            if not reserved or not lock.acquire():
+                if reserved and share is not None:
+                    share.done(self.server_id)
                 if not standing_by:
-                    _logger.info("worker: standing by for 3CX server %s (%s)", self.server_id,
-                                 self.db)
+                    _logger.info("worker: standing by for 3CX server %s (%s)%s", self.server_id,
+                                 self.db, f": this worker acts for {share.describe()}"
+                                 if share is not None else "")
                     standing_by = True
                 self._wait(self.config.lock_poll)
                 continue
             standing_by = False
-            _logger.info("worker: acting for 3CX server %s (%s)", self.server_id, self.db)
+            _logger.info("worker: acting for 3CX server %s (%s)%s", self.server_id, self.db,
+                         f", {share.describe()}" if share is not None else "")
             try:
                 self.acting = True
                 self._act(lock)
+                if self._stopping():  # stopped: the form says so, not "Connected" forever
+                    self._write_health(state="not_connected", error="")
             except Fatal as exc:
                 _logger.error("worker: 3CX server %s refused us: %s", self.server_id, exc)
                 self._write_health(state="error", error=str(exc))
@@ -209,6 +222,8 @@ class ServerSession(threading.Thread):
             finally:
                 self.acting = False
                 lock.release()
+                if share is not None:
+                    share.done(self.server_id)
         _logger.info("worker: stopped for 3CX server %s", self.server_id)
 
     def _wait(self, seconds):
@@ -300,6 +315,10 @@ class ServerSession(threading.Thread):
                         _logger.warning("worker: lost the lock of 3CX server %s (database "
                                         "connection gone); standing down", self.server_id)
                         return
+                    if self.share is not None and self.share.should_release(
+                            self.server_id, busy=bool(self.bridges)):
+                        self._hand_over(stream, stream_thread, pool)
+                        return
                 if now >= next_health:
                     next_health = now + self.config.health_interval
                     self._write_health()
@@ -311,6 +330,23 @@ class ServerSession(threading.Thread):
             pool.shutdown(wait=False, cancel_futures=True)
             recordings.stop()
             client.close()
+
+    def _hand_over(self, stream, stream_thread, pool):
+        """Let another worker act for this server: stop reading events, process and write
+        what was read, then return (run() lets the lock go). The next actor's snapshot and
+        call log pick up from ``last_event_at``, written here once nothing is left pending."""
+        _logger.info("worker: handing 3CX server %s (%s) over to another worker; this one "
+                     "acts for %s", self.server_id, self.db, self.share.describe())
+        stream.stop()
+        stream_thread.join(5)
+        deadline = time.monotonic() + HAND_OVER_WRITE
+        while time.monotonic() < deadline:
+            items = self._drain()
+            self._process(items, pool)
+            self._flush()
+            if not items and not self.pending and self.inbox.empty():
+                break
+        self._write_health(state="not_connected", error="")  # "closed by 3CX" is no fault
 
     # -- click-to-call and presence (the worker holds the one token, so it dials) -------------
 
@@ -1111,6 +1147,7 @@ class ServerSession(threading.Thread):
             "connection_state": state or ("connected" if connected else "connecting"),
             "events_per_minute": len(self.event_times),
             "connected_since": _utc(connected) if connected else False,
+            "acting_worker": worker_name() if state != "not_connected" else False,
         }
         if self.synced_through:
             values["last_event_at"] = _utc(self.synced_through)
