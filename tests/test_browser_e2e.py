@@ -9,6 +9,7 @@ The screenshots it takes go to .data/screenshots/, or to docs/screenshots/ for t
 import contextlib
 import itertools
 import os
+import re
 import time
 
 import pytest
@@ -120,7 +121,10 @@ def test_click_to_call_dials_from_the_realtors_extension_then_asks_the_outcome(
     before = {c["callid"] for c in control(sim, "calls", method="GET")}
     dial.click()
     status = page.locator(".o_field_widget[name=phone] .o_realtor_3cx_dial_status")
-    expect(status).to_have_attribute("data-status", "ringing", timeout=15000)
+    # The worker's "placed" and the contact's answer both come on the bus, at times in one
+    # delivery: the page may go straight to Connected.
+    expect(status).to_have_attribute("data-status", re.compile("ringing|connected"),
+                                     timeout=15000)
     placed = wait_for(lambda: [c for c in control(sim, "calls", method="GET")
                                if c["callid"] not in before], "the makecall in the simulator")
     assert (placed[0]["caller"], placed[0]["callee"]) == ("101", NUMBER)  # the ground truth

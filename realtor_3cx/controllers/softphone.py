@@ -126,26 +126,32 @@ class SoftphoneController(http.Controller):
         return {"ok": True}
 
     @http.route("/realtor_3cx/softphone/transfer", type="json", auth="user", methods=["POST"])
-    def transfer(self, session_id=None, destination=None):
-        """Hand the browser call over to ``destination`` (an extension or a number)."""
+    def transfer(self, session_id=None, destination=None, client_ref=None):
+        """Hand the browser call over to ``destination`` (an extension or a number).
+
+        A dial request like a click-to-call: ``state: pending`` at once, the worker's answer
+        on the bus (threecx_dial.py); a refusal (not yours, a number the rules refuse) comes
+        back here."""
         env = request.env
+        refused = {"ok": False, "state": "refused", "client_ref": client_ref or False}
         session = env["threecx.softphone.session"].sudo().browse(
             as_record_id(session_id) or ()).exists()
         if not session or session.user_id != env.user:
-            return {"ok": False, "message": _("This browser call is not yours.")}
+            return {**refused, "message": _("This browser call is not yours.")}
         if session.state != "answered":
-            return {"ok": False, "message": _("This browser call is over.")}
+            return {**refused, "message": _("This browser call is over.")}
         target = str(destination or "").strip()
         if not target:
-            return {"ok": False, "message": _("Say where to transfer the call.")}
+            return {**refused, "message": _("Say where to transfer the call.")}
         Call = env["threecx.call"]
         extension = Call._dial_extension()
         try:  # a colleague's extension, or an outside number checked like any call
+            client_ref = Call._dial_client_ref(client_ref)
             target = Call._dial_transfer_target(session.server_id, target)
         except UserError as exc:
-            return {"ok": False, "message": exc.args[0]}
+            return {**refused, "message": exc.args[0]}
         request_id = Call._dial_enqueue(
-            extension, target, action="transfer", call_id=session.call_id
+            extension, target, action="transfer", call_id=session.call_id, client_ref=client_ref
         )
-        state, message = Call._dial_wait(request_id)
-        return {"ok": state == "done", "message": message or ""}
+        return {"ok": False, "state": "pending", "message": "", "request_id": request_id,
+                "client_ref": client_ref}

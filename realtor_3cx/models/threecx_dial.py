@@ -7,21 +7,30 @@ is minted, so Odoo's HTTP workers must not talk to 3CX themselves: every mint wo
 worker's event connection. A dial request is a row the worker picks up at once (it LISTENs on
 ``realtor_3cx_dial``), places with its own token (``makecall`` from the realtor's extension:
 their phone rings first, then the contact) and answers in the same row.
+
+Nothing here waits for the worker: an HTTP worker held for seconds per click is one fewer for
+everybody's pages, and a stopped telephony worker would hold them all. The request returns as
+soon as the row is committed; the worker's answer reaches the page on the bus
+(``realtor_3cx.dial/answer``, to the realtor's partner), and the page gives up by itself
+after the worker's age limit (``DIAL_EXPIRY`` in worker/pipeline.py), past which no worker
+dials the row any more. Each request carries an id the page made (``client_ref``): Odoo
+replays a request after a serialization failure, and the replay finds the row the first
+attempt committed instead of queueing a second call.
 """
 
 import datetime
 import logging
+import uuid
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.record_id import as_record_id
-from .worker_queue import await_worker, enqueue
+from .worker_queue import enqueue
 
 _logger = logging.getLogger(__name__)
 
 DIAL_CHANNEL = "realtor_3cx_dial"
-DIAL_WAIT = 8.0  # seconds a click waits for the worker before offering the tel: link
 
 
 class ThreecxDialRequest(models.Model):
@@ -40,13 +49,24 @@ class ThreecxDialRequest(models.Model):
     extension = fields.Char(required=True)
     destination = fields.Char(help="The number to call (makecall).")
     state = fields.Selection(
-        [("pending", "Pending"), ("done", "Placed"), ("failed", "Failed")],
+        # dialing: a worker claimed it (committed before it asks 3CX): it is never dialled again
+        [("pending", "Pending"), ("dialing", "Dialling"), ("done", "Placed"),
+         ("failed", "Failed")],
         default="pending",
         required=True,
         index=True,
     )
     message = fields.Char()
     call_id = fields.Char("3CX call ID")
+    client_ref = fields.Char(
+        "Request reference", readonly=True, copy=False,
+        help="The id the page made for this request: the same request replayed by Odoo finds "
+             "this row instead of placing a second call.",
+    )
+
+    _sql_constraints = [
+        ("client_ref_unique", "unique(client_ref)", "A dial request is queued once."),
+    ]
 
     @api.autovacuum
     def _gc_old_requests(self):
@@ -112,29 +132,43 @@ class ThreecxCallDialMixin(models.AbstractModel):
     # -- click-to-call -------------------------------------------------------------------------
 
     @api.model
-    def realtor_3cx_dial(self, number, res_model=False, res_id=False):
+    def realtor_3cx_dial(self, number, res_model=False, res_id=False, client_ref=False):
         """Call ``number`` from the user's own extension (their phone rings first).
 
-        :returns: ``{"ok", "message", "tel", "request_id"}``; refusals (do-not-call, outside
-            the contact's calling window, no extension, invalid number) are ``ok: False``
-            with the reason, never an exception, so the button can show it. ``tel`` (the
-            link to call from the realtor's own phone instead) is only there for a call the
-            rules allowed and the telephony could not place: a refusal offers no way around.
+        :param client_ref: a uuid the page made for this click (a caller without one gets a
+            fresh one, and no protection against Odoo replaying its request)
+        :returns: ``{"ok", "state", "message", "tel", "request_id", "client_ref"}`` at once,
+            without waiting for the worker. ``state`` is ``pending`` for a call handed to the
+            worker, whose answer comes on the bus (``realtor_3cx.dial/answer``; ``ok`` is
+            only true once a call is placed), or ``refused``: do-not-call, outside the
+            contact's calling window, no extension, invalid number, with the reason, never an
+            exception, so the button can show it. ``tel`` (the link to call from the
+            realtor's own phone instead) is only there for a call the rules allowed: a
+            refusal offers no way around.
         """
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors and telephony managers can call through 3CX."))
         try:
+            client_ref = self._dial_client_ref(client_ref)
             extension = self._dial_extension()
             destination = self._dial_check(number, res_model, res_id)
         except UserError as exc:
-            return {"ok": False, "message": exc.args[0], "tel": False, "request_id": False}
-        tel = "tel:" + destination
-        request_id = self._dial_enqueue(extension, destination)
-        state, message = self._dial_wait(request_id)
-        if state == "done":
-            return {"ok": True, "message": _("Calling %s: your phone rings first.", destination),
-                    "tel": tel, "request_id": request_id}
-        return {"ok": False, "message": message, "tel": tel, "request_id": request_id}
+            return {"ok": False, "state": "refused", "message": exc.args[0], "tel": False,
+                    "request_id": False, "client_ref": client_ref or False}
+        request_id = self._dial_enqueue(extension, destination, client_ref=client_ref)
+        return {"ok": False, "state": "pending", "message": _("Calling..."),
+                "placed_message": _("Calling %s: your phone rings first.", destination),
+                "tel": "tel:" + destination, "request_id": request_id, "client_ref": client_ref}
+
+    @api.model
+    def _dial_client_ref(self, client_ref):
+        """The page's id of a request, normalised; a fresh one when it sent none."""
+        if not client_ref:
+            return str(uuid.uuid4())
+        try:
+            return str(uuid.UUID(str(client_ref)))
+        except ValueError:
+            raise UserError(_("This request is not valid: reload the page.")) from None
 
     @api.model
     def _dial_check(self, number, res_model, res_id):
@@ -174,7 +208,11 @@ class ThreecxCallDialMixin(models.AbstractModel):
         return self._dial_check(target, False, False)
 
     @api.model
-    def _dial_enqueue(self, extension, destination, action="makecall", call_id=False):
+    def _dial_enqueue(self, extension, destination, action="makecall", call_id=False,
+                      client_ref=False):
+        """Queue a request for the worker (committed at once) and return its id; a request
+        of this user with the same ``client_ref`` already queued (this same HTTP request,
+        replayed by Odoo after a serialization failure) is returned instead."""
         return enqueue(
             self.env,
             "threecx.dial.request",
@@ -185,20 +223,11 @@ class ThreecxCallDialMixin(models.AbstractModel):
                 "destination": destination,
                 "action": action,
                 "call_id": call_id,
+                "client_ref": self._dial_client_ref(client_ref),
             },
             DIAL_CHANNEL,
+            unique=("client_ref", "user_id"),
         )
-
-    @api.model
-    def _dial_wait(self, request_id):
-        answer = await_worker(
-            self.env, "threecx_dial_request", request_id, "pending", ["message"], DIAL_WAIT,
-            _(
-                "The telephony service did not answer: the 3CX worker may be stopped. Use "
-                "your phone, or ask your administrator."
-            ),
-        )
-        return answer["state"], answer["message"]
 
     # -- claim a team call from the pop-up -----------------------------------------------------
 
@@ -232,27 +261,35 @@ class ThreecxCallDialMixin(models.AbstractModel):
 
     # -- answer or decline from the pop-up -----------------------------------------------------
 
-    def action_answer_on_phone(self):
-        """Answer this ringing call on the realtor's phone (3CX picks up the ringing device)."""
-        return self._leg_request("answer")
+    def action_answer_on_phone(self, client_ref=False):
+        """Answer this ringing call on the realtor's phone (3CX picks up the ringing device).
 
-    def action_decline(self):
+        Like every request to the worker, it returns at once (see :meth:`_leg_request`)."""
+        return self._leg_request("answer", client_ref)
+
+    def action_decline(self, client_ref=False):
         """Decline this call on the realtor's line (a team call keeps ringing the others)."""
-        return self._leg_request("drop")
+        return self._leg_request("drop", client_ref)
 
-    def _leg_request(self, action):
+    def _leg_request(self, action, client_ref=False):
+        """``{"ok", "state", "message", "request_id", "client_ref"}``: ``pending`` when the
+        worker has it (its answer comes on the bus, as a click-to-call's), else ``refused``."""
         self.ensure_one()
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors can answer calls."))
+        refused = {"ok": False, "state": "refused", "request_id": False,
+                   "client_ref": client_ref or False}
         call = self.sudo()
         if call.state != "ringing":
-            return {"ok": False, "message": _("This call is no longer ringing.")}
+            return {**refused, "message": _("This call is no longer ringing.")}
         try:
+            client_ref = self._dial_client_ref(client_ref)
             extension = self._dial_extension()
         except UserError as exc:
-            return {"ok": False, "message": exc.args[0]}
+            return {**refused, "message": exc.args[0]}
         if extension.server_id != call.server_id:
-            return {"ok": False, "message": _("This call rings on another 3CX server.")}
-        request_id = self._dial_enqueue(extension, False, action=action, call_id=call.call_id)
-        state, message = self._dial_wait(request_id)
-        return {"ok": state == "done", "message": message or ""}
+            return {**refused, "message": _("This call rings on another 3CX server.")}
+        request_id = self._dial_enqueue(extension, False, action=action, call_id=call.call_id,
+                                        client_ref=client_ref)
+        return {"ok": False, "state": "pending", "message": "", "request_id": request_id,
+                "client_ref": client_ref}

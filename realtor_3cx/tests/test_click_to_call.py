@@ -3,7 +3,7 @@
 """Click-to-call checks, claims and outcomes, server side (the worker places the calls)."""
 
 import datetime
-from unittest import mock
+import uuid
 
 from freezegun import freeze_time
 
@@ -26,55 +26,107 @@ class TestClickToCall(Realtor3cxCase):
             {"name": "Click Contact", "phone": NUMBER, "tz": "America/New_York"}
         )
         cls.Call = cls.env["threecx.call"].with_user(cls.realtor)
+        # The queue commits a cursor of its own so that the worker sees the row at once; in
+        # test mode that cursor is this test's transaction (rolled back at the end).
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
 
-    def dial(self, number=NUMBER, user=None):
+
+    def queued(self):
+        return self.env["threecx.dial.request"].search([("server_id", "=", self.server.id)])
+
+    def dial(self, number=NUMBER, user=None, client_ref=False):
         Call = self.env["threecx.call"].with_user(user or self.realtor)
-        with mock.patch.object(type(Call), "_dial_enqueue", return_value=77) as enqueue, \
-                mock.patch.object(type(Call), "_dial_wait", return_value=("done", "")):
-            result = Call.realtor_3cx_dial(number, "res.partner", self.partner.id)
-        return result, enqueue
+        before = self.queued()
+        result = Call.realtor_3cx_dial(number, "res.partner", self.partner.id,
+                                       client_ref=client_ref)
+        return result, self.queued() - before
 
     @freeze_time("2026-11-25 15:00:00")  # 10:00 in New York
     def test_a_realtor_dials_from_their_own_extension(self):
-        result, enqueue = self.dial("(555) 010-8401")
-        self.assertTrue(result["ok"], result)
-        extension, destination = enqueue.call_args.args
-        self.assertEqual((extension.number, destination), ("101", NUMBER))
-        self.assertEqual(result["request_id"], 77)
+        ref = str(uuid.uuid4())
+        result, queued = self.dial("(555) 010-8401", client_ref=ref)
+        # Queued and answered at once: the worker's answer comes on the bus.
+        self.assertEqual((result["ok"], result["state"]), (False, "pending"), result)
+        self.assertEqual(result["client_ref"], ref)
+        self.assertEqual(result["request_id"], queued.id)
+        self.assertEqual(
+            (queued.extension, queued.destination, queued.action, queued.state,
+             queued.client_ref, queued.user_id),
+            ("101", NUMBER, "makecall", "pending", ref, self.realtor),
+        )
+        self.assertEqual(result["placed_message"], f"Calling {NUMBER}: your phone rings first.")
+        # Allowed by the rules: if the worker cannot place it, the realtor may use their phone.
+        self.assertEqual(result["tel"], f"tel:{NUMBER}")
+
+    @freeze_time("2026-11-25 15:00:00")
+    def test_the_same_request_twice_is_queued_once(self):
+        # What Odoo's replay of an HTTP request after a serialization failure does; the
+        # replay through HTTP with a real worker is tests/test_dial_async.py.
+        ref = str(uuid.uuid4())
+        first, queued = self.dial(client_ref=ref)
+        again, more = self.dial(client_ref=ref.upper())  # the same uuid, however written
+        self.assertEqual(again["request_id"], first["request_id"])
+        self.assertEqual((len(queued), len(more)), (1, 0))
+        other, queued = self.dial(client_ref=str(uuid.uuid4()))
+        self.assertNotEqual(other["request_id"], first["request_id"])
+        self.assertEqual(len(queued), 1)
+        # No id from the page (another caller of the method): one of its own, queued.
+        result, queued = self.dial()
+        self.assertEqual(result["client_ref"], queued.client_ref)
+        uuid.UUID(result["client_ref"])
+
+    @freeze_time("2026-11-25 15:00:00")
+    def test_a_request_id_that_is_no_uuid_is_refused(self):
+        result, queued = self.dial(client_ref="1; drop table")
+        self.assertEqual((result["ok"], result["state"]), (False, "refused"))
+        self.assertIn("This request is not valid", result["message"])
+        self.assertFalse(queued)
 
     @freeze_time("2026-11-25 15:00:00")
     def test_do_not_call_is_refused_with_the_reason(self):
         self.partner.do_not_call = True
-        result, enqueue = self.dial()
-        self.assertFalse(result["ok"])
+        result, queued = self.dial()
+        self.assertEqual((result["ok"], result["state"]), (False, "refused"))
         self.assertIn("Click Contact is on the do-not-call list", result["message"])
         self.assertFalse(result["tel"])  # no tel: link around the rule
-        enqueue.assert_not_called()
+        self.assertFalse(queued)
 
     @freeze_time("2026-11-26 03:30:00")  # 22:30 in New York
     def test_outside_the_contacts_calling_window(self):
-        result, enqueue = self.dial()
-        self.assertFalse(result["ok"])
+        result, queued = self.dial()
+        self.assertEqual((result["ok"], result["state"]), (False, "refused"))
         self.assertIn("It is 22:30 for Click Contact (America/New_York)", result["message"])
         self.assertFalse(result["tel"])
-        enqueue.assert_not_called()
+        self.assertFalse(queued)
 
     def test_invalid_numbers_and_users_without_an_extension(self):
-        result, _ = self.dial("call me maybe")
+        result, queued = self.dial("call me maybe")
         self.assertIn("is not a phone number", result["message"])
-        result, _ = self.dial(user=self.manager)
+        result, queued = self.dial(user=self.manager)
         self.assertIn("You have no 3CX extension", result["message"])
+        self.assertFalse(queued)
 
-    def test_a_worker_that_does_not_answer_is_reported(self):
-        Call = self.env["threecx.call"].with_user(self.realtor)
-        message = "The telephony service did not answer"
-        with mock.patch.object(type(Call), "_dial_enqueue", return_value=78), \
-                mock.patch.object(type(Call), "_dial_wait", return_value=("failed", message)):
-            with freeze_time("2026-11-25 15:00:00"):
-                result = Call.realtor_3cx_dial(NUMBER)
-        self.assertEqual((result["ok"], result["message"]), (False, message))
-        # Allowed by the rules, not placed: the realtor may use their own phone.
-        self.assertEqual(result["tel"], f"tel:{NUMBER}")
+    def test_answer_and_decline_are_queued_and_return_at_once(self):
+        call = self.env["threecx.call"].create(
+            {"server_id": self.server.id, "call_id": "c-ring", "state": "ringing",
+             "external_number": NUMBER, "user_id": self.realtor.id}
+        )
+        for method, action in (("action_answer_on_phone", "answer"),
+                               ("action_decline", "drop")):
+            ref = str(uuid.uuid4())
+            before = self.queued()
+            result = getattr(call.with_user(self.realtor), method)(client_ref=ref)
+            queued = self.queued() - before
+            self.assertEqual((result["state"], result["request_id"]), ("pending", queued.id))
+            self.assertEqual((queued.action, queued.call_id, queued.client_ref),
+                             (action, "c-ring", ref))
+        call.state = "completed"
+        before = self.queued()
+        result = call.with_user(self.realtor).action_answer_on_phone()
+        self.assertEqual((result["ok"], result["state"]), (False, "refused"))
+        self.assertIn("no longer ringing", result["message"])
+        self.assertFalse(self.queued() - before)
 
     def test_session_tells_the_browser_its_line(self):
         session = self.Call.realtor_3cx_session()
@@ -138,11 +190,14 @@ class TestClickToCallTour(HttpCase, Realtor3cxMixin):
         cls.partner = cls.env["res.partner"].create({"name": "Tour Contact", "phone": NUMBER})
 
     def test_click_to_call_tour(self):
-        Call = type(self.env["threecx.call"])
-        with mock.patch.object(Call, "_dial_enqueue", return_value=79), \
-                mock.patch.object(Call, "_dial_wait", return_value=("done", "")):
-            self.start_tour(
-                f"/odoo/action-contacts.action_contacts/{self.partner.id}",
-                "realtor_3cx_click_to_call_tour",
-                login="r3cx_realtor",
-            )
+        # No worker runs here: the page shows "Calling..." at once and waits for its answer
+        # on the bus (the answer itself: tests/test_dial_async.py, with a real worker).
+        self.start_tour(
+            f"/odoo/action-contacts.action_contacts/{self.partner.id}",
+            "realtor_3cx_click_to_call_tour",
+            login="r3cx_realtor",
+        )
+        request = self.env["threecx.dial.request"].search([("server_id", "=", self.server.id)])
+        self.assertEqual((request.destination, request.state, request.user_id),
+                         (NUMBER, "pending", self.realtor))
+        self.assertTrue(request.client_ref)

@@ -51,6 +51,10 @@ QUEUE_LIMIT = 100_000
 FATAL_RETRY = 30.0  # after a refused secret or missing access: the admin must act first
 HAND_OVER_WRITE = 10.0  # seconds a session handing its server over has to write what it read
 DIAL_CHANNEL = "realtor_3cx_dial"  # NOTIFYed by threecx.call.realtor_3cx_dial
+DIAL_ANSWER = "realtor_3cx.dial/answer"  # the bus notification of a dial request's progress
+# seconds: an older dial request is never placed; the page gave up on it after a longer wait
+# (PENDING_TIMEOUT_MS in static/src/core/dial_request.js) and told the realtor
+DIAL_EXPIRY = 8
 SOFTPHONE_CHANNEL = "realtor_3cx_softphone"  # NOTIFYed by /realtor_3cx/softphone/*
 TEST_CHANNEL = "realtor_3cx_connection_test"  # NOTIFYed by threecx.server's Test connection
 TEST_EXPIRY = 30  # seconds: an older request was reported unanswered to the admin (same value)
@@ -382,39 +386,69 @@ class ServerSession(threading.Thread):
         return False
 
     def _dial_pending(self):
-        """Place the realtors' click-to-call requests (``threecx.dial.request``)."""
+        """Place the realtors' click-to-call requests (``threecx.dial.request``), each once.
+
+        A request is claimed (``pending`` -> ``dialing``) and the claim committed before 3CX
+        is asked, so neither another worker nor this one after a crash places it again.
+        Requests older than ``DIAL_EXPIRY`` are left alone: their page gave up on them. The
+        answer is written, and sent on the bus to the realtor, in one transaction.
+        """
         try:
             with self.odoo.cursor() as cr:
                 cr.execute(
-                    "SELECT r.id, r.extension, r.destination, r.user_id, r.action, r.call_id, "
-                    "p.lang FROM threecx_dial_request r JOIN res_users u ON u.id = r.user_id "
-                    "JOIN res_partner p ON p.id = u.partner_id "
-                    "WHERE r.server_id = %s AND r.state = 'pending' AND r.create_date > "
-                    "(now() at time zone 'utc') - interval '30 seconds' ORDER BY r.id "
-                    "FOR UPDATE OF r SKIP LOCKED", (self.server_id,))
-                requests_ = cr.fetchall()
+                    "UPDATE threecx_dial_request r SET state = 'dialing', "
+                    "write_date = now() at time zone 'utc' "
+                    "FROM res_users u JOIN res_partner p ON p.id = u.partner_id "
+                    "WHERE u.id = r.user_id AND r.id IN (SELECT id FROM threecx_dial_request "
+                    "WHERE server_id = %s AND state = 'pending' AND create_date > "
+                    "(now() at time zone 'utc') - make_interval(secs => %s) "
+                    "FOR UPDATE SKIP LOCKED) RETURNING r.id, r.client_ref, r.extension, "
+                    "r.destination, r.user_id, r.action, r.call_id, p.lang",
+                    (self.server_id, DIAL_EXPIRY))
+                requests_ = sorted(cr.fetchall())
                 if not requests_:
                     return
                 env = self.odoo.env(cr)
-                for request_id, extension, destination, user_id, action, call_id, lang \
+                for request_id, client_ref, _extension, _destination, user_id, *_rest \
                         in requests_:
-                    if action == "makecall":
-                        ok, message, call_id = self._dial(extension, destination)
-                    elif action == "transfer":
-                        ok, message = self._transfer_browser_call(call_id, destination)
-                    else:
-                        ok, message = self._leg_action(action, extension, call_id)
-                    message = in_lang(message, lang)
-                    cr.execute(
-                        "UPDATE threecx_dial_request SET state = %s, message = %s, call_id = %s,"
-                        " write_date = now() at time zone 'utc' WHERE id = %s",
-                        ("done" if ok else "failed", message, call_id, request_id))
-                    env["res.users"].browse(user_id).partner_id._bus_send(
-                        "realtor_3cx.call/dial", {"request_id": request_id, "ok": ok,
-                                                  "message": message, "call_id": call_id})
+                    self._dial_answer(env, user_id, request_id, client_ref, "dialing", "")
                 cr.commit()
         except DB_ERRORS as exc:
             _logger.warning("worker: cannot read click-to-call requests: %s", exc)
+            return
+        answers = []
+        for request_id, client_ref, extension, destination, user_id, action, call_id, lang \
+                in requests_:
+            if action == "makecall":
+                ok, message, call_id = self._dial(extension, destination)
+            elif action == "transfer":
+                ok, message = self._transfer_browser_call(call_id, destination)
+            else:
+                ok, message = self._leg_action(action, extension, call_id)
+            answers.append((request_id, client_ref, user_id, "done" if ok else "failed",
+                            in_lang(message, lang), call_id))
+        try:
+            with self.odoo.cursor() as cr:
+                env = self.odoo.env(cr)
+                for request_id, client_ref, user_id, state, message, call_id in answers:
+                    cr.execute(
+                        "UPDATE threecx_dial_request SET state = %s, message = %s, call_id = %s,"
+                        " write_date = now() at time zone 'utc' WHERE id = %s",
+                        (state, message, call_id, request_id))
+                    self._dial_answer(env, user_id, request_id, client_ref, state, message,
+                                      call_id=call_id)
+                cr.commit()
+        except DB_ERRORS as exc:
+            # Placed (or not) all the same; the page says it had no answer.
+            _logger.warning("worker: cannot record the answers of %d click-to-call requests: "
+                            "%s", len(answers), exc)
+
+    def _dial_answer(self, env, user_id, request_id, client_ref, state, message, **extra):
+        """Tell the realtor's pages (the bus, at this transaction's commit) where a dial
+        request is; call_service.js matches ``client_ref`` to its click."""
+        env["res.users"].browse(user_id).partner_id._bus_send(
+            DIAL_ANSWER, {"request_id": request_id, "client_ref": client_ref, "state": state,
+                          "message": message, **extra})
 
     # -- the admin's *Test connection* (threecx.server.action_test_connection) ---------------
 

@@ -3,10 +3,11 @@
 
 import { describe, expect, test } from "@odoo/hoot";
 import { click, queryAll } from "@odoo/hoot-dom";
-import { animationFrame } from "@odoo/hoot-mock";
+import { advanceTime, animationFrame } from "@odoo/hoot-mock";
 import { contains, defineMailModels, start, startServer } from "@mail/../tests/mail_test_helpers";
 import { getService, mountWithCleanup, onRpc } from "@web/../tests/web_test_helpers";
 import { ClickToCallButton } from "@realtor_3cx/components/click_to_call/click_to_call";
+import { PENDING_TIMEOUT_MS } from "@realtor_3cx/core/dial_request";
 
 describe.current.tags("desktop");
 defineMailModels();
@@ -149,18 +150,23 @@ test("notifications from before the page loaded are ignored, ringing calls resto
     expect(".o_realtor_3cx_popup[data-call-id='41']").toHaveCount(0);
 });
 
-test("click-to-call shows progress, or the reason (a refusal has no tel: fallback)", async () => {
-    await startServer();
+test("click-to-call shows Calling... at once, then the worker's answer from the bus", async () => {
+    const pyEnv = await startServer();
     session();
-    let answer = {
-        ok: true,
-        message: "Calling +15550108301",
+    let clientRef;
+    let answer = (kwargs) => ({
+        ok: false,
+        state: "pending",
+        message: "Calling...",
+        placed_message: "Calling +15550108301: your phone rings first.",
         tel: "tel:+15550108301",
         request_id: 1,
-    };
-    onRpc("threecx.call", "realtor_3cx_dial", ({ args }) => {
+        client_ref: kwargs.client_ref,
+    });
+    onRpc("threecx.call", "realtor_3cx_dial", ({ args, kwargs }) => {
         expect.step(`dial ${args[0]} ${args[1]} ${args[2]}`);
-        return answer;
+        clientRef = kwargs.client_ref;
+        return answer(kwargs);
     });
     await start();
     // The button as the phone field renders it (the field patch itself runs in the E2E tests).
@@ -173,14 +179,84 @@ test("click-to-call shows progress, or the reason (a refusal has no tel: fallbac
     await mountWithCleanup(ClickToCallButton, { props: { record, name: "phone" } });
     await contains(".o_realtor_3cx_dial");
     await click(".o_realtor_3cx_dial");
-    await contains(".o_realtor_3cx_dial_status[data-status=ringing]");
+    await contains(".o_realtor_3cx_dial_status[data-status=calling]", { text: "Calling..." });
+    await contains(".o_realtor_3cx_dial[disabled]"); // one click at a time
     expect.verifySteps(["dial +15550108301 res.partner 5"]);
-    answer = { ok: false, message: "Dana is on the do-not-call list.", tel: false };
+    expect(clientRef).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+    );
+    // Another request's answer is not this one's.
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.dial/answer", {
+        request_id: 9,
+        client_ref: "00000000-0000-4000-8000-000000000000",
+        state: "failed",
+        message: "Someone else's",
+    });
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.dial/answer", {
+        request_id: 1,
+        client_ref: clientRef,
+        state: "done",
+        message: "",
+    });
+    await contains(".o_realtor_3cx_dial_status[data-status=ringing]", {
+        text: "Calling +15550108301: your phone rings first.",
+    });
+    // The worker could not place it: why, and the realtor's own phone instead.
     await click(".o_realtor_3cx_dial");
+    await contains(".o_realtor_3cx_dial_status[data-status=calling]");
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.dial/answer", {
+        request_id: 2,
+        client_ref: clientRef,
+        state: "failed",
+        message: "3CX could not place the call: busy",
+    });
     await contains(".o_realtor_3cx_dial_status[data-status=failed]");
-    expect(".o_realtor_3cx_dial_status").toHaveText(/do-not-call/);
+    expect(".o_realtor_3cx_dial_status").toHaveText(/could not place the call: busy/);
+    await contains(".o_realtor_3cx_dial_status a[href='tel:+15550108301']");
+    // A refusal by the rules comes back at once, with no tel: way around it.
+    answer = () => ({
+        ok: false,
+        state: "refused",
+        message: "Dana is on the do-not-call list.",
+        tel: false,
+    });
+    await click(".o_realtor_3cx_dial");
+    await contains(".o_realtor_3cx_dial_status[data-status=failed]", {
+        text: "Dana is on the do-not-call list.",
+    });
     expect(queryAll(".o_realtor_3cx_dial_status a")).toHaveLength(0);
-    expect.verifySteps(["dial +15550108301 res.partner 5"]);
+    expect.verifySteps(["dial +15550108301 res.partner 5", "dial +15550108301 res.partner 5"]);
+});
+
+test("without a worker's answer the page gives up by itself and offers the phone", async () => {
+    await startServer();
+    session();
+    onRpc("threecx.call", "realtor_3cx_dial", ({ kwargs }) => ({
+        ok: false,
+        state: "pending",
+        message: "Calling...",
+        tel: "tel:+15550108301",
+        request_id: 3,
+        client_ref: kwargs.client_ref,
+    }));
+    await start();
+    const record = {
+        data: { phone: "+15550108301" },
+        resModel: "res.partner",
+        resId: 5,
+        isDirty: false,
+    };
+    await mountWithCleanup(ClickToCallButton, { props: { record, name: "phone" } });
+    await click(".o_realtor_3cx_dial");
+    await contains(".o_realtor_3cx_dial_status[data-status=calling]");
+    await animationFrame(); // Odoo's answer is in: the page's clock runs from there
+    // Past the worker's age limit (8 s) it never dials this request: the page says so.
+    await advanceTime(PENDING_TIMEOUT_MS - 500);
+    expect(".o_realtor_3cx_dial_status").toHaveAttribute("data-status", "calling");
+    await advanceTime(1000);
+    await contains(".o_realtor_3cx_dial_status[data-status=failed]");
+    expect(".o_realtor_3cx_dial_status").toHaveText(/The telephony service did not answer/);
+    await contains(".o_realtor_3cx_dial_status a[href='tel:+15550108301']");
 });
 
 test("the card follows who the server says is calling (picked elsewhere, or just created)", async () => {

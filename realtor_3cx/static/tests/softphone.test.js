@@ -440,7 +440,10 @@ test("a browser call moves to the desk phone, and Switch here brings it back", a
     fakeWebRTC();
     const transfers = [];
     onRpc("/realtor_3cx/softphone/transfer", async (request) => {
-        transfers.push((await request.json()).params);
+        // A dial request: the page's own id with it (dial_request.js).
+        const { client_ref: clientRef, ...params } = (await request.json()).params;
+        expect(clientRef).toMatch(/^[0-9a-f-]{36}$/);
+        transfers.push(params);
         return { ok: true, message: "" };
     });
     let next = 20;

@@ -8,6 +8,7 @@ import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { user } from "@web/core/user";
+import { DIAL_ANSWER, dialRequest, NO_WORKER, NO_WORKER_SHORT, onDialAnswer } from "./dial_request";
 import {
     BrowserCall,
     chooseDevice,
@@ -23,7 +24,7 @@ export const BUS = {
     quiet: "realtor_3cx.call/quiet",
     updated: "realtor_3cx.call/updated",
     claimed: "realtor_3cx.call/claimed",
-    dial: "realtor_3cx.call/dial",
+    dial: DIAL_ANSWER,
     softphoneEnded: "realtor_3cx.softphone/ended",
     softphoneMoved: "realtor_3cx.softphone/moved",
 };
@@ -75,6 +76,7 @@ export const callService = {
             },
         });
         let browserCall = null;
+        let dialSeq = 0;
         const newBrowserCall = () =>
             new BrowserCall(state.softphone, state.session?.ice_servers || []);
         const api = {
@@ -84,7 +86,9 @@ export const callService = {
 
             /**
              * Ask 3CX (through the server and the worker) to call ``number`` from the
-             * realtor's own extension. Resolves with the server's answer.
+             * realtor's own extension. "Calling..." shows at once; resolves with the final
+             * answer: placed, refused by the rules, failed in 3CX, or no worker answered
+             * (dial_request.js).
              * @param {string} number
              * @param {string} [resModel]
              * @param {number} [resId]
@@ -92,7 +96,10 @@ export const callService = {
             async dial(number, resModel = false, resId = false) {
                 // The record it was placed from: only that row's button shows the progress, not
                 // every row with the same number (a caller missed three times).
-                const origin = { resModel, resId };
+                // ``seq``: which click this is, so that a late answer never overwrites a
+                // newer click's progress.
+                const origin = { resModel, resId, seq: ++dialSeq };
+                const current = () => state.dialing?.seq === origin.seq;
                 state.dialing = {
                     number,
                     ...origin,
@@ -102,27 +109,40 @@ export const callService = {
                 };
                 let result;
                 try {
-                    result = await orm.call("threecx.call", "realtor_3cx_dial", [
-                        number,
-                        resModel,
-                        resId,
-                    ]);
+                    result = await dialRequest(
+                        (clientRef) =>
+                            orm.call(
+                                "threecx.call",
+                                "realtor_3cx_dial",
+                                [number, resModel, resId],
+                                {
+                                    client_ref: clientRef,
+                                }
+                            ),
+                        NO_WORKER()
+                    );
                 } catch (error) {
-                    state.dialing = {
-                        number,
-                        ...origin,
-                        status: "failed",
-                        message: _t("The call could not be requested."),
-                        tel: "", // unchecked: no way around the rules
-                    };
+                    if (current()) {
+                        state.dialing = {
+                            number,
+                            ...origin,
+                            status: "failed",
+                            message: _t("The call could not be requested."),
+                            tel: "", // unchecked: no way around the rules
+                        };
+                    }
                     throw error;
+                }
+                if (!current() || state.dialing.status !== "calling") {
+                    // A newer click, or the call's own progress (connected, ended) came first.
+                    return result;
                 }
                 if (result.ok) {
                     state.dialing = {
                         number,
                         ...origin,
                         status: "ringing",
-                        message: result.message,
+                        message: result.placed_message || result.message,
                         tel: result.tel,
                     };
                 } else {
@@ -151,7 +171,11 @@ export const callService = {
             /** Answer (or decline) a ringing call on the realtor's phone, through 3CX. */
             async answer(callId, decline = false) {
                 const method = decline ? "action_decline" : "action_answer_on_phone";
-                const result = await orm.call("threecx.call", method, [[callId]]);
+                const result = await dialRequest(
+                    (clientRef) =>
+                        orm.call("threecx.call", method, [[callId]], { client_ref: clientRef }),
+                    NO_WORKER_SHORT()
+                );
                 if (!result.ok) {
                     notification.add(result.message, { type: "warning" });
                 } else if (decline) {
@@ -474,11 +498,8 @@ export const callService = {
             }, QUIET_RESTORE_MS);
             quiet.set(id, [popup, timer]);
         });
-        on(BUS.dial, (payload) => {
-            if (!payload.ok && state.dialing) {
-                state.dialing = { ...state.dialing, status: "failed", message: payload.message };
-            }
-        });
+        // Not through on(): an answer is to a request of this page, never one from before it.
+        bus.subscribe(BUS.dial, onDialAnswer);
         multiTab.bus.addEventListener("shared_value_updated", ({ detail }) => {
             if (detail.key === DISMISSED_KEY && detail.newValue) {
                 const { id } = JSON.parse(detail.newValue);

@@ -6,6 +6,7 @@ import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
+import { dialRequest, NO_WORKER_SHORT } from "./dial_request";
 
 // The realtor's choice of devices belongs to this computer, not to the Odoo user.
 export const MICROPHONE_KEY = "realtor_3cx.microphone";
@@ -432,10 +433,15 @@ export class BrowserCall {
 
     /** Hand the call to a colleague's extension or a number; this browser leaves it. */
     async transfer(destination) {
-        const result = await rpc("/realtor_3cx/softphone/transfer", {
-            session_id: this.sessionId,
-            destination,
-        });
+        const result = await dialRequest(
+            (clientRef) =>
+                rpc("/realtor_3cx/softphone/transfer", {
+                    session_id: this.sessionId,
+                    destination,
+                    client_ref: clientRef,
+                }),
+            NO_WORKER_SHORT()
+        );
         if (result.ok) {
             this.teardown(_t("Transferred to %s", destination));
         } else {
@@ -446,10 +452,15 @@ export class BrowserCall {
 
     /** Move the call to the realtor's desk phone (3CX rings it); "Switch here" brings it back. */
     async toDeskPhone(extension) {
-        const result = await rpc("/realtor_3cx/softphone/transfer", {
-            session_id: this.sessionId,
-            destination: extension,
-        });
+        const result = await dialRequest(
+            (clientRef) =>
+                rpc("/realtor_3cx/softphone/transfer", {
+                    session_id: this.sessionId,
+                    destination: extension,
+                    client_ref: clientRef,
+                }),
+            NO_WORKER_SHORT()
+        );
         if (!result.ok) {
             this.state.message = result.message;
             return result;

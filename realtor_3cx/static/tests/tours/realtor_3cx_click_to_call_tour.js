@@ -12,9 +12,12 @@ registry.category("web_tour.tours").add("realtor_3cx_click_to_call_tour", {
             run: "click",
         },
         {
-            content: "3CX rings the realtor's phone first",
-            trigger:
-                ".o_realtor_3cx_dial_status[data-status=ringing]:contains(your phone rings first)",
+            content: "The click is answered at once; the worker's answer will come on the bus",
+            trigger: ".o_realtor_3cx_dial_status[data-status=calling]:contains(Calling...)",
+        },
+        {
+            content: "One click at a time: the button waits for the answer",
+            trigger: ".o_field_widget[name=phone] .o_realtor_3cx_dial[disabled]",
         },
     ],
 });
