@@ -330,6 +330,34 @@ def test_worker_killed_mid_call_and_restarted(db, pbx, tmp_path):
         again.stop()
 
 
+@pytest.mark.tolerates(r"realtor_3cx\.worker\.pipeline: worker: 3CX server \d+ refused us",
+                       why="the server has no secret: the worker must say so at ERROR")
+def test_a_server_without_a_secret_is_named_in_error_and_its_session_lives_on(db, pbx,
+                                                                              tmp_path):
+    """The session fails before it ever connects (no secret to send 3CX): the server says
+    why (the health write used to raise there, and the session died with a traceback before
+    writing it), and the session waits for the admin."""
+    server_id = db.do(lambda env: env["threecx.server"].create({
+        "name": f"PBX {next(SERIAL)} (no secret)", "base_url": pbx.url,
+        "client_id": "900"}).id)
+    worker = Worker(db, server_id, tmp_path / "nosecret.log")
+    try:
+        def health(env):
+            server = env["threecx.server"].browse(server_id)
+            return server.connection_state, server.last_error
+
+        state = wait_for(lambda: (lambda h: h if h[0] == "error" else None)(db.do(health)),
+                         "the server to show the error", timeout=30)
+        assert state[1], "the error says nothing"
+        output = worker.output()
+        assert "Traceback" not in output, output[-3000:]
+        assert output.count("refused us") == 1, output[-3000:]
+        assert worker.proc.poll() is None
+    finally:
+        worker.stop()
+        db.do(lambda env: env["threecx.server"].browse(server_id).write({"active": False}))
+
+
 def test_two_workers_one_acts_and_the_other_takes_over(db, pbx, tmp_path):
     first = start_worker(db, pbx, tmp_path, "one")
     wait_connected(db, pbx, first)

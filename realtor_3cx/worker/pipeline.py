@@ -190,6 +190,9 @@ class ServerSession(threading.Thread):
         self._bridge_jobs = set()  # futures of set-ups and tear-downs not handled yet
         self.connected_since = None
         self.last_error = ""
+        # Health is written even when the session fails before it reads anything (a secret
+        # it cannot decrypt): nothing is committed through any event yet.
+        self.synced_through = None
 
     def retire(self):
         self.retired.set()
