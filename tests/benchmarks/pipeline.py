@@ -300,7 +300,8 @@ class BrowserCalls:
             await browser.setLocalDescription(await browser.createOffer())
             session_id = await asyncio.to_thread(self._session, browser.localDescription.sdp)
             state = ("offered", None, None)
-            while state[0] == "offered" and time.monotonic() - began < 40:
+            # Offered, then connecting once the worker took it (it dials each offer once).
+            while state[0] in ("offered", "connecting") and time.monotonic() - began < 40:
                 await asyncio.sleep(0.05)
                 state = await asyncio.to_thread(self._state, session_id)
             if state[0] == "answered":
