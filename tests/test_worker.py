@@ -331,15 +331,22 @@ def test_worker_killed_mid_call_and_restarted(db, pbx, tmp_path):
 
 
 @pytest.mark.tolerates(r"realtor_3cx\.worker\.pipeline: worker: 3CX server \d+ refused us",
-                       why="the server has no secret: the worker must say so at ERROR")
-def test_a_server_without_a_secret_is_named_in_error_and_its_session_lives_on(db, pbx,
-                                                                              tmp_path):
-    """The session fails before it ever connects (no secret to send 3CX): the server says
+                       why="the server's secret cannot be read: the worker must say so at ERROR")
+def test_a_secret_it_cannot_read_is_named_in_error_and_the_session_lives_on(db, pbx,
+                                                                           tmp_path):
+    """The session fails before it ever connects (a secret it cannot decrypt): the server says
     why (the health write used to raise there, and the session died with a traceback before
     writing it), and the session waits for the admin."""
-    server_id = db.do(lambda env: env["threecx.server"].create({
-        "name": f"PBX {next(SERIAL)} (no secret)", "base_url": pbx.url,
-        "client_id": "900"}).id)
+    def create(env):
+        server = env["threecx.server"].create({
+            "name": f"PBX {next(SERIAL)} (another key's secret)", "base_url": pbx.url,
+            "client_id": "900", "api_secret": SECRET})
+        # As if encrypted with a key this Odoo does not have (a restored backup, a lost key).
+        env.cr.execute("UPDATE threecx_server SET api_secret_enc = %s WHERE id = %s",
+                       ("gAAAAABnot-a-token-of-this-key", server.id))
+        return server.id
+
+    server_id = db.do(create)
     worker = Worker(db, server_id, tmp_path / "nosecret.log")
     try:
         def health(env):
