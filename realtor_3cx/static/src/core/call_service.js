@@ -76,6 +76,10 @@ export const callService = {
             },
         });
         let browserCall = null;
+        // The 3CX call a browser call placed can be answered before the worker's answer to
+        // the offer reaches this page (the worker sets the audio up beside its event loop):
+        // the last calls answered are kept for that answer to find.
+        const answeredCalls = new Set();
         let dialSeq = 0;
         const newBrowserCall = () =>
             new BrowserCall(state.softphone, state.session?.ice_servers || []);
@@ -211,6 +215,12 @@ export const callService = {
             async browserCall(number) {
                 browserCall = newBrowserCall();
                 await browserCall.start(number);
+                if (
+                    state.softphone.status === "ringing" &&
+                    answeredCalls.has(state.softphone.callId)
+                ) {
+                    browserCall.connected(); // answered before the offer's answer came
+                }
             },
             /** Answer a ringing call in the browser (away from the desk phone). */
             async answerInBrowser(call) {
@@ -423,6 +433,10 @@ export const callService = {
             }
         });
         on(BUS.answered, (payload) => {
+            answeredCalls.add(payload.call_id);
+            if (answeredCalls.size > 20) {
+                answeredCalls.delete(answeredCalls.values().next().value);
+            }
             if (browserCall && payload.call_id === state.softphone.callId) {
                 browserCall.connected();
             } else if (
