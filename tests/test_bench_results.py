@@ -136,6 +136,8 @@ def test_every_benchmark_names_its_quantiles_honestly():
         return int(re.search(rf"^{name} = ([0-9_]+)", sources[module], re.M)[1])
 
     assert constant("SAMPLES", "lookup") >= 1000  # its p99s
-    assert constant("PROBES", "pipeline") >= 100 and "0.99)" not in sources["pipeline"]
+    # The pipeline's p99 is taken only on the browser-call load's runs of P99_PROBES (and
+    # quantile() refuses it on fewer than 1,000 samples).
+    assert constant("PROBES", "pipeline") >= 100 and constant("P99_PROBES", "pipeline") >= 1000
     assert constant("SAMPLES", "popup") >= 100 and "0.99)" not in sources["popup"]
     assert constant("SAMPLES", "prefork") >= 100 and "0.99)" not in sources["prefork"]
