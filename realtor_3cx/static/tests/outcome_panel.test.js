@@ -185,7 +185,9 @@ test("only the tab the realtor uses shows the panel", async () => {
 test("a ringing card goes as soon as nobody rings, and comes back for a transfer", async () => {
     const pyEnv = await startServer();
     session([]);
-    await start();
+    const env = await start();
+    // Subscribed after the call service: this one runs once the service has had the message.
+    env.services.bus_service.subscribe("realtor_3cx.call/ended", () => expect.step("ended"));
     await contains(".o_realtor_3cx_systray");
     const call = {
         id: 70,
@@ -210,6 +212,9 @@ test("a ringing card goes as soon as nobody rings, and comes back for a transfer
     bus(pyEnv, "realtor_3cx.call/quiet", { id: 70 });
     await contains(".o_realtor_3cx_popup", { count: 0 });
     bus(pyEnv, "realtor_3cx.call/ended", { ...call, state: "missed" });
+    // The clock moves on only once the page has the message (on a loaded machine the bus's
+    // delivery could otherwise come after the quiet card's 5 s and bring it back first).
+    await expect.waitForSteps(["ended"]);
     await advanceTime(6000);
     await animationFrame();
     expect(".o_realtor_3cx_popup").toHaveCount(0);
