@@ -932,9 +932,9 @@ class ServerSession(threading.Thread):
         if not mine:
             return None
         self.tracker.adopt(str(call_id), extension)
-        return lambda: self._hand_over(extension, mine[0], call_id)
+        return lambda: self._to_route_point(extension, mine[0], call_id)
 
-    def _hand_over(self, extension, leg, call_id):
+    def _to_route_point(self, extension, leg, call_id):
         """In the bridge pool (see _take_to_route_point): the route point's answered leg of
         ``call_id``, or None if it did not show there within ``HAND_OVER_WAIT``."""
         if leg.status == "Ringing":
