@@ -246,7 +246,7 @@ def test_a_leg_read_after_its_upset_is_not_read_again_for_it():
 
     session = ServerSession(None, "db", 1, None, threading.Event())
     session.client, session.tracker = Client(), CallTracker(end_grace=60)
-    session.pending, session.notified, session.unreadable = {}, {}, {}
+    session.pending, session.notified, session.unreadable, session._lookups = {}, {}, {}, {}
     session.shown_after, session._read_from = [], {}
     session.catch_up_since, session.overflowed, session.route_point = None, False, "900"
     pool = type("Pool", (), {"map": staticmethod(lambda fn, jobs: list(map(fn, jobs)))})

@@ -280,6 +280,7 @@ class ServerSession(threading.Thread):
         self.client = client
         self.tracker = CallTracker(end_grace=self.config.end_grace)
         self.pending = {}  # call id -> view dict waiting for the database
+        self._lookups = {}  # call id -> (its call-log read under way, its ended view)
         self.notified = {}  # call id -> extensions already told it rings
         self.needs_reconcile = False
         self.catch_up_since = None  # a leg came and went unseen at this time: read the log
@@ -375,7 +376,7 @@ class ServerSession(threading.Thread):
             items = self._drain()
             self._process(items, pool)
             self._flush()
-            if not items and not self.pending and self.inbox.empty():
+            if not items and not self.pending and not self._lookups and self.inbox.empty():
                 break
         self._write_health(state="not_connected", error="")  # "closed by 3CX" is no fault
 
@@ -1194,11 +1195,30 @@ class ServerSession(threading.Thread):
                 if starting["call_id"] == view.call_id:  # over before its audio was up
                     starting["ended"] = True
             if view.answer_at is None:
-                view = with_call_log(view, self._call_log_row(view.call_id))
+                # How it ended (answered after all? voicemail? busy?) is 3CX's call log's to
+                # say: read in the pool, not on this loop (a request per missed call, which
+                # the next call's pop-up would wait for); queued once read (_looked_up).
+                self._lookups[view.call_id] = (pool.submit(self._call_log_row, view.call_id),
+                                               view)
+                continue
             self._queue_view(view)
         for view in views:
             if view is not None:
                 self._queue_view(view)
+        self._looked_up()
+
+    def _looked_up(self):
+        """Queue the ended calls whose call-log row has been read."""
+        for call_id, (future, view) in list(self._lookups.items()):
+            if not future.done():
+                continue
+            del self._lookups[call_id]
+            try:
+                row = future.result()
+            except Exception as exc:  # cancelled by a stop, or a fault of ours: as without
+                _logger.info("worker: no call-log row for call %s: %s", call_id, exc)
+                row = {}
+            self._queue_view(with_call_log(view, row))
 
     def _unreadable(self, key, path, now):
         """A leg 3CX announced answered 404: True while it may still show up (see
@@ -1293,7 +1313,8 @@ class ServerSession(threading.Thread):
             return
         catch_up = self.catch_up_since is not None and time.monotonic() >= self.next_catch_up
         if not self.pending and not self.needs_reconcile and not catch_up:
-            self.synced_through = self.read_through
+            if not self._lookups:  # an ended call's view still to come: not synced yet
+                self.synced_through = self.read_through
             return
         try:
             with self.odoo.cursor() as cr:
@@ -1336,7 +1357,7 @@ class ServerSession(threading.Thread):
                          - self.db_down_since)
             self.db_down_since = None
         self._flushed(views)
-        if not self.pending:
+        if not self.pending and not self._lookups:
             self.synced_through = self.read_through
         if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
             self.catch_up_since = None
@@ -1371,7 +1392,7 @@ class ServerSession(threading.Thread):
         calls = env["threecx.call"]
         open_calls = calls.search([("server_id", "=", server.id), ("state", "in", LIVE_STATES)])
         gone = [c for c in open_calls if c.call_id not in self.tracker.calls
-                and c.call_id not in self.pending]
+                and c.call_id not in self.pending and c.call_id not in self._lookups]
         for call in gone:
             self.pending[call.call_id] = self._ended_view(call)
         since = server.last_event_at or fields_now() - datetime.timedelta(hours=1)
@@ -1402,7 +1423,8 @@ class ServerSession(threading.Thread):
                                   ("call_id", "in", list(ids))]).mapped("call_id"))
         for row in rows:
             call_id = str(row.get("CallId"))
-            if call_id in known or call_id in self.pending or call_id in self.tracker.calls:
+            if call_id in known or call_id in self.pending or call_id in self.tracker.calls \
+                    or call_id in self._lookups:
                 continue
             view = view_from_call_log(row)
             if view is not None:
