@@ -520,6 +520,7 @@ def test_a_backlog_is_written_in_steps_and_last_event_at_waits_for_the_last_one(
     session.needs_reconcile, session.catch_up_since, session.next_catch_up = False, None, 0
     session.db_retry_at, session.db_down_since = 0.0, None
     session.read_through, session.synced_through = 1_764_000_000.0, None
+    session.unreadable, session._lookups = {}, {}  # nothing withheld, no call-log read
     session._flush()
     assert written == [] and len(session.pending) == 451 and session.synced_through is None
     down[0] = False

@@ -59,6 +59,9 @@ BACKLOG_MAX = 10  # decoded browser frames (200 ms) waiting for us before the ol
 UPLINK_MAX = 10  # 20 ms chunks queued towards 3CX (200 ms) before the oldest is dropped:
 # when 3CX takes audio late, dropping a little beats talking a second behind for the whole call
 CONTROL_MAX = 256  # bytes in one data-channel message: a few keys, or the hold flag
+# seconds a new leg may stay unreadable (404) before the bridge takes it as gone; 3CX shows
+# one a few hundred ms after it made it (UNREADABLE_FOR in pipeline.py is the same wait)
+LEG_SHOWS_WITHIN = 3.0
 HOLD_EVERY = 3000  # ms between two beeps while on hold
 HOLD_BEEP = array.array("h", (
     int(1800 * math.sin(2 * math.pi * 440 * i / RATE)) for i in range(RATE * 250 // 1000)
@@ -294,12 +297,23 @@ class StreamBridge:
         3CX answers 424 before that, but a POST whose body is a live generator never gets to
         read the 424: the body would stream into a request 3CX already refused. So wait for
         the leg's status first.
+
+        3CX shows a leg it has just made a moment later (its GET answers 404 meanwhile, as
+        for an Upset that comes early): a 404 before the leg was ever read, within
+        ``LEG_SHOWS_WITHIN``, means "not yet", not "gone". A bridge answered at once (aiortc
+        already loaded, no STUN server to wait for) asks within that moment.
         """
+        shown = False
+        shows_by = time.monotonic() + LEG_SHOWS_WITHIN
         while not self.closed.is_set():
             try:
                 leg = self.callcontrol.participant(self.dn, self.participant_id)
             except NotFoundError:
-                return None  # the call ended before it was answered
+                if shown or time.monotonic() >= shows_by:
+                    return None  # the call ended before it was answered
+                self.closed.wait(0.05)
+                continue
+            shown = True
             if leg.status == "Connected":
                 with contextlib.suppress(NoMediaError):
                     return open_stream()

@@ -63,6 +63,10 @@ PRESENCE_INTERVAL = 30.0
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 LIVE_STATES = ("ringing", "dialing", "connected")
 FLUSH_CHUNK = 200  # calls written per transaction (live ones first)
+# An ended call's write waits while a withheld leg's next read is due within FINAL_SOON
+# seconds, FINAL_WAIT seconds at most (see ServerSession._not_now): the ringing call first.
+FINAL_SOON = 0.1
+FINAL_WAIT = 0.5
 CATCH_UP_INTERVAL = 1.0  # seconds between two reads of the call log for legs never seen
 CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 # 3CX can send a leg's Upset before a GET shows the leg (404): such a leg is read again for
@@ -73,10 +77,13 @@ CATCH_UP_MARGIN = 60.0  # seconds before the first such leg that the read starts
 UNREADABLE_FOR = 3.0
 # When it is read again: not at every round (a dozen 404s per new leg under load), nor at
 # 3CX's next repeat (750 ms late), but after the shortest wait that showed recent such legs,
-# less one step (so that the wait follows 3CX down as well as up), then after steps that
-# double from RETRY_STEP to RETRY_STEP_MAX: two or three reads per new leg, the leg read a
-# few tens of ms at most after 3CX shows it. Before any leg has shown, the steps alone.
+# less a quarter step (so that the wait follows 3CX down as well as up), then every
+# RETRY_STEP for RETRY_FAST_FOR, then after steps that grow to RETRY_STEP_MAX: two or three
+# reads per new leg, the leg read a step at most after 3CX shows it. (Doubling steps from the
+# first miss once made it 80-160 ms: other withheld legs' reads of the same DN's list counted
+# as misses.) Before any leg has shown, steps that double from RETRY_STEP.
 RETRY_STEP = 0.02
+RETRY_FAST_FOR = 0.2
 RETRY_STEP_MAX = 0.5
 SHOWN_AFTER_KEPT = 20  # the last waits that showed a leg, of which the shortest is used
 # Browser calls are set up and taken down off the main loop (ICE/DTLS up to BRIDGE_SETUP,
@@ -273,6 +280,7 @@ class ServerSession(threading.Thread):
         self.client = client
         self.tracker = CallTracker(end_grace=self.config.end_grace)
         self.pending = {}  # call id -> view dict waiting for the database
+        self._lookups = {}  # call id -> (its call-log read under way, its ended view)
         self.notified = {}  # call id -> extensions already told it rings
         self.needs_reconcile = False
         self.catch_up_since = None  # a leg came and went unseen at this time: read the log
@@ -368,7 +376,7 @@ class ServerSession(threading.Thread):
             items = self._drain()
             self._process(items, pool)
             self._flush()
-            if not items and not self.pending and self.inbox.empty():
+            if not items and not self.pending and not self._lookups and self.inbox.empty():
                 break
         self._write_health(state="not_connected", error="")  # "closed by 3CX" is no fault
 
@@ -932,9 +940,9 @@ class ServerSession(threading.Thread):
         if not mine:
             return None
         self.tracker.adopt(str(call_id), extension)
-        return lambda: self._leg_to_route_point(extension, mine[0], call_id)
+        return lambda: self._to_route_point(extension, mine[0], call_id)
 
-    def _leg_to_route_point(self, extension, leg, call_id):
+    def _to_route_point(self, extension, leg, call_id):
         """In the bridge pool (see _take_to_route_point): the route point's answered leg of
         ``call_id``, or None if it did not show there within ``HAND_OVER_WAIT``."""
         if leg.status == "Ringing":
@@ -1056,7 +1064,11 @@ class ServerSession(threading.Thread):
             items.append(self.inbox.get(timeout=wait))
         except queue.Empty:
             return items
-        deadline = time.monotonic() + self.config.batch_ms / 1000
+        gather = self.config.batch_ms / 1000
+        if self.unreadable:  # nor may the gathering: that leg's pop-up waits for its read
+            due = min(entry[3] for entry in self.unreadable.values())
+            gather = min(gather, max(0.0, due - time.time()))
+        deadline = time.monotonic() + gather
         while len(items) < 20000:
             remaining = deadline - time.monotonic()
             try:
@@ -1183,11 +1195,30 @@ class ServerSession(threading.Thread):
                 if starting["call_id"] == view.call_id:  # over before its audio was up
                     starting["ended"] = True
             if view.answer_at is None:
-                view = with_call_log(view, self._call_log_row(view.call_id))
+                # How it ended (answered after all? voicemail? busy?) is 3CX's call log's to
+                # say: read in the pool, not on this loop (a request per missed call, which
+                # the next call's pop-up would wait for); queued once read (_looked_up).
+                self._lookups[view.call_id] = (pool.submit(self._call_log_row, view.call_id),
+                                               view)
+                continue
             self._queue_view(view)
         for view in views:
             if view is not None:
                 self._queue_view(view)
+        self._looked_up()
+
+    def _looked_up(self):
+        """Queue the ended calls whose call-log row has been read."""
+        for call_id, (future, view) in list(self._lookups.items()):
+            if not future.done():
+                continue
+            del self._lookups[call_id]
+            try:
+                row = future.result()
+            except Exception as exc:  # cancelled by a stop, or a fault of ours: as without
+                _logger.info("worker: no call-log row for call %s: %s", call_id, exc)
+                row = {}
+            self._queue_view(with_call_log(view, row))
 
     def _unreadable(self, key, path, now):
         """A leg 3CX announced answered 404: True while it may still show up (see
@@ -1201,9 +1232,17 @@ class ServerSession(threading.Thread):
             self.unreadable.pop(key, None)
             return False
         entry[2] += 1
-        entry[3] = now + min(RETRY_STEP * 2 ** max(0, entry[2] - 2), RETRY_STEP_MAX)
-        if entry[2] == 1 and self.shown_after:
-            entry[3] = max(entry[3], since + min(self.shown_after) - RETRY_STEP)
+        step = min(RETRY_STEP * 2 ** max(0, entry[2] - 2), RETRY_STEP_MAX)
+        if self.shown_after:
+            expected = since + min(self.shown_after)
+            if now < expected - RETRY_STEP:  # first, the moment such legs showed lately
+                step = expected - RETRY_STEP / 4 - now
+            else:
+                # Around it every step, whatever read missed it meanwhile (another leg's read
+                # of the DN's list counts too): the leg shows any moment. Past that, steps as
+                # long as the time past it, up to RETRY_STEP_MAX.
+                step = min(max(RETRY_STEP, now - expected - RETRY_FAST_FOR), RETRY_STEP_MAX)
+        entry[3] = now + step
         return True
 
     def _shown(self, key, now):
@@ -1261,6 +1300,8 @@ class ServerSession(threading.Thread):
         if previous:
             fresh |= set(previous.get("notify_ringing", ()))
         data["notify_ringing"] = sorted(fresh & set(view.ringing)) if view.live else []
+        # Since when the call has waited for the database (see _not_now).
+        data["queued_at"] = previous["queued_at"] if previous else time.monotonic()
         self.pending[view.call_id] = data
         if not view.live:
             self.notified.pop(view.call_id, None)
@@ -1272,29 +1313,33 @@ class ServerSession(threading.Thread):
             return
         catch_up = self.catch_up_since is not None and time.monotonic() >= self.next_catch_up
         if not self.pending and not self.needs_reconcile and not catch_up:
-            self.synced_through = self.read_through
+            if not self._lookups:  # an ended call's view still to come: not synced yet
+                self.synced_through = self.read_through
             return
         try:
             with self.odoo.cursor() as cr:
                 env = self.odoo.env(cr)
                 server = env["threecx.server"].browse(self.server_id)
-                if self.needs_reconcile:
-                    self._reconcile(env, server)
-                elif catch_up:
-                    self._catch_up(env, server)
                 # A backlog (thousands of calls after a long outage or a reconnect) is written
                 # in steps, live calls first, each step committed: a fault midway loses none
                 # of the steps already written, and events are read in between.
                 views = sorted(self.pending.values(),
                                key=lambda view: view["state"] not in LIVE_STATES)[:FLUSH_CHUNK]
-                # Calls that start ringing go first, committed on their own: a realtor's
-                # pop-up does not wait for the other calls' answers, ends and call-backs.
+                # Calls that start ringing go first, committed on their own before anything
+                # else of the round (a reconcile, the call log's catch-up, the other calls'
+                # answers, ends and call-backs): a realtor's pop-up waits for none of them.
                 ringing = [view for view in views if view.get("notify_ringing")]
-                if ringing and len(ringing) < len(views):
+                rest = [view for view in views if not view.get("notify_ringing")]
+                if ringing and (rest or self.needs_reconcile or catch_up):
                     env["threecx.call"]._sync_from_3cx(server, ringing)
                     cr.commit()
                     self._flushed(ringing)
-                    views = [view for view in views if not view.get("notify_ringing")]
+                    views = rest
+                if self.needs_reconcile:
+                    self._reconcile(env, server)
+                elif catch_up:
+                    self._catch_up(env, server)
+                views = self._not_now(views)
                 if views:
                     env["threecx.call"]._sync_from_3cx(server, views)
                 cr.commit()
@@ -1312,12 +1357,26 @@ class ServerSession(threading.Thread):
                          - self.db_down_since)
             self.db_down_since = None
         self._flushed(views)
-        if not self.pending:
+        if not self.pending and not self._lookups:
             self.synced_through = self.read_through
         if self.needs_reconcile or catch_up:  # the reconcile reads the log as far back
             self.catch_up_since = None
             self.next_catch_up = time.monotonic() + CATCH_UP_INTERVAL
         self.needs_reconcile = False
+
+    def _not_now(self, views):
+        """``views`` less the ended calls that wait for a later round: while a withheld leg is
+        about to be read again (``FINAL_SOON``), each for ``FINAL_WAIT`` at most since it was
+        queued. An ended call's write (a missed call's call-back activity and its e-mail,
+        ~100 ms) would hold that read, and the pop-up of the call it rings, for as long."""
+        if not self.unreadable or not any(view["state"] not in LIVE_STATES for view in views):
+            return views
+        due = min(entry[3] for entry in self.unreadable.values())
+        if due - time.time() > FINAL_SOON:
+            return views
+        now = time.monotonic()
+        return [view for view in views if view["state"] in LIVE_STATES
+                or now - view.get("queued_at", 0.0) >= FINAL_WAIT]  # a reconcile's: now
 
     def _flushed(self, views):
         self.stats["writes"] += len(views)
@@ -1333,7 +1392,7 @@ class ServerSession(threading.Thread):
         calls = env["threecx.call"]
         open_calls = calls.search([("server_id", "=", server.id), ("state", "in", LIVE_STATES)])
         gone = [c for c in open_calls if c.call_id not in self.tracker.calls
-                and c.call_id not in self.pending]
+                and c.call_id not in self.pending and c.call_id not in self._lookups]
         for call in gone:
             self.pending[call.call_id] = self._ended_view(call)
         since = server.last_event_at or fields_now() - datetime.timedelta(hours=1)
@@ -1364,7 +1423,8 @@ class ServerSession(threading.Thread):
                                   ("call_id", "in", list(ids))]).mapped("call_id"))
         for row in rows:
             call_id = str(row.get("CallId"))
-            if call_id in known or call_id in self.pending or call_id in self.tracker.calls:
+            if call_id in known or call_id in self.pending or call_id in self.tracker.calls \
+                    or call_id in self._lookups:
                 continue
             view = view_from_call_log(row)
             if view is not None:
