@@ -284,10 +284,13 @@ class ThreecxCallDialMixin(models.AbstractModel):
             return {**refused, "message": _("This call is no longer ringing.")}
         try:
             client_ref = self._dial_client_ref(client_ref)
-            extension = self._dial_extension()
+            self._dial_extension()  # says so when the user has none at all
         except UserError as exc:
             return {**refused, "message": exc.args[0]}
-        if extension.server_id != call.server_id:
+        # The user's line on the server the call rings on, whichever server they dial from.
+        extension = self.env.user._realtor_3cx_dial_extensions().filtered(
+            lambda e: e.server_id == call.server_id)[:1]
+        if not extension:
             return {**refused, "message": _("This call rings on another 3CX server.")}
         request_id = self._dial_enqueue(extension, False, action=action, call_id=call.call_id,
                                         client_ref=client_ref)

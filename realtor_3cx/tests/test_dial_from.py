@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """A realtor with an extension on two 3CX servers chooses which one click-to-call dials from."""
 
+from uuid import uuid4
+
 from odoo.exceptions import ValidationError
 from odoo.tests import Form
 
@@ -23,6 +25,9 @@ class TestDialFrom(Realtor3cxCase):
             ]
         )
         cls.Call = cls.env["threecx.call"].with_user(cls.realtor)
+        # The dial queue commits in a cursor of its own: in test mode that is this test's.
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
 
     def dials_from(self):
         extension = self.Call._dial_extension()
@@ -77,3 +82,23 @@ class TestDialFrom(Realtor3cxCase):
             self.realtor.with_user(self.realtor).threecx_dial_from, "Extension 101 on Test PBX"
         )
         self.assertEqual(self.dials_from(), (self.server, "101"))
+
+    def test_a_call_ringing_on_the_other_server_is_answered_from_the_line_there(self):
+        """Dial from picks the line for click-to-call only: Answer / Decline on the desk phone
+        act on the realtor's extension of the server the call rings on."""
+        self.realtor.threecx_dial_server_id = self.server
+        call = self.env["threecx.call"].create(
+            {"server_id": self.other.id, "call_id": "uptown-1", "state": "ringing",
+             "external_number": "+15550107777", "user_id": self.realtor.id}
+        )
+        result = call.with_user(self.realtor).action_answer_on_phone(client_ref=str(uuid4()))
+        self.assertEqual(result["state"], "pending", result)
+        request = self.env["threecx.dial.request"].browse(result["request_id"])
+        self.assertEqual((request.server_id, request.extension, request.action),
+                         (self.other, "201", "answer"))
+        # A server they have no line on: refused, nothing queued.
+        self.other.extension_ids.unlink()
+        result = call.with_user(self.realtor).action_decline(client_ref=str(uuid4()))
+        self.assertEqual((result["state"], result["request_id"]), ("refused", False))
+        self.assertIn("another 3CX server", result["message"])
+
