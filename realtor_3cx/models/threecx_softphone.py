@@ -19,8 +19,6 @@ after a serialization failure, and the replay finds the session its first attemp
 import datetime
 import logging
 
-import psycopg2
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -145,31 +143,25 @@ class ThreecxSoftphoneSession(models.Model):
 
     @api.model
     def _enqueue(self, extension, sdp, number, pbx_call_id, resumes=False, client_ref=False):
-        """The session of this offer, created for the worker (committed, NOTIFYed). The route
-        looks for the page's ``client_ref`` first (a request Odoo replays); should two
-        attempts of it race here, the second gets the first's session. Returns its id."""
-        try:
-            return enqueue(
-                self.env,
-                self._name,
-                {
-                    "server_id": extension.server_id.id,
-                    "user_id": self.env.uid,
-                    "extension": extension.number,
-                    "destination": number,
-                    "offer": sdp,
-                    "call_id": pbx_call_id,
-                    "resumes_id": resumes,
-                    "client_ref": client_ref or False,
-                },
-                SOFTPHONE_CHANNEL,
-            )
-        except psycopg2.errors.UniqueViolation:
-            # Two attempts of the same request at once: the other one's session stands.
-            existing = self._by_client_ref(client_ref)
-            if not existing:
-                raise
-            return existing
+        """The session of this offer, created for the worker (committed, NOTIFYed); the
+        page's ``client_ref`` names it, so a request Odoo replays (or two attempts of it at
+        once) gets the first attempt's session. Returns its id."""
+        return enqueue(
+            self.env,
+            self._name,
+            {
+                "server_id": extension.server_id.id,
+                "user_id": self.env.uid,
+                "extension": extension.number,
+                "destination": number,
+                "offer": sdp,
+                "call_id": pbx_call_id,
+                "resumes_id": resumes,
+                "client_ref": client_ref or False,
+            },
+            SOFTPHONE_CHANNEL,
+            unique=("client_ref", "user_id") if client_ref else (),
+        )
 
     @api.model
     def _by_client_ref(self, client_ref):
