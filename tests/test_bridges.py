@@ -48,69 +48,53 @@ def peak_rss_mb(pid):
     raise AssertionError(f"no VmHWM in /proc/{pid}/status")
 
 
+def bridge_world(tmp_path_factory, name, sim, **server):
+    """A realtor with extension 101 on a server pointing at ``sim``, and a worker acting for
+    it: the dict the tests take as ``world``."""
+    db = OdooDb()
+    logs = tmp_path_factory.mktemp(name)
+
+    def create(env):
+        env.company.country_id = env.ref("base.us")
+        realtor = env["res.users"].create({
+            "name": "Bea Bridge", "login": f"{name}_{time.time_ns()}",
+            "groups_id": [(6, 0, [env.ref("base.group_user").id,
+                                  env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
+        record = env["threecx.server"].create({
+            "name": f"{name} PBX", "base_url": sim.url, "client_id": "900",
+            "api_secret": SECRET, **server})
+        env["threecx.extension"].create(
+            {"server_id": record.id, "number": "101", "user_id": realtor.id})
+        return {"server": record.id, "user": realtor.id}
+
+    ids = db.do(create)
+    worker = Worker(db, ids["server"], logs / "worker.log")
+    try:
+        wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
+            ids["server"]).connection_state) == "connected", "the worker", timeout=30)
+        yield {"db": db, "sim": sim, "worker": worker, **ids}
+    finally:
+        worker.stop()
+        print(worker.output()[-3000:])
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    db = OdooDb()
-    logs = tmp_path_factory.mktemp("bridges")
     # A STUN server that never answers: the worker's ICE gathering waits STUN_GIVES_UP on it.
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
     with silent, running_simulator(audio="echo", **QUIRKS) as sim:
-        def create(env):
-            env.company.country_id = env.ref("base.us")
-            realtor = env["res.users"].create({
-                "name": "Bea Bridge", "login": f"bea_bridge_{time.time_ns()}",
-                "groups_id": [(6, 0, [env.ref("base.group_user").id,
-                                      env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
-            server = env["threecx.server"].create({
-                "name": "Bridges PBX", "base_url": sim.url, "client_id": "900",
-                "api_secret": SECRET,
-                "ice_servers": f"stun:127.0.0.1:{silent.getsockname()[1]}"})
-            env["threecx.extension"].create(
-                {"server_id": server.id, "number": "101", "user_id": realtor.id})
-            return {"server": server.id, "user": realtor.id}
-
-        ids = db.do(create)
-        worker = Worker(db, ids["server"], logs / "worker.log")
-        try:
-            wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
-                ids["server"]).connection_state) == "connected", "the worker", timeout=30)
-            yield {"db": db, "sim": sim, "worker": worker, **ids}
-        finally:
-            worker.stop()
-            print(worker.output()[-3000:])
+        yield from bridge_world(tmp_path_factory, "bridges", sim,
+                                ice_servers=f"stun:127.0.0.1:{silent.getsockname()[1]}")
 
 
 @pytest.fixture(scope="module")
 def quick_world(tmp_path_factory):
     """As ``world``, without the STUN server that never answers: a set-up is over in a
     fraction of a second, as on a LAN, once the first browser call has loaded aiortc."""
-    db = OdooDb()
-    logs = tmp_path_factory.mktemp("bridges_quick")
     with running_simulator(audio="echo", **QUIRKS) as sim:
-        def create(env):
-            env.company.country_id = env.ref("base.us")
-            realtor = env["res.users"].create({
-                "name": "Bo Bridge", "login": f"bo_bridge_{time.time_ns()}",
-                "groups_id": [(6, 0, [env.ref("base.group_user").id,
-                                      env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
-            server = env["threecx.server"].create({
-                "name": "Quick bridges PBX", "base_url": sim.url, "client_id": "900",
-                "api_secret": SECRET})
-            env["threecx.extension"].create(
-                {"server_id": server.id, "number": "101", "user_id": realtor.id})
-            return {"server": server.id, "user": realtor.id}
-
-        ids = db.do(create)
         control(sim, "scripts", {"destination": DESTINATION, "answer_after": 1})
-        worker = Worker(db, ids["server"], logs / "worker.log")
-        try:
-            wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
-                ids["server"]).connection_state) == "connected", "the worker", timeout=30)
-            yield {"db": db, "sim": sim, "worker": worker, **ids}
-        finally:
-            worker.stop()
-            print(worker.output()[-3000:])
+        yield from bridge_world(tmp_path_factory, "bridges_quick", sim)
 
 
 def offer_session(world, sdp):
