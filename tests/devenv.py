@@ -861,7 +861,9 @@ def cmd_test(args):
         test_mode.write(f)
     pytest_conf.chmod(0o600)
     suites = []
-    target = args.target
+    # T="a.py b.py" runs several targets of one suite on one database.
+    targets = (args.target or "").split()
+    target = targets[0] if targets else None
     if not target or target.startswith(ADDON):
         suites.append(
             (
@@ -874,12 +876,12 @@ def cmd_test(args):
                     "--odoo-http",
                     "--odoo-log-level",
                     "warn",
-                    target or f"{ADDON}/tests",
+                    *(targets or [f"{ADDON}/tests"]),
                 ],
             )
         )
     if not target or not target.startswith(ADDON):
-        suites.append(("project (tests/)", ["-p", "no:odoo", target or "tests"]))
+        suites.append(("project (tests/)", ["-p", "no:odoo", *(targets or ["tests"])]))
     env = dict(
         os.environ,
         REALTOR_3CX_TEST_ODOO_CONF=str(conf_path),
@@ -1049,7 +1051,7 @@ def main(argv=None):
     test.add_argument(
         "--target",
         default=os.environ.get("T") or "",
-        help="one test file or node id (realtor_3cx/... or tests/...)",
+        help="test files or node ids of one suite, space-separated (realtor_3cx/... or tests/...)",
     )
     test.add_argument(
         "--keep", action="store_true", help="keep the database and cluster afterwards"
