@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 import requests
 import websocket
-from threecx_sim import SECRET, control, running_simulator, wait_for
+from threecx_sim import SECRET, control, running_simulator
 
 UNREGISTERED = "not_registered_dev"  # the dialer's stand-in for calls on no known device
 SOURCE_BUSY = "Campaign source is busy, please finish campaign and try again"
@@ -307,7 +307,7 @@ def test_the_campaign_calls_a_list_one_at_a_time_from_the_first_device(sim, type
             (answers, "answered"), (busy, "busy"), (silent, "not_answered")]
         assert {(c["caller"], c["makecall_form"], c["makecall_device"]) for c in placed} == {
             (source, "device", device)}
-        for before, after in zip(placed, placed[1:]):  # one at a time
+        for before, after in zip(placed, placed[1:], strict=False):  # one at a time
             assert after["started_at"] >= before["ended_at"]
         makecalls = [path for method, path in campaign.app.sent if path.endswith("/makecall")]
         assert makecalls == [f"/callcontrol/{source}/devices/{encode_uri_component(device)}"

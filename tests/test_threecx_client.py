@@ -237,8 +237,8 @@ def test_route_point_and_queue_have_devices_and_call_from_them(sim, client):
         leg = result.participant
         assert (leg.dn, leg.status, leg.device_id, leg.party_caller_id) == (
             dn, "Dialing", device.device_id, "+15550102031")
-        wait_for(lambda: client.callcontrol.participant(dn, leg.id).status == "Connected",
-                 "the far end to answer")
+        wait_for(lambda dn=dn, leg=leg: client.callcontrol.participant(
+            dn, leg.id).status == "Connected", "the far end to answer")
         call = truth(sim, leg.callid)
         assert (call["caller"], call["makecall_form"], call["makecall_device"]) == (
             dn, "device", device.device_id)

@@ -668,7 +668,9 @@ class ServerSession(threading.Thread):
                              (session_id, extension, offer))
             return None
         try:
-            leg = self.client.callcontrol.makecall(self.route_point, destination).participant
+            # From the route point's device, as 3CX's own apps call (docs/3cx-api.md §9).
+            leg = self.client.callcontrol.makecall_from_device(self.route_point,
+                                                               destination).participant
         except ThreecxError as exc:
             return {"state": "failed", "message": _("3CX could not connect the call: %(reason)s",
                                                     reason=exc.reason or exc)}
