@@ -212,6 +212,25 @@ def test_a_refused_device_path_falls_back_to_the_route_points_dn(world):
         "the DN itself" in world["worker"].output()
 
 
+def test_a_call_3cx_will_not_place_says_why(world):
+    """3CX refusing the route point's call outright (finalstatus Failed, no participant): the
+    page is told 3CX's reasontext, and nothing was placed."""
+    refused = "+15550108702"
+    control(world["sim"], "scripts", {"destination": refused, "refuse": "No free lines"})
+    calls = len(control(world["sim"], "calls", method="GET"))
+
+    async def scenario():
+        browser, _mic, _received, stop, result = await browser_call(world, refused)
+        stop.set()
+        await browser.close()
+        return result
+
+    result = asyncio.run(scenario())
+    assert not result["ok"] and result["call_id"] is False, result
+    assert result["message"] == "3CX could not connect the call: No free lines", result
+    assert len(control(world["sim"], "calls", method="GET")) == calls
+
+
 def test_the_far_end_hanging_up_ends_the_browser_call(world):
     async def scenario():
         browser, mic, received, stop, result = await browser_call(world)

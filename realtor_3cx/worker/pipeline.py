@@ -672,8 +672,10 @@ class ServerSession(threading.Thread):
             leg = self.client.callcontrol.makecall_from_device(self.route_point,
                                                                destination).participant
         except ThreecxError as exc:
+            # A refusal's reasontext says why ("reason" is only its category, e.g. "Failed").
+            why = getattr(exc, "reasontext", "") or exc.reason or exc
             return {"state": "failed", "message": _("3CX could not connect the call: %(reason)s",
-                                                    reason=exc.reason or exc)}
+                                                    reason=why)}
         if leg is None:
             return {"state": "failed", "message": _("The call no longer rings on your line.")}
         self._starting[session_id] = {"call_id": str(leg.callid), "leg_id": leg.id,
