@@ -21,8 +21,9 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``POST /_sim/calls/outbound {from (an extension), to}`` ·
     ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` (``{dn?, device_id?}``,
     ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` (the ground
-    truth; ``leg_times`` says when each live leg's Upset went out and 3CX first showed it) ·
-    ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
+    truth; ``leg_times`` says when each live leg's Upset went out and 3CX first showed it;
+    ``makecall_form`` / ``makecall_device`` how an app placed it: "device" or "dn" form) ·
+    ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?, refuse?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
     ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` ·
     ``POST /_sim/crm {template ("example" or XML), parameters}`` and ``GET /_sim/crm`` (the
@@ -444,9 +445,11 @@ class Simulator:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
                                     or timeout < 0):
             raise SimError(422, "timeout must be a non-negative integer (seconds)")
+        device = request.match_info.get("device")
         leg = self.pbx.makecall(request.match_info["dn"], body.get("destination"),
-                                device_id=request.match_info.get("device"), timeout=timeout,
-                                attacheddata=body.get("attacheddata"))
+                                device_id=device, timeout=timeout,
+                                attacheddata=body.get("attacheddata"),
+                                form="dn" if device is None else "device")
         return self._result(leg)
 
     def _result(self, leg=None):
@@ -689,7 +692,7 @@ class Simulator:
         body = await request.json()
         self.pbx.scripts[str(body["destination"])] = Script(
             answer_after=body.get("answer_after", 2.0), busy=bool(body.get("busy")),
-            hangup_after=body.get("hangup_after"))
+            hangup_after=body.get("hangup_after"), refuse=str(body.get("refuse") or ""))
         return web.json_response({"ok": True})
 
     async def sim_faults(self, request):
@@ -764,7 +767,8 @@ class Simulator:
 
     async def sim_add_dn(self, request):
         """Add DNs: ``{"number", "type"?, "first_name"?, "last_name"?, "devices"?, "members"?}``
-        or a list (``members``: the extensions a ``Wqueue`` or ``Wringgroup`` rings)."""
+        or a list (``members``: the extensions a ``Wqueue`` or ``Wringgroup`` rings;
+        ``devices``, 1 by default: an extension's, route point's or queue's, 0 for none)."""
         body = await request.json()
         for item in body if isinstance(body, list) else [body]:
             number = str(item["number"])
