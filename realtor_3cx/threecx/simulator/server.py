@@ -26,6 +26,8 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?, refuse?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
     ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` ·
+    ``POST /_sim/transcripts {callid, text, summary?, sentiment?, result?, audio?}`` (what
+    3CX's transcription makes of the call's recording, and that recording's WAV, base64) ·
     ``POST /_sim/crm {template ("example" or XML), parameters}`` and ``GET /_sim/crm`` (the
     requests it sent) ·
     ``GET /_sim/stats``.
@@ -81,6 +83,11 @@ class SimConfig:
     ring_timeout: float = 20.0
     recording_delay: float = 0.0  # seconds before a finished call's recording is listed
     voicemail_seconds: float = 5.0  # length of the message a caller leaves in voicemail
+    # 3CX's own transcription (docs/3cx-api.md §4): "off" (3CX's default, TranscriptionMode
+    # Nothing), "request" (only recordings TranscribeRecordings names) or "auto" (every
+    # recording and voicemail); a transcript shows transcribe_delay s after it is due.
+    transcription: str = "off"
+    transcribe_delay: float = 5.0
     routeto_delay: float = 0.5
     upset_repeat: float = 0.75  # seconds between Upset repeats for live legs; 0 disables
     # A new leg 404s for this long after its Upset, and no read (participant lists, its DN,
@@ -285,6 +292,7 @@ class Simulator:
         r.add_post("/_sim/config", self.sim_config)
         r.add_post("/_sim/dns", self.sim_add_dn)
         r.add_post("/_sim/dns/{dn}/reregister", self.sim_reregister)
+        r.add_post("/_sim/transcripts", self.sim_transcript)
         r.add_post("/_sim/crm", self.sim_crm)
         r.add_get("/_sim/crm", self.sim_crm_history)
         r.add_get("/_sim/stats", self.sim_stats)
@@ -687,6 +695,16 @@ class Simulator:
         else:
             self.pbx.dtmf(leg, str(body.get("digits") or ""))
         return web.json_response(self._call_json(self.pbx.calls[callid]))
+
+    async def sim_transcript(self, request):
+        """What 3CX's transcription hears in a call's recording (simulator/xapi.py)."""
+        from . import xapi
+
+        body = await request.json()
+        call = self.pbx.calls.get(_int(body.get("callid"), "callid"))
+        if call is None:
+            raise SimError(404, f"call {body.get('callid')!r} not found")
+        return web.json_response(xapi.set_transcript(call, body))
 
     async def sim_script(self, request):
         body = await request.json()

@@ -191,6 +191,9 @@ class CallRecord:
     recording_id: int | None = None  # set once 3CX has finished writing the file
     recorded_seconds: float = 0.0  # audio length: the talk time, or the voicemail message
     segments: list = field(default_factory=list)  # (start, end, src_dn, dst_dn, kind)
+    # What 3CX's transcription makes of the recording (simulator/xapi.py): a test's text and
+    # audio (POST /_sim/transcripts), when it was asked for (TranscribeRecordings).
+    transcript: dict = field(default_factory=dict)
 
     def as_json(self):
         return {
