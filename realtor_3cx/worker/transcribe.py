@@ -184,14 +184,16 @@ def _as_file(audio, sample_rate):
     return io.BytesIO(data)
 
 
-def transcribe(audio, language="en", *, sample_rate=None, model=None, threads=None,
-               beam_size=5):
+def transcribe(audio, language="en", *, sample_rate=None, prompt=None, model=None,
+               threads=None, beam_size=5):
     """Transcribe ``audio`` here, in the calling thread (see :class:`Transcriber` for off it).
 
     :param audio: a file path, the bytes of an audio file (WAV, MP3, ... anything PyAV
         decodes), or raw 16-bit mono PCM bytes when ``sample_rate`` is given
     :param language: the spoken language; the shipped model knows English (``"en"``) only
     :param sample_rate: the rate of raw PCM ``audio`` (8000 for 3CX's media); None for files
+    :param prompt: words the call is likely to contain (the contact's name, the property's
+        street), which Whisper then spells as given
     :param model: a CTranslate2 Whisper model folder instead of the packaged tiny.en
     :param threads: CPU threads (default: :func:`default_threads`)
     :returns: :class:`Transcript`
@@ -221,7 +223,10 @@ def transcribe(audio, language="en", *, sample_rate=None, model=None, threads=No
         segments, info = whisper.transcribe(
             samples, language=language, beam_size=beam_size,
             # Each window decoded on its own: a misheard phrase cannot start a loop of repeats.
-            condition_on_previous_text=False, vad_filter=True)
+            condition_on_previous_text=False, vad_filter=True, initial_prompt=prompt or None,
+            # No sampling at higher temperatures when a window decodes badly: the same
+            # recording always gives the same words.
+            temperature=0.0)
         segments = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip())
                          for s in segments)  # the generator does the work
     except RuntimeError as exc:
@@ -273,7 +278,7 @@ class Transcriber:
                         initializer=_child_init, initargs=(self.model, self.threads))
             return self._pool
 
-    def submit(self, audio, language="en", *, sample_rate=None):
+    def submit(self, audio, language="en", *, sample_rate=None, prompt=None):
         """Queue ``audio`` (as :func:`transcribe` takes it); returns a Future of its
         :class:`Transcript`, whose exception is one of this module's errors."""
         if isinstance(audio, (bytearray, memoryview)):
@@ -281,13 +286,13 @@ class Transcriber:
         outer = concurrent.futures.Future()
         try:
             inner = self._executor().submit(
-                transcribe, audio, language, sample_rate=sample_rate, model=self.model,
-                threads=self.threads)
+                transcribe, audio, language, sample_rate=sample_rate, prompt=prompt,
+                model=self.model, threads=self.threads)
         except concurrent.futures.process.BrokenProcessPool:
             self._discard_pool()
             inner = self._executor().submit(
-                transcribe, audio, language, sample_rate=sample_rate, model=self.model,
-                threads=self.threads)
+                transcribe, audio, language, sample_rate=sample_rate, prompt=prompt,
+                model=self.model, threads=self.threads)
         inner.add_done_callback(lambda done: self._settle(done, outer))
         return outer
 
@@ -310,9 +315,10 @@ class Transcriber:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    async def transcribe_async(self, audio, language="en", *, sample_rate=None):
+    async def transcribe_async(self, audio, language="en", *, sample_rate=None, prompt=None):
         """:meth:`submit`, awaited: the event loop runs on meanwhile."""
-        return await asyncio.wrap_future(self.submit(audio, language, sample_rate=sample_rate))
+        return await asyncio.wrap_future(
+            self.submit(audio, language, sample_rate=sample_rate, prompt=prompt))
 
     def close(self, wait=True):
         with self._lock:
