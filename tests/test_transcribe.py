@@ -29,10 +29,11 @@ from realtor_3cx.worker.transcribe import (
 from speech_clips import speak, word_error_rate
 
 ROOT = Path(__file__).resolve().parent.parent
-# tiny.en on espeak-ng's voices at 8 kHz: about 10-25 % over these clips (see make bench
-# ONLY=transcribe for the whole set); a transcript that is not of these words is far above.
-MAX_WER = 0.35
-CLIPS = [speech_clips.CLIPS[i] for i in (1, 3, 9)]
+# Whisper tiny.en gets these three clips word for word here (about 30 % of the words of the
+# whole set of make bench ONLY=transcribe are wrong); the margin is for CPUs whose int8 kernels
+# round differently. A transcript that is not of these words is far above it.
+MAX_WER = 0.2
+CLIPS = [speech_clips.CLIPS[i] for i in (3, 18, 20)]
 
 
 @pytest.fixture(scope="module")

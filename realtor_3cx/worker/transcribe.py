@@ -38,7 +38,11 @@ How to use
 
 Caveats
     English only with the shipped model (a ``.en`` model); Whisper gives no speaker turns.
-    Hashes are for CPython 3.11 on Linux x86_64, as requirements.txt.
+    Hashes are for CPython 3.11 on Linux x86_64, as requirements.txt. The engine's process is
+    started with ``spawn`` (a fork would copy the worker's threads and sockets), which imports
+    the program's main module again: it must start its work under ``if __name__ ==
+    "__main__"``, as the worker, pytest and the benchmarks do. A recording is not interrupted
+    once started (tiny.en takes about a fifth of its length in CPU time).
 """
 
 import asyncio
