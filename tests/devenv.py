@@ -6,9 +6,9 @@
 What
     Every set-up step a new machine needs, done in order and reused when already done:
     a Python virtualenv with ``requirements.txt`` and ``requirements-transcribe.txt`` (``.venv``),
-    Odoo 18.0, Chromium, Debian's nginx-light, espeak-ng and sox (tests only), a private PostgreSQL cluster under ``.data/`` (unless ``odoo.conf``
-    or ``PGHOST`` points at a server), a database with realtor_3cx installed, then Odoo itself or
-    the test suites.
+    Odoo 18.0, Chromium, Debian's nginx-light, espeak-ng and sox (tests only), a private
+    PostgreSQL cluster under ``.data/`` (unless ``odoo.conf`` or ``PGHOST`` points at a server),
+    a database with realtor_3cx installed, then Odoo itself or the test suites.
 
 How it works
     It uses only the standard library because it runs under the system ``python3`` before the

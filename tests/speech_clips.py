@@ -65,17 +65,20 @@ def tools():
     return found
 
 
-def speak(text, path, voice="en-us", speed=150):
-    """Speak ``text`` into ``path``: 8 kHz mono 16-bit WAV in the telephone band; its seconds."""
+def speak(text, path, voice="en-us", speed=150, phone=True):
+    """Speak ``text`` into ``path``: 8 kHz mono 16-bit WAV in the telephone band (or, with
+    ``phone=False``, 16 kHz and the whole band, as a microphone would); its seconds."""
     espeak, sox = tools()
     path = Path(path)
     wide = path.with_suffix(".22k.wav")
     subprocess.run([espeak, "-v", voice, "-s", str(speed), "-w", str(wide), text], check=True,
                    capture_output=True, timeout=TIMEOUT)
-    subprocess.run([sox, str(wide), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path),
-                    "sinc", PHONE_BAND], check=True, capture_output=True, timeout=TIMEOUT)
+    rate = SAMPLE_RATE if phone else 16000
+    subprocess.run([sox, str(wide), "-r", str(rate), "-c", "1", "-b", "16", str(path),
+                    *(("sinc", PHONE_BAND) if phone else ())], check=True, capture_output=True,
+                   timeout=TIMEOUT)
     wide.unlink()
-    return (path.stat().st_size - 44) / (2 * SAMPLE_RATE)
+    return (path.stat().st_size - 44) / (2 * rate)
 
 
 # -- word error rate ----------------------------------------------------------------------------
@@ -106,8 +109,8 @@ def spell(number):
 def normalise(text):
     """The words of ``text``: lower case, digits spelt, no punctuation.
 
-    >>> normalise("It's $450,000 -- a 3-bedroom, 2% down.")
-    ['its', 'four', 'hundred', 'fifty', 'thousand', 'dollars', 'a', 'three', 'bedroom', 'two', 'percent', 'down']
+    >>> " ".join(normalise("It's $450,000 -- a 3-bedroom, 2% down."))
+    'its four hundred fifty thousand dollars a three bedroom two percent down'
     """
     text = text.lower().replace("\u2019", "'")
     text = re.sub(r"\$(\d[\d,]*)", r"\1 dollars", text)

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 import speech_clips
+from speech_clips import speak, word_error_rate
+
 from realtor_3cx.worker import transcribe as engine_module
 from realtor_3cx.worker.transcribe import (
     Transcriber,
@@ -26,7 +27,6 @@ from realtor_3cx.worker.transcribe import (
     transcribe,
     unavailable,
 )
-from speech_clips import speak, word_error_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 # Whisper tiny.en gets these three clips word for word here (about 30 % of the words of the

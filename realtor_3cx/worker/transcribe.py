@@ -48,6 +48,7 @@ Caveats
 import asyncio
 import concurrent.futures
 import dataclasses
+import importlib.util
 import io
 import multiprocessing
 import os
@@ -128,9 +129,14 @@ def model_path(model=None):
 
 
 def unavailable(model=None):
-    """None when local transcription works here, else why not and what to install."""
+    """None when local transcription works here, else why not and what to install.
+
+    Cheap: the engine is looked up, not imported (CTranslate2 and ONNX Runtime weigh 100 MB),
+    so Odoo may ask it to tell a server's form what is missing.
+    """
+    if importlib.util.find_spec("faster_whisper") is None:
+        return f"local transcription needs faster-whisper, which is not installed: {INSTALL_HINT}"
     try:
-        _import_engine()
         model_path(model)
     except TranscriptionUnavailable as exc:
         return str(exc)

@@ -13,7 +13,9 @@ per worker). Above 1, one core keeps up with the calls. The wall time is printed
 on a shared machine it is the one that grows with the load. Word error rate: all the word
 edits over all the reference words, over the whole set (references and transcripts
 normalised alike: case, punctuation, digits spelt). Whisper's beam search is deterministic,
-so the three runs give the same words; the speed is the median of the three.
+so the three runs give the same words; the speed is the median of the three. Beside it, the
+word error rate of the same sentences and voices at 16 kHz in the whole band, as a microphone
+records them: what the telephone line costs, against what espeak-ng's voice costs.
 
 3CX's own transcripts: the simulator serves no ``Transcription`` yet, so 3CX's path is not
 measured here (it says so); it is 3CX's engine, not this machine's CPU.
@@ -60,6 +62,13 @@ def run(bench):
                 runs.append((transcripts, wall))
                 print(f"run {repeat + 1}: {sum(t.cpu_seconds for t in transcripts):.1f} CPU s, "
                       f"{wall:.1f} s wall", flush=True)
+            # The same sentences and voices in the whole band at 16 kHz, once: how many of
+            # the errors are the telephone line's, how many the synthetic voice's.
+            wideband = []
+            for i, (voice, text) in enumerate(CLIPS):
+                path = Path(tmp) / f"wide{i:02d}.wav"
+                speak(text, path, voice, phone=False)
+                wideband.append((text, engine.submit(path.read_bytes()).result().text))
     first = runs[0][0]
     for (text, _data, _s), transcript in zip(clips, first, strict=True):
         print(f"  said: {text}\n  got:  {transcript.text}")
@@ -77,6 +86,8 @@ def run(bench):
                  runs=[round(r, 2) for r in realtime])
     bench.figure(f"transcribe local ({model}) word error rate, {len(clips)} espeak-ng 8 kHz clips",
                  round(100 * wer, 1), "%" if same else "% (the runs' words differed: run 1)")
+    bench.figure(f"transcribe local ({model}) word error rate, the same clips at 16 kHz, "
+                 "whole band (reference)", round(100 * word_error_rate(wideband), 1), "%")
     bench.figure(f"transcribe local ({model}) model load and first clip", round(load_s, 1), "s")
     # Not a figure: nothing to measure until the simulator's recordings carry a transcript.
     print("transcribe 3CX's path: not measured (the simulator serves no Transcription for its "
