@@ -153,3 +153,15 @@ def test_a_prompt_of_the_call_s_names_spells_them(engine, tmp_path):
     # What Odoo knows before the call is transcribed: the contact, the agency, the property.
     named = engine.submit(data, prompt="Sarah, Maple Street Realty, Oak Avenue").result(120)
     assert "oak avenue" in " ".join(speech_clips.normalise(named.text)), named.text
+
+
+def test_the_command_prints_each_file_s_transcript(clips, tmp_path):
+    text, path = clips[0]
+    run = subprocess.run(
+        [sys.executable, "-m", "realtor_3cx.worker.transcribe", "--segments", str(path),
+         str(tmp_path / "missing.wav")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run  # one file of the two is missing
+    said = run.stdout.splitlines()[0].split(": ", 1)[1]
+    assert word_error_rate([(text, said)]) < MAX_WER, run.stdout
+    assert "s of audio" in run.stdout and "whisper-tiny.en" in run.stdout
+    assert f"{tmp_path / 'missing.wav'}: no audio file" in run.stderr

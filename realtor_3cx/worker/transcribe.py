@@ -34,7 +34,8 @@ How to use
         transcript.text, transcript.segments
 
     :func:`unavailable` says (as a sentence to show) what to install when the engine is
-    missing, or None when it is there.
+    missing, or None when it is there. By hand: ``python -m realtor_3cx.worker.transcribe
+    call.wav [--segments] [--prompt "Oak Avenue"]``.
 
 Caveats
     English only with the shipped model (a ``.en`` model); Whisper gives no speaker turns.
@@ -341,3 +342,39 @@ class Transcriber:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def main(argv=None):
+    """``python -m realtor_3cx.worker.transcribe FILE...``: each file's transcript, to try the
+    engine on a recording by hand (its segments with ``--segments``)."""
+    import argparse  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(prog="python -m realtor_3cx.worker.transcribe")
+    parser.add_argument("files", nargs="+", help="audio files (WAV, MP3, ...)")
+    parser.add_argument("--prompt", help="names the calls are likely to contain")
+    parser.add_argument("--segments", action="store_true", help="one timed line per segment")
+    args = parser.parse_args(argv)
+    missing = unavailable()
+    if missing:
+        sys.stderr.write(f"{missing}\n")
+        return 2
+    failed = 0
+    for name in args.files:
+        try:
+            result = transcribe(name, prompt=args.prompt)
+        except TranscriptionError as exc:
+            sys.stderr.write(f"{name}: {exc}\n")
+            failed = 1
+            continue
+        sys.stdout.write(f"{name}: {result.text}\n")
+        if args.segments:
+            for segment in result.segments:
+                sys.stdout.write(f"  {segment.start:7.2f} {segment.end:7.2f}  {segment.text}\n")
+        sys.stdout.write(f"  ({result.duration:.1f} s of audio, {result.cpu_seconds:.1f} CPU s, "
+                         f"{result.model})\n")
+    return failed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
