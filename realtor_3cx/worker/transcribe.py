@@ -48,6 +48,7 @@ Caveats
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import importlib.util
 import io
@@ -253,10 +254,8 @@ def transcribe(audio, language="en", *, sample_rate=None, prompt=None, model=Non
 def _child_init(model, threads):
     # Load before the first recording, so that its wait is the transcription only; an engine
     # that is missing is reported by the first submit (the exception travels back).
-    try:
+    with contextlib.suppress(TranscriptionUnavailable):
         _model(model, threads)
-    except TranscriptionUnavailable:
-        pass
 
 
 class Transcriber:
