@@ -165,3 +165,17 @@ def test_the_command_prints_each_file_s_transcript(clips, tmp_path):
     assert word_error_rate([(text, said)]) < MAX_WER, run.stdout
     assert "s of audio" in run.stdout and "whisper-tiny.en" in run.stdout
     assert f"{tmp_path / 'missing.wav'}: no audio file" in run.stderr
+
+
+def test_a_worker_has_one_shared_engine(clips, monkeypatch):
+    monkeypatch.setenv("REALTOR_3CX_TRANSCRIBE_THREADS", "1")
+    try:
+        first = engine_module.shared()
+        assert engine_module.shared() is first and first.concurrency == 1 and first.threads == 1
+        text, path = clips[1]
+        said = first.submit(path.read_bytes()).result(timeout=120).text
+        assert word_error_rate([(text, said)]) < MAX_WER, said
+    finally:
+        engine_module.close_shared()
+    assert engine_module.shared() is not first
+    engine_module.close_shared()

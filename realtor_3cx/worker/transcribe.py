@@ -343,6 +343,32 @@ class Transcriber:
         self.close()
 
 
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def shared():
+    """The process's one :class:`Transcriber`, made at first use: every server session of a
+    worker submits to it, so a worker transcribes one recording at a time whatever its number
+    of servers. Threads: ``$REALTOR_3CX_TRANSCRIBE_THREADS`` or :func:`default_threads`."""
+    global _shared  # noqa: PLW0603 - one engine process per worker process, made on demand
+    with _shared_lock:
+        if _shared is None:
+            threads = os.environ.get("REALTOR_3CX_TRANSCRIBE_THREADS", "")
+            _shared = Transcriber(threads=int(threads) if threads.isdigit() else None)
+        return _shared
+
+
+def close_shared():
+    """Stop the shared engine's process (the worker's shutdown); a later :func:`shared` makes
+    a new one."""
+    global _shared  # noqa: PLW0603
+    with _shared_lock:
+        engine, _shared = _shared, None
+    if engine is not None:
+        engine.close(wait=False)
+
+
 def main(argv=None):
     """``python -m realtor_3cx.worker.transcribe FILE...``: each file's transcript, to try the
     engine on a recording by hand (its segments with ``--segments``)."""
