@@ -286,3 +286,51 @@ def test_without_3cx_transcription_the_call_says_why_there_is_no_transcript(
     db.do(press)
     failed = transcript(db, pbx, callid, state="failed")
     assert "transcription is off" in failed["error"] and failed["text"] is False
+
+
+# -- transcripts made here ------------------------------------------------------------------
+
+def spoken_call(db, pbx, tmp_path, clip):
+    """An answered call whose recording says ``speech_clips.CLIPS[clip]`` (espeak-ng, 8 kHz
+    phone audio); the words said."""
+    import speech_clips  # espeak-ng and sox: make test installs them
+
+    voice, text = speech_clips.CLIPS[clip]
+    wav = tmp_path / "said.wav"
+    speech_clips.speak(text, wav, voice)
+    callid = answered_call(db, pbx)
+    control(pbx, "transcripts", {"callid": callid, "text": "",
+                                 "audio": base64.b64encode(wav.read_bytes()).decode()})
+    return callid, text
+
+
+def test_a_recording_3cx_does_not_transcribe_is_transcribed_here(db, people, pbx, worker,
+                                                                 tmp_path):
+    import speech_clips
+
+    # 3CX's transcription is off (its default): "3CX, else this machine" falls back.
+    db.do(lambda env: env["threecx.server"].browse(pbx.server_id).write(
+        {"transcription_engine": "threecx_local"}))
+    callid, said = spoken_call(db, pbx, tmp_path, 3)
+    recording(db, pbx, callid)
+    # The engine's first call loads the model (about 15 s on a loaded machine).
+    got = transcript(db, pbx, callid, timeout=180)
+    assert (got["source"], got["summary"], got["on_contact"]) == ("local", False, [])
+    assert speech_clips.word_error_rate([(said, got["text"])]) < 0.35, got["text"]
+    assert "transcript of call %s made here" % callid in worker.output()
+
+
+def test_this_machine_transcribes_every_recording_and_3cx_is_not_asked(db, people, pbx,
+                                                                       worker, tmp_path):
+    import speech_clips
+
+    control(pbx, "config", {"transcription": "auto", "transcribe_delay": 0.0})
+    db.do(lambda env: env["threecx.server"].browse(pbx.server_id).write(
+        {"transcription_engine": "local"}))
+    callid, said = spoken_call(db, pbx, tmp_path, 20)
+    recording(db, pbx, callid)
+    got = transcript(db, pbx, callid, timeout=180)
+    # Not 3CX's (which would be the empty text posted above, with its summary and sentiment).
+    assert (got["source"], got["sentiment"]) == ("local", 0)
+    assert speech_clips.word_error_rate([(said, got["text"])]) < 0.35, got["text"]
+    assert "was asked to transcribe" not in worker.output()

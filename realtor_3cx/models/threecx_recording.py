@@ -46,11 +46,17 @@ RECORDING_STATES = [
 ]
 TRANSCRIPT_STATES = [
     ("none", "None"),
-    ("requested", "Waiting for 3CX"),
+    ("requested", "Requested"),
     ("done", "Done"),
     ("failed", "Failed"),
 ]
 TRANSCRIPT_SOURCES = [("threecx", "3CX"), ("local", "This machine")]
+TRANSCRIPTION_ENGINES = [
+    ("threecx", "3CX"),
+    ("threecx_local", "3CX, else this machine"),
+    ("local", "This machine"),
+    ("none", "None"),
+]
 CONSENT_STATES = [
     ("unknown", "Unknown"),
     ("announced", "Announced"),
@@ -80,18 +86,42 @@ class ThreecxServerRecordingMixin(models.AbstractModel):
         default=0,
         help="Recordings of calls older than this are deleted every night. 0 keeps them.",
     )
+    transcription_engine = fields.Selection(
+        TRANSCRIPTION_ENGINES,
+        "Transcripts by",
+        default="threecx",
+        required=True,
+        help="3CX: read the transcript, summary and sentiment 3CX makes of a recording (3CX "
+        "transcribes when its transcription is on, in 3CX). 3CX, else this machine: when 3CX "
+        "makes none, the worker transcribes the downloaded audio itself, offline. This "
+        "machine: always the worker (no summary, no sentiment). None: no transcripts.",
+    )
     transcripts_from_3cx = fields.Boolean(
-        "Read 3CX's transcripts",
+        "Transcribe every recording",
         default=True,
-        help="Once a recording (or voicemail) is fetched, read the transcript, summary and "
-        "sentiment 3CX makes of it (3CX transcribes when its transcription is on, in 3CX). "
-        "A realtor can also ask 3CX to transcribe a recording from the call.",
+        help="Once a recording (or voicemail) is fetched, have it transcribed. Off: only "
+        "when a realtor asks for it on the call.",
+    )
+    transcription_unavailable = fields.Char(
+        compute="_compute_transcription_unavailable",
+        help="What to install on the worker's machine for its own transcription.",
     )
     retention_includes_voicemail = fields.Boolean(
         "Delete voicemails too",
         help="Apply the retention to voicemail messages as well. Off: voicemails are kept, as "
         "messages the caller chose to leave.",
     )
+
+    @api.depends("transcription_engine")
+    def _compute_transcription_unavailable(self):
+        # Plain Python, no engine import: only whether its packages are installed here (the
+        # worker runs from the same installation as Odoo in every layout this addon ships).
+        from ..worker.transcribe import unavailable
+
+        missing = unavailable()
+        for server in self:
+            local = server.transcription_engine in ("local", "threecx_local")
+            server.transcription_unavailable = missing if local else False
 
     _sql_constraints = [
         (
@@ -246,8 +276,9 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
         )
         if voicemail:
             self._voicemail_call_back()
-        if self.server_id.transcripts_from_3cx:
-            self._transcript_wait(ask=False)
+        server = self.server_id
+        if server.transcripts_from_3cx and server.transcription_engine != "none":
+            self._transcript_wait(ask=False, local=server.transcription_engine == "local")
         return attachment
 
     def _voicemail_call_back(self):
@@ -383,6 +414,14 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
     )
     transcript_error = fields.Char("Transcript problem", readonly=True, copy=False)
     # The worker's bookkeeping, as for the recording itself.
+    server_transcription_engine = fields.Selection(
+        TRANSCRIPTION_ENGINES, compute="_compute_server_transcription_engine"
+    )
+    transcript_local = fields.Boolean(
+        "Transcribed here", readonly=True, copy=False,
+        help="The worker transcribes the recording itself (the server's choice, or 3CX made "
+        "none).",
+    )
     transcript_ask = fields.Boolean(
         "Transcription to request", readonly=True, copy=False,
         help="The worker asks 3CX to transcribe the recording before it reads the transcript.",
@@ -392,6 +431,12 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
     transcript_message_id = fields.Many2one(
         "mail.message", "Summary posted", readonly=True, copy=False, ondelete="set null"
     )
+
+    @api.depends("server_id.transcription_engine")
+    def _compute_server_transcription_engine(self):
+        # A compute, not a related field: this mixin does not declare the call's server.
+        for call in self:
+            call.server_transcription_engine = call.server_id.transcription_engine
 
     def action_request_transcription(self):
         """The call form's button: queue a request to 3CX for the worker (it holds the one
@@ -405,18 +450,22 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
                 raise UserError(_("The caller refused to be recorded: no transcript."))
             if call.transcript_state == "done":
                 raise UserError(_("This call already has a transcript."))
+            if call.server_id.transcription_engine == "none":
+                raise UserError(_("Transcription is off for this 3CX server."))
         # sudo: realtors may not write what the worker reports; this only queues the request.
-        self.filtered(lambda c: c.transcript_state != "requested").sudo()._transcript_wait(
-            ask=True
-        )
+        for call in self.filtered(lambda c: c.transcript_state != "requested").sudo():
+            local = call.server_id.transcription_engine == "local"
+            call._transcript_wait(ask=not local, local=local)
         return True
 
-    def _transcript_wait(self, ask):
-        """Have the worker read 3CX's transcript (asking 3CX for one first when ``ask``)."""
+    def _transcript_wait(self, ask, local=False):
+        """Have the worker read 3CX's transcript (asking 3CX for one first when ``ask``), or
+        transcribe the recording itself when ``local``."""
         self.write(
             {
                 "transcript_state": "requested",
-                "transcript_ask": ask,
+                "transcript_ask": ask and not local,
+                "transcript_local": local,
                 "transcript_attempts": 0,
                 "transcript_next_try": fields.Datetime.now(),
                 "transcript_error": False,
@@ -426,12 +475,14 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
     # -- the worker's side --------------------------------------------------------------------
 
     @api.model
-    def _transcript_due(self, server, limit=20, exclude=()):
-        """Calls of ``server`` whose transcript is due to be read (or asked for) now."""
+    def _transcript_due(self, server, limit=20, exclude=(), local=False):
+        """Calls of ``server`` whose transcript is due to be read (or asked for) now; with
+        ``local``, those the worker transcribes itself."""
         return self.search(
             [
                 ("server_id", "=", server.id),
                 ("transcript_state", "=", "requested"),
+                ("transcript_local", "=", local),
                 ("transcript_next_try", "<=", fields.Datetime.now()),
                 ("recording_state", "=", "fetched"),
                 ("id", "not in", list(exclude)),
@@ -481,6 +532,22 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
         if self.transcript_state != "requested":
             return
         attempts = self.transcript_attempts + 1
+        if (
+            (give_up or attempts >= max_attempts)
+            and not self.transcript_local
+            and self.server_id.transcription_engine == "threecx_local"
+        ):
+            # 3CX made none: the worker transcribes the audio it already downloaded.
+            self.write(
+                {
+                    "transcript_local": True,
+                    "transcript_ask": False,
+                    "transcript_attempts": 0,
+                    "transcript_error": _("%s: transcribing on this machine", error),
+                    "transcript_next_try": fields.Datetime.now(),
+                }
+            )
+            return
         if give_up or attempts >= max_attempts:
             self.write(
                 {
@@ -512,6 +579,7 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
                 "transcript_state": "none",
                 "transcript_error": why,
                 "transcript_ask": False,
+                "transcript_local": False,
                 "transcript_next_try": False,
             }
         )

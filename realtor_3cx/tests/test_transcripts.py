@@ -8,6 +8,7 @@ it (``_transcript_store`` / ``_transcript_retry``).
 """
 
 import datetime
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -168,3 +169,64 @@ class TestTranscripts(Realtor3cxCase, RecordingSetup):
         quiet._transcript_retry("its transcription is off", 10, 60, give_up="none")
         self.assertEqual((quiet.transcript_state, quiet.transcript_error),
                          ("none", "its transcription is off"))
+
+    # -- who transcribes: the server's choice ---------------------------------------------------
+
+    def test_this_machine_transcribes_when_the_server_says_so_and_3cx_is_never_asked(self):
+        self.server.transcription_engine = "local"
+        call = self.recorded()
+        self.assertEqual((call.transcript_state, call.transcript_local, call.transcript_ask),
+                         ("requested", True, False))
+        Call = self.env["threecx.call"]
+        # The worker's two queues: 3CX's reads and its own transcriptions.
+        self.assertNotIn(call, Call._transcript_due(self.server))
+        self.assertIn(call, Call._transcript_due(self.server, local=True))
+        self.assertTrue(call._transcript_store("Hello from Oak Avenue.", source="local"))
+        self.assertEqual((call.transcript, call.transcript_source, call.transcript_summary),
+                         ("Hello from Oak Avenue.", "local", False))
+        # Asked for from the call, it is this machine's too.
+        self.server.transcripts_from_3cx = False
+        quiet = self.recorded()
+        quiet.with_user(self.realtor).action_request_transcription()
+        self.assertEqual((quiet.transcript_local, quiet.transcript_ask), (True, False))
+
+    def test_3cx_else_this_machine_falls_back_once_3cx_makes_none(self):
+        self.server.transcription_engine = "threecx_local"
+        call = self.recorded()
+        self.assertFalse(call.transcript_local)
+        call._transcript_retry("3CX cannot transcribe recording 7: its transcription is off",
+                               10, 30, give_up="none")
+        self.assertEqual((call.transcript_state, call.transcript_local), ("requested", True))
+        self.assertIn("transcribing on this machine", call.transcript_error)
+        self.assertIn(call, self.env["threecx.call"]._transcript_due(self.server, local=True))
+        # This machine failing too is the end: the call says why.
+        call._transcript_retry("the recording has no speech", 1, 0, give_up="failed")
+        self.assertEqual((call.transcript_state, call.transcript_error),
+                         ("failed", "the recording has no speech"))
+        # With 3CX only, 3CX's refusal is the end.
+        self.server.transcription_engine = "threecx"
+        other = self.recorded()
+        other._transcript_retry("3CX could not transcribe recording 8 (result 2)", 10, 30,
+                                give_up="failed")
+        self.assertEqual((other.transcript_state, other.transcript_local), ("failed", False))
+
+    def test_no_transcripts_at_all_when_the_server_says_none(self):
+        self.server.transcription_engine = "none"
+        call = self.recorded()
+        self.assertEqual(call.transcript_state, "none")
+        with self.assertRaisesRegex(UserError, "Transcription is off"):
+            call.with_user(self.realtor).action_request_transcription()
+        self.assertEqual(call.transcript_state, "none")
+
+    def test_the_server_form_says_what_to_install_for_its_own_transcription(self):
+        from ..worker import transcribe
+
+        missing = "the engine is not installed: install it with pip"
+        with patch.object(transcribe, "unavailable", return_value=missing):
+            self.server.transcription_engine = "threecx"
+            self.assertFalse(self.server.transcription_unavailable)  # 3CX's: nothing to install
+            self.server.transcription_engine = "threecx_local"
+            self.assertEqual(self.server.transcription_unavailable, missing)
+        with patch.object(transcribe, "unavailable", return_value=None):
+            self.server.invalidate_recordset(["transcription_unavailable"])
+            self.assertFalse(self.server.transcription_unavailable)

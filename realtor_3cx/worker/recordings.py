@@ -32,6 +32,13 @@ How it works
     is off) or that its transcription failed (a non-zero ``TranscriptionResult``) ends the
     waiting at once, with the reason on the call.
 
+    The server's *Transcripts by* decides who transcribes. With "This machine", or with "3CX,
+    else this machine" once 3CX made none, the call has ``transcript_local``: a job reads the
+    stored audio from Odoo and hands it to :mod:`.transcribe`'s engine, a process of its own
+    that takes one recording at a time; its answer is written from the pool, so neither the
+    event loop nor the pool's downloads wait for a transcription. Without the engine
+    installed, the call says what to install.
+
 How to use
     Nothing to do: the session starts one while it acts for a server. The tries and the
     retry delay are worker settings (``worker_recording_*``, see config.py).
@@ -109,22 +116,27 @@ class RecordingFetcher:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max(1, self.config.recording_threads),
             thread_name_prefix=f"{session.name}-rec")
-        self.in_flight = {}  # ("recording" | "transcript", threecx.call id) -> Future
+        self.in_flight = {}  # ("recording" | "transcript" | "local", call id) -> Future
         self.next_poll = 0.0
-        self.stats = {"stored": 0, "retries": 0, "transcripts": 0}
+        self.stats = {"stored": 0, "retries": 0, "transcripts": 0, "local": 0}
 
     def tick(self):
         """Start the due fetches; never waits for one."""
-        for record_id, future in list(self.in_flight.items()):
+        for key, future in list(self.in_flight.items()):
             if future.done():
-                del self.in_flight[record_id]
+                inner = None if future.cancelled() or future.exception() else future.result()
+                if isinstance(inner, concurrent.futures.Future):
+                    self.in_flight[key] = inner  # a local transcript: the engine has it now
+                else:
+                    del self.in_flight[key]
         now = time.monotonic()
-        free = self.config.recording_threads - len(self.in_flight)
+        # A transcription in the engine's process holds no pool thread.
+        free = self.config.recording_threads - sum(k != "local" for k, _i in self.in_flight)
         if now < self.next_poll or free <= 0:
             return
         self.next_poll = now + POLL
         busy = {kind: [i for k, i in self.in_flight if k == kind]
-                for kind in ("recording", "transcript")}
+                for kind in ("recording", "transcript", "local")}
         try:
             with self.session.odoo.cursor() as cr:
                 env = self.session.odoo.env(cr)
@@ -140,6 +152,11 @@ class RecordingFetcher:
                     jobs += [("transcript", self._run_transcript, c.id, c.call_id,
                               _epoch(c.start_at), c.transcript_attempts, c.transcript_ask)
                              for c in due]
+                # One local transcription at a time: the engine takes them one by one, and
+                # a queue of them would only hold the calls' state back from a restart.
+                if len(jobs) < free and not busy["local"]:
+                    due = Call._transcript_due(server, limit=1, local=True)
+                    jobs += [("local", self._run_local, c.id, c.call_id) for c in due]
         except DB_ERRORS:
             return  # the database is away: the session says so; try at the next poll
         for kind, run, record_id, *job in jobs:
@@ -147,6 +164,82 @@ class RecordingFetcher:
 
     def stop(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- one transcript made here, from the pool and the engine's process ------------------------
+
+    def _run_local(self, record_id, call_id):
+        """Hand the stored audio to the engine; :meth:`_local_settled` writes its answer.
+        Returns a Future settled once that is written (the job is in flight until then)."""
+        from . import transcribe  # the engine's imports wait for a first local transcript
+
+        missing = transcribe.unavailable()
+        if missing:
+            self._local_write(record_id, call_id, error=missing)
+            return None
+        try:
+            with self.session.odoo.cursor() as cr:
+                call = self.session.odoo.env(cr)["threecx.call"].browse(record_id)
+                if not call.exists() or call.transcript_state != "requested":
+                    return None
+                audio = call.recording_attachment_id.raw
+                # Names Whisper would otherwise spell its own way.
+                prompt = ", ".join(filter(None, [call.partner_id.name, call.property_id.name]))
+        except DB_ERRORS as exc:
+            _logger.warning("worker: transcript of call %s not started, database away: %s",
+                            call_id, exc)
+            return None
+        if not audio:
+            self._local_write(record_id, call_id, error="the call's audio is gone")
+            return None
+        done = concurrent.futures.Future()
+        try:
+            # The worker's one engine, whatever its number of servers (the runner stops it).
+            future = transcribe.shared().submit(audio, "en", prompt=prompt or None)
+        except Exception as exc:  # noqa: BLE001 - no process could be started: the call says so
+            self._local_write(record_id, call_id, error=f"{type(exc).__name__}: {exc}")
+            return None
+        # Written from the pool once the engine answers; tick() keeps ``done`` in flight.
+        future.add_done_callback(lambda f: self._settle_later(f, done, record_id, call_id))
+        return done
+
+    def _settle_later(self, future, done, record_id, call_id):
+        try:
+            self.pool.submit(self._local_settled, future, done, record_id, call_id)
+        except RuntimeError:  # the session stopped: the call stays requested for the next
+            done.set_result(None)
+
+    def _local_settled(self, future, done, record_id, call_id):
+        from . import transcribe
+
+        try:
+            text, error = future.result().text, None
+        except (transcribe.TranscriptionError, transcribe.TranscriptionUnavailable) as exc:
+            text, error = None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - the engine's bug is the call's failure
+            text, error = None, f"{type(exc).__name__}: {exc}"
+        try:
+            self._local_write(record_id, call_id, text=text, error=error)
+        finally:
+            done.set_result(None)
+
+    def _local_write(self, record_id, call_id, text=None, error=None):
+        try:
+            with self.session.odoo.cursor() as cr:
+                call = self.session.odoo.env(cr)["threecx.call"].browse(record_id)
+                if not call.exists() or call.transcript_state != "requested":
+                    return
+                if error is None and call._transcript_store(text, source="local"):
+                    self.stats["local"] += 1
+                    _logger.info("worker: transcript of call %s made here", call_id)
+                elif error is not None:
+                    call._transcript_retry(error[:250], 1, 0, give_up="failed")
+                    _logger.info("worker: transcript of call %s not made here: %s", call_id,
+                                 error)
+                cr.commit()
+        except DB_ERRORS as exc:
+            # Still requested in the database: the next turn transcribes it again.
+            _logger.warning("worker: transcript of call %s not written, database away: %s",
+                            call_id, exc)
 
     # -- one transcript, on a pool thread -------------------------------------------------------
 

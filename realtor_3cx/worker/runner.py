@@ -15,6 +15,7 @@ a company's country the caches are cleared, so no restart is needed for either.
 
 import contextlib
 import logging
+import sys
 import threading
 
 import psycopg2
@@ -133,6 +134,9 @@ class Runner:
             session.join(10)
         for share in self.shares.values():
             share.close()
+        transcribe = sys.modules.get(f"{__package__}.transcribe")
+        if transcribe is not None:  # only when a call was transcribed here
+            transcribe.close_shared()
         _logger.info("worker: stopped")
 
     def _open(self, name):
