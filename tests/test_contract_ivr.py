@@ -20,7 +20,7 @@ import time
 import pytest
 import requests
 import websocket
-from threecx_sim import SECRET, control, running_simulator, wait_for
+from threecx_sim import SECRET, SimulatorProcess, control, running_simulator, wait_for
 
 CALLER = "+15550108801"
 TIMEOUT = 5
@@ -258,3 +258,22 @@ def test_the_403_reading_of_direct_control(sim, app):
     for response in (app.post(entity + "/answer"), app.post(entity + "/drop")):
         assert response.status_code == 403
         assert "not under direct control" in response.json()["reasontext"]
+
+
+def test_the_simulators_command_line_makes_a_phone_without_direct_control(tmp_path):
+    sim = SimulatorProcess(tmp_path / "sim.log", tmp_path / "pbx.json", "--speed", "0.05",
+                           "--no-direct-control", "101")
+    sim.start()
+    try:
+        app = SampleApp(sim)
+        call = control(sim, "calls/inbound", {"from": CALLER, "to": "101",
+                                              "ring_seconds": 600})
+        entity = f"/callcontrol/101/participants/{call['legs'][0]['id']}"
+        assert app.get(entity).json()["direct_control"] is False
+        assert app.post(entity + "/answer").status_code == 422
+        other = control(sim, "calls/inbound", {"from": CALLER, "to": "102",
+                                               "ring_seconds": 600})
+        assert other["legs"][0]["direct_control"] is True
+        app.close()
+    finally:
+        sim.stop()
