@@ -20,8 +20,10 @@ from xapi_schema import (
     USER_BY_KEY_PATH,
     USER_BY_NUMBER_PATH,
     load_spec,
+    request_schema,
     response_schema,
     schema_names,
+    validate_request,
     validate_response,
     validate_schema,
 )
@@ -384,3 +386,16 @@ def test_odata_engine_output_is_what_3cx_declares():
     body = apply_query(segments, params, "https://pbx/xapi/v1/$metadata#CallHistoryView")
     assert body["@odata.count"] == 1
     validate_response("get", "/CallHistoryView", body, strict=True)
+
+
+def test_action_request_bodies_are_checked_too():
+    # TranscribeRecordings: the call form's "Request transcription" (worker/recordings.py).
+    path = "/Recordings/Pbx.TranscribeRecordings"
+    validate_request("post", path, {"ids": [3, 4]}, strict=True)
+    assert "$.ids[0]" in failure(validate_request, "post", path, {"ids": ["3"]})
+    assert "'recIds' is not declared" in failure(validate_request, "post", path,
+                                                  {"recIds": [3]}, strict=True)
+    with pytest.raises(LookupError, match="no application/json request body"):
+        request_schema("get", "/Recordings")
+    with pytest.raises(LookupError, match="No POST /Recordings in"):
+        request_schema("post", "/Recordings")

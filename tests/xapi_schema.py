@@ -121,9 +121,36 @@ def _validator(openapi_schema_key):
     """The validator of ``("ref", schema name)`` or ``("response", method, path, status)``."""
     if openapi_schema_key[0] == "ref":
         schema = {"$ref": _BASE_URI + _SCHEMAS + openapi_schema_key[1]}
+    elif openapi_schema_key[0] == "request":
+        schema = _to_json_schema(request_schema(*openapi_schema_key[1:]))
     else:
         schema = _to_json_schema(response_schema(*openapi_schema_key[1:]))
     return Draft202012Validator(schema, registry=_registry())
+
+
+def _operation(method, path_template):
+    paths = load_spec()["paths"]
+    key = path_template if path_template.startswith("/") else "/" + path_template
+    if key not in paths:
+        close = difflib.get_close_matches(key, paths, n=3, cutoff=0.5)
+        raise LookupError(f"No path {key!r} in the XAPI spec (close: {close}; {_NOT_EXTRACTED})")
+    operation = paths[key].get(method.lower())
+    if operation is None:
+        raise LookupError(f"No {method.upper()} {key} in the XAPI spec")
+    return key, operation
+
+
+def request_schema(method, path_template):
+    """The OpenAPI schema of an operation's ``application/json`` request body (an action's
+    parameters, such as ``TranscribeRecordings``'s ``{"ids": [...]}``).
+
+    :raises LookupError: when the spec has no such operation or JSON request body.
+    """
+    key, operation = _operation(method, path_template)
+    content = _resolve(operation.get("requestBody", {})).get("content", {})
+    if "application/json" not in content:
+        raise LookupError(f"{method.upper()} {key} has no application/json request body")
+    return content["application/json"]["schema"]
 
 
 def response_schema(method, path_template, status=200):
@@ -133,14 +160,7 @@ def response_schema(method, path_template, status=200):
     :param status: the HTTP status; 4xx and 5xx fall back to the ``default`` (error) response.
     :raises LookupError: when the spec has no such operation or JSON response.
     """
-    paths = load_spec()["paths"]
-    key = path_template if path_template.startswith("/") else "/" + path_template
-    if key not in paths:
-        close = difflib.get_close_matches(key, paths, n=3, cutoff=0.5)
-        raise LookupError(f"No path {key!r} in the XAPI spec (close: {close}; {_NOT_EXTRACTED})")
-    operation = paths[key].get(method.lower())
-    if operation is None:
-        raise LookupError(f"No {method.upper()} {key} in the XAPI spec")
+    key, operation = _operation(method, path_template)
     responses = operation["responses"]
     response = responses.get(str(status))
     if response is None and int(status) >= 400:
@@ -274,3 +294,11 @@ def validate_response(method, path_template, body, status=200, *, strict=False):
     validator = _validator(key)
     label = f"{method.upper()} {path_template} {status}"
     _check(body, validator, response_schema(*key[1:]), label, strict)
+
+
+def validate_request(method, path_template, body, *, strict=False):
+    """Assert that ``body`` is a request body the spec lets a client send to ``method
+    path_template``; the other arguments and errors are :func:`validate_response`'s."""
+    validator = _validator(("request", method.lower(), path_template))
+    label = f"{method.upper()} {path_template} request"
+    _check(body, validator, request_schema(method, path_template), label, strict)
