@@ -107,6 +107,7 @@ class ThreecxCallSyncMixin(models.AbstractModel):
             "transfer_path": " → ".join(view["chain"]) or False,
             "queue": view["queue"] or False,
             "end_at": _dt(view["end_at"]),
+            "no_remote_answer": ",".join(view.get("no_direct_control") or ()) or False,
         }
         answer_at = _dt(view["answer_at"])
         if call and call.answer_at and (not answer_at or call.answer_at < answer_at):
@@ -190,7 +191,8 @@ class ThreecxCallSyncMixin(models.AbstractModel):
         if ringing_users:
             payload = self._ringing_payload(match)
             for user in ringing_users:
-                user.partner_id._bus_send(BUS_RINGING, payload)
+                user.partner_id._bus_send(BUS_RINGING,
+                                          {**payload, **self._remote_answer_payload(user)})
         if view.get("empty") and self.state in LIVE_STATES:
             self._notify_quiet(view, users)
         if old_state == self.state:

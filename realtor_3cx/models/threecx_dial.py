@@ -81,6 +81,12 @@ class ThreecxCallDialMixin(models.AbstractModel):
     _name = "threecx.call.dial.mixin"
     _description = "Phone Call: click-to-call"
 
+    no_remote_answer = fields.Char(
+        "Rings on phones 3CX cannot answer", readonly=True,
+        help="The extensions this call rings on whose phone 3CX cannot answer remotely (the "
+             "leg's direct_control is false): their pop-up offers no Answer button.",
+    )
+
     # -- the realtor's session -----------------------------------------------------------------
 
     @api.model
@@ -111,7 +117,8 @@ class ThreecxCallDialMixin(models.AbstractModel):
             "is_manager": self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"),
             "bus_last_id": bus_last_id,
             "ice_servers": extension.server_id.sudo()._ice_servers() if extension else [],
-            "ringing": [call._ringing_payload() for call in ringing],
+            "ringing": [{**call._ringing_payload(), **call._remote_answer_payload(self.env.user)}
+                        for call in ringing],
             # The calls waiting for an outcome (threecx_call_outcome.py), for the docked panel.
             "pending_outcomes": self.realtor_3cx_pending_outcomes(),
         }
@@ -260,6 +267,17 @@ class ThreecxCallDialMixin(models.AbstractModel):
         return {"ok": True, "message": _("The call is yours.")}
 
     # -- answer or decline from the pop-up -----------------------------------------------------
+
+    def _remote_answer_payload(self, user):
+        """``{"direct_control": bool}`` for ``user``'s pop-up of this ringing call: false when
+        it rings on a phone of theirs 3CX cannot answer remotely (docs/3cx-api.md §9), so the
+        card says to pick up the handset instead of offering Answer."""
+        self.ensure_one()
+        blocked = set((self.no_remote_answer or "").split(",")) - {""}
+        if not blocked:
+            return {"direct_control": True}
+        mine = self.sudo().server_id.extension_ids.filtered(lambda e: e.user_id == user)
+        return {"direct_control": not blocked & set(mine.mapped("number"))}
 
     def action_answer_on_phone(self, client_ref=False):
         """Answer this ringing call on the realtor's phone (3CX picks up the ringing device).

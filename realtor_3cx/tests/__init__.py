@@ -23,6 +23,7 @@ from . import test_outcome
 from . import test_outcome_prompt
 from . import test_realtor_property
 from . import test_recordings
+from . import test_remote_answer
 from . import test_res_partner
 from . import test_secrets_rpc
 from . import test_security_matrix

@@ -104,7 +104,8 @@ def _reason(response):
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:200]
+        # An empty body (XAPI's 401 from 3CX, a 204-style error): the header may say why.
+        return (response.text.strip() or response.headers.get("WWW-Authenticate", ""))[:200]
     if isinstance(body, dict):
         if isinstance(body.get("error"), dict):
             return str(body["error"].get("message") or body["error"].get("code") or "")

@@ -30,7 +30,13 @@ import psycopg2
 from psycopg2 import sql
 
 from ..threecx.client import UNEXPECTED, ConnectionReport, Problem, ThreecxClient
-from ..threecx.errors import AuthenticationError, ForbiddenError, NotFoundError, ThreecxError
+from ..threecx.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    ThreecxError,
+)
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from ..tools.sdp import offer_problem
 from .recordings import RecordingFetcher
@@ -430,24 +436,26 @@ class ServerSession(threading.Thread):
         answers = []
         for request_id, client_ref, extension, destination, user_id, action, call_id, lang \
                 in requests_:
+            extra = {}
             if action == "makecall":
                 ok, message, call_id = self._dial(extension, destination)
             elif action == "transfer":
                 ok, message = self._transfer_browser_call(call_id, destination)
             else:
-                ok, message = self._leg_action(action, extension, call_id)
+                ok, message, extra = self._leg_action(action, extension, call_id)
             answers.append((request_id, client_ref, user_id, "done" if ok else "failed",
-                            in_lang(message, lang), call_id))
+                            in_lang(message, lang), call_id, extra))
         try:
             with self.odoo.cursor() as cr:
                 env = self.odoo.env(cr)
-                for request_id, client_ref, user_id, state, message, call_id in answers:
+                for request_id, client_ref, user_id, state, message, call_id, extra \
+                        in answers:
                     cr.execute(
                         "UPDATE threecx_dial_request SET state = %s, message = %s, call_id = %s,"
                         " write_date = now() at time zone 'utc' WHERE id = %s",
                         (state, message, call_id, request_id))
                     self._dial_answer(env, user_id, request_id, client_ref, state, message,
-                                      call_id=call_id)
+                                      call_id=call_id, **extra)
                 cr.commit()
         except DB_ERRORS as exc:
             # Placed (or not) all the same; the page says it had no answer.
@@ -546,21 +554,38 @@ class ServerSession(threading.Thread):
         return True, "", str(leg.callid) if leg and leg.callid is not None else None
 
     def _leg_action(self, action, extension, call_id):
-        """Answer or drop the realtor's ringing leg of a 3CX call."""
+        """Answer or drop the realtor's ringing leg of a 3CX call: (ok, message, what else
+        the page is told).
+
+        3CX answers a leg remotely only on a phone that accepts remote control: the leg says
+        so in ``direct_control``, and ``answer`` on one that cannot is refused with 422
+        (docs/3cx-api.md §9). Then 3CX is not asked at all, and the page is told
+        ``remote_answer: false``, so the pop-up says to pick up the handset and offers to
+        answer in the browser instead. Declining (``drop``) works on any phone.
+        """
         legs = self.tracker.calls.get(str(call_id))
         leg = next((leg for (dn, _pid), leg in (legs.legs.items() if legs else ())
                     if dn == extension and leg.status == "Ringing"), None)
         if leg is None:
             return False, _("The call no longer rings on extension %(extension)s.",
-                            extension=extension)
+                            extension=extension), {}
+        no_remote = (False, _("Your phone cannot be answered from Odoo (3CX cannot control "
+                              "it remotely): pick up the handset, or answer here in the "
+                              "browser."), {"remote_answer": False})
+        if action == "answer" and leg.direct_control is False:
+            return no_remote
         try:
             if action == "answer":
                 self.client.callcontrol.answer(extension, leg.id)
             else:
                 self.client.callcontrol.drop(extension, leg.id)
+        except InvalidRequestError as exc:
+            if action == "answer" and exc.status == 422 and leg.direct_control is not True:
+                return no_remote  # the leg did not say; 3CX's refusal does
+            return False, _("3CX refused: %(reason)s", reason=exc.reason or exc), {}
         except ThreecxError as exc:
-            return False, _("3CX refused: %(reason)s", reason=exc.reason or exc)
-        return True, ""
+            return False, _("3CX refused: %(reason)s", reason=exc.reason or exc), {}
+        return True, "", {}
 
     # -- browser calls (WebRTC bridged to the route point's audio streams) ---------------------
 

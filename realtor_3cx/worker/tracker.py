@@ -58,6 +58,9 @@ class CallView:
     # Every leg left and the grace runs: the caller hung up, or a transfer is between legs.
     # Nobody rings meanwhile, so the pop-ups go at once rather than when the call ends.
     empty: bool = False
+    # Extensions ringing on a phone 3CX cannot answer remotely (the leg's direct_control is
+    # false): their pop-up offers no Answer button (docs/3cx-api.md §9).
+    no_direct_control: tuple = ()
 
     @property
     def live(self):
@@ -282,7 +285,10 @@ class CallTracker:
             ringing=ringing if call.end_at is None else (), rung=tuple(call.rung),
             queue=call.queue,
             start_at=call.start_at, answer_at=call.answer_at, end_at=call.end_at,
-            empty=call.end_at is None and not call.legs)
+            empty=call.end_at is None and not call.legs,
+            no_direct_control=tuple(sorted(
+                leg.dn for leg in ext_legs if leg.status == "Ringing"
+                and leg.direct_control is False)) if call.end_at is None else ())
 
 
 def iso_seconds(duration):

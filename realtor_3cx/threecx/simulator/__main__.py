@@ -59,6 +59,9 @@ def parse_args(argv=None):
     parser.add_argument("--ring-timeout", type=float, default=None,
                         help=f"seconds a leg rings before voicemail or missed (default "
                              f"{defaults.ring_timeout}, times --speed)")
+    parser.add_argument("--no-direct-control", action="append", default=[], metavar="DN",
+                        help="a DN whose phones 3CX cannot answer remotely (answer gets 422, "
+                             "the pop-up offers no Answer); repeat for several")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="exit when this process is gone")
     parser.add_argument("--log-level", default="INFO")
@@ -69,6 +72,8 @@ async def serve(args):
     names = {f.name for f in fields(SimConfig)}
     config = SimConfig(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     simulator = Simulator(config)
+    for number in args.no_direct_control:
+        simulator.pbx.set_direct_control(number, False)
     # A PBX going down cuts its audio streams: do not wait a minute for them to finish.
     runner = web.AppRunner(simulator.app, access_log=None, handle_signals=False,
                            shutdown_timeout=2)

@@ -25,7 +25,9 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``makecall_form`` / ``makecall_device`` how an app placed it: "device" or "dn" form) ·
     ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?, refuse?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
-    ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` ·
+    ``POST /_sim/dns {number, type?, direct_control?, ...}`` ·
+    ``POST /_sim/dns/{dn}/reregister`` ·
+    ``POST /_sim/dns/{dn}/direct_control {direct_control, device_id?}`` ·
     ``POST /_sim/transcripts {callid, text, summary?, sentiment?, result?, audio?}`` (what
     3CX's transcription makes of the call's recording, and that recording's WAV, base64) ·
     ``POST /_sim/crm {template ("example" or XML), parameters}`` and ``GET /_sim/crm`` (the
@@ -67,6 +69,10 @@ UNAUTHORIZED = {"error": "unauthorized",
                 "error_description": "The request requires valid user authentication."}
 
 
+CHOICES = {"route_point_unanswered": ("stay", "timeout", "connect"),
+           "dropcall_status": (200, 204), "xapi_401_body": ("empty", "odata", "oauth")}
+
+
 @dataclass
 class SimConfig:
     """Everything switchable; the defaults are 3CX 20.0.9+ as documented."""
@@ -89,13 +95,26 @@ class SimConfig:
     transcription: str = "off"
     transcribe_delay: float = 5.0
     routeto_delay: float = 0.5
+    # After a routeto the route point's leg stays until the app drops it (3CX's IVR sample
+    # drops it itself); false: it leaves as the call moves.
+    routeto_keeps_leg: bool = True
+    # An inbound call to the route point the app has not answered: "stay" rings until the app
+    # answers or drops it, "timeout" ends it after ring_timeout, "connect" is connected by 3CX.
+    route_point_unanswered: str = "stay"
+    # XAPI Pbx.DropCall: 204 without a body (what 3CX does) or 200 with {} (the spec's word).
+    dropcall_status: int = 204
+    # Body of an XAPI 401: "empty" (with WWW-Authenticate: Bearer), "odata" (the spec's
+    # error shape) or "oauth" (the token endpoint's).
+    xapi_401_body: str = "empty"
     upset_repeat: float = 0.75  # seconds between Upset repeats for live legs; 0 disables
     # A new leg 404s for this long after its Upset, and no read (participant lists, its DN,
     # the full state) shows it meanwhile; its readable moment is in GET /_sim/calls/{id}.
     early_upset_ms: int = 0
     finalstatus: str = "number"  # or "string" ("Success"), as derived docs show
     require_content_type: bool = False  # reject action bodies without a JSON content type
-    enforce_direct_control: bool = False  # 403 on legs with direct_control=false
+    # A leg whose device takes no remote control (direct_control false) refuses ``answer``
+    # with 422, as 3CX does (docs/3cx-api.md §9); true: every action and read of it is 403.
+    enforce_direct_control: bool = False
     callcontrol_access: bool = True
     xapi_access: bool = True
     close_ws_on_revoke: bool = True
@@ -120,6 +139,8 @@ class SimConfig:
             if key not in known or key in ("host", "port", "tls", "certfile", "keyfile",
                                            "state_file"):
                 raise SimError(422, f"unknown or fixed setting {key!r}")
+            if key in CHOICES and value not in CHOICES[key]:
+                raise SimError(422, f"{key} is one of {CHOICES[key]}")
             setattr(self, key, value)
 
 
@@ -184,6 +205,8 @@ class Simulator:
                   voicemail_seconds=self.config.voicemail_seconds,
                   on_ring=self._crm_on_ring, on_end=self._crm_on_end)
         pbx.hidden_for = self.config.early_upset_ms / 1000
+        pbx.routeto_keeps_leg = self.config.routeto_keeps_leg
+        pbx.route_point_unanswered = self.config.route_point_unanswered
         self._setup(pbx)
         return pbx
 
@@ -292,6 +315,7 @@ class Simulator:
         r.add_post("/_sim/config", self.sim_config)
         r.add_post("/_sim/dns", self.sim_add_dn)
         r.add_post("/_sim/dns/{dn}/reregister", self.sim_reregister)
+        r.add_post("/_sim/dns/{dn}/direct_control", self.sim_direct_control)
         r.add_post("/_sim/transcripts", self.sim_transcript)
         r.add_post("/_sim/crm", self.sim_crm)
         r.add_get("/_sim/crm", self.sim_crm_history)
@@ -350,7 +374,7 @@ class Simulator:
                                      status=faults.http_error_status)
         if path.startswith(("/callcontrol", "/xapi/")):
             if not self._token_ok(self._bearer(request)):
-                return web.json_response(UNAUTHORIZED, status=401)
+                return self._unauthorized(path)
             if path.startswith("/callcontrol") and not self.config.callcontrol_access:
                 return _cc_error(403, "Call Control API access is not enabled for this "
                                  "application", self.config)
@@ -363,6 +387,16 @@ class Simulator:
             return await handler(request)
         except SimError as exc:
             return _cc_error(exc.status, exc.reason, self.config)
+
+    def _unauthorized(self, path):
+        """A 401 for a missing, expired or revoked token (docs/3cx-api.md §1, §9)."""
+        if not path.startswith("/xapi/") or self.config.xapi_401_body == "oauth":
+            return web.json_response(UNAUTHORIZED, status=401)
+        if self.config.xapi_401_body == "odata":
+            return _odata_error(401, "Unauthorized", UNAUTHORIZED["error_description"])
+        # 3CX's XAPI is ASP.NET's bearer authentication: no body, the reason in the header.
+        return web.Response(status=401, headers={
+            "WWW-Authenticate": 'Bearer error="invalid_token"'})
 
     # -- OAuth ------------------------------------------------------------------------------
 
@@ -475,6 +509,11 @@ class Simulator:
         if action == "drop":
             pbx.drop(leg)
         elif action == "answer":
+            if not leg.direct_control:
+                # 3CX's answer to the reporter of its sample's issue #2: answering remotely
+                # takes a phone that accepts remote control (uaCSTA).
+                raise SimError(422, f"participant {leg.id} cannot be answered remotely: its "
+                               "device does not accept remote control (uaCSTA)")
             pbx.answer(leg)
         elif action == "divert":
             pbx.divert(leg, body.get("destination"), body.get("reason"))
@@ -675,13 +714,17 @@ class Simulator:
         wanted = {"answer": RINGING, "transfer": CONNECTED, "dtmf": CONNECTED}.get(action)
         if wanted is None:
             raise SimError(404, f"unknown action {action!r}")
+        # The far end keys on whichever leg it talks to: a realtor's, or the route point's of
+        # an app (an IVR reads them there); a route-point leg already routed on is not it.
+        kinds = (state.EXTENSION, state.ROUTE_POINT) if action == "dtmf" else (state.EXTENSION,)
         candidates = [leg for leg in legs if leg.status in (wanted, DIALING)
-                      and (not dn or leg.dn == dn)
-                      and self.pbx.dns[leg.dn].type == state.EXTENSION]
+                      and (leg.dn == dn if dn else not leg.routed)
+                      and self.pbx.dns[leg.dn].type in kinds]
         if action == "answer":
             candidates = [leg for leg in candidates if leg.status == RINGING]
         if not candidates:
-            raise SimError(422, f"call {callid} has no {wanted} extension leg"
+            where = "extension or route point" if action == "dtmf" else "extension"
+            raise SimError(422, f"call {callid} has no {wanted} {where} leg"
                            + (f" on {dn}" if dn else ""))
         leg = candidates[0]
         if action == "answer":
@@ -781,6 +824,8 @@ class Simulator:
         self.pbx.recording_delay = self.config.recording_delay
         self.pbx.voicemail_seconds = self.config.voicemail_seconds
         self.pbx.hidden_for = self.config.early_upset_ms / 1000  # for legs created from now
+        self.pbx.routeto_keeps_leg = self.config.routeto_keeps_leg
+        self.pbx.route_point_unanswered = self.config.route_point_unanswered
         return web.json_response(asdict(self.config))
 
     async def sim_add_dn(self, request):
@@ -797,7 +842,16 @@ class Simulator:
                             first_name=item.get("first_name", ""),
                             last_name=item.get("last_name", number),
                             members=tuple(str(m) for m in item.get("members", ())))
+            if "direct_control" in item:
+                self.pbx.set_direct_control(number, item["direct_control"])
         return web.json_response({"dns": sorted(self.pbx.dns)})
+
+    async def sim_direct_control(self, request):
+        """``{"direct_control": bool, "device_id"?}``: whether 3CX can answer calls on the
+        DN's phones (or one of them) remotely; returns the devices that cannot."""
+        body = await request.json()
+        return web.json_response({"no_direct_control": self.pbx.set_direct_control(
+            request.match_info["dn"], bool(body["direct_control"]), body.get("device_id"))})
 
     async def sim_reregister(self, request):
         return web.json_response({"devices": self.pbx.reregister(request.match_info["dn"])})

@@ -71,6 +71,10 @@ class Device:
     dn: str
     device_id: str
     user_agent: str
+    # Whether 3CX can answer a call on it remotely (a phone that takes uaCSTA, or 3CX's own
+    # apps): a leg it carries says so in ``direct_control`` (docs/3cx-api.md §9). Not in 3CX's
+    # device JSON: it shows only on the legs.
+    direct_control: bool = True
 
     def as_json(self):
         return {"dn": self.dn, "device_id": self.device_id, "user_agent": self.user_agent}
@@ -127,6 +131,9 @@ class Leg:
     on_behalf_of_dn: str = ""
     on_behalf_of_type: str = ""
     attached_data: dict = field(default_factory=dict)
+    # A route-point leg the app has routed on (``routeto``) and not dropped yet: it stays, as
+    # 3CX's IVR sample expects (SimConfig.routeto_keeps_leg), without being the caller's side.
+    routed: bool = False
     created_at: float = 0.0  # when its first Upset was sent
     connected_at: float | None = None
     # Ground truth of the early-Upset quirk, for the control API only (never in 3CX's JSON):
@@ -254,6 +261,9 @@ class Pbx:
         self.clock = clock
         self.ring_timeout = ring_timeout
         self.routeto_delay = routeto_delay
+        # SimConfig.routeto_keeps_leg and route_point_unanswered (docs/3cx-api.md §9, §10)
+        self.routeto_keeps_leg = True
+        self.route_point_unanswered = "stay"
         self.recording_delay = recording_delay
         self.voicemail_seconds = voicemail_seconds
         # A new leg stays out of every read this long after its Upset (SimConfig.early_upset_ms)
@@ -290,6 +300,22 @@ class Pbx:
         self.dns[dn.number] = dn
         return dn
 
+    def set_direct_control(self, number, allowed, device_id=None):
+        """Make a DN's devices (or one) remotely answerable or not; the live legs they carry
+        follow, with an Upset, as 3CX re-reads a phone's capabilities when it registers."""
+        dn = self._dn(number)
+        if device_id is not None and device_id not in dn.devices:
+            raise SimError(404, f"device {device_id} not found on DN {number}")
+        for device in dn.devices.values():
+            if device_id is None or device.device_id == device_id:
+                device.direct_control = bool(allowed)
+        for leg in dn.participants.values():
+            carrier = dn.devices.get(leg.device_id)
+            if carrier is not None and leg.direct_control != carrier.direct_control:
+                leg.direct_control = carrier.direct_control
+                self.emit(UPSET, leg.path)
+        return [d.device_id for d in dn.devices.values() if not d.direct_control]
+
     def reregister(self, number):
         """A phone re-registers: its device id changes and the old one goes stale (404)."""
         dn = self._dn(number)
@@ -299,7 +325,8 @@ class Pbx:
             base = device.device_id.rsplit(";rinstance=", 1)[0]
             new_id = f"{base};rinstance={next(self._ids)}r"
             dn.devices[new_id] = Device(dn=dn.number, device_id=new_id,
-                                        user_agent=device.user_agent)
+                                        user_agent=device.user_agent,
+                                        direct_control=device.direct_control)
         self.emit(UPSET, f"/callcontrol/{dn.number}")
         return list(dn.devices)
 
@@ -360,9 +387,12 @@ class Pbx:
         device = next(iter(dn.devices), "")
         legid = sum(1 for _ in self._legs_of(call.callid)) + 1
         now = self.clock()
+        device_id = values.pop("device_id", device) or ""
+        carrier = dn.devices.get(device_id)
+        values.setdefault("direct_control", carrier.direct_control if carrier else True)
         leg = Leg(id=next(self._ids), dn=dn.number, status=status, callid=call.callid,
-                  legid=legid, device_id=values.pop("device_id", device) or "",
-                  created_at=now, readable_at=now + self.hidden_for, **values)
+                  legid=legid, device_id=device_id, created_at=now,
+                  readable_at=now + self.hidden_for, **values)
         dn.participants[leg.id] = leg
         self._log(call, f"leg {leg.id} on {dn.number} {status.lower()}")
         self.emit(UPSET, leg.path)
@@ -452,6 +482,12 @@ class Pbx:
             for member in target.members:
                 self._add_leg(call, member, RINGING, on_behalf_of_dn=target.number,
                               on_behalf_of_type=RING_GROUP, **common)
+        elif target.type == ROUTE_POINT and self.route_point_unanswered == "connect":
+            # The other reading of an open fact: 3CX connects a route point's call itself.
+            call.agent_dn = ""
+            leg = self._add_leg(call, target.number, RINGING, **common)
+            self._set_status(leg, CONNECTED)
+            self._answered(call, target.number)
         else:
             call.agent_dn = target.number if target.type == EXTENSION else ""
             self._add_leg(call, target.number, RINGING, **common)
@@ -465,6 +501,11 @@ class Pbx:
         if call is None or call.ended_at is not None or call.talk_since is not None:
             return
         waiting = [leg for leg in self._legs_of(callid) if leg.status in (RINGING, DIALING)]
+        if self.route_point_unanswered == "stay":
+            # An app's route point has no ring timeout: its leg rings until the app answers or
+            # drops it (or the caller gives up), as 3CX's IVR sample expects.
+            waiting = [leg for leg in waiting if not (
+                leg.status == RINGING and self.dns[leg.dn].type == ROUTE_POINT)]
         if not waiting:
             return
         if call.direction != "Inbound":
@@ -572,6 +613,8 @@ class Pbx:
         call = self.calls.get(leg.callid)
         if call is None:
             self._remove_leg(leg, "dropped")
+        elif leg.routed:  # the app lets go of a call it routed on: the call goes on
+            self._remove_leg(leg, "dropped after routeto")
         elif leg.status == RINGING and any(
                 other is not leg and other.status == RINGING
                 for other in self._legs_of(call.callid)):
@@ -613,8 +656,8 @@ class Pbx:
         self._check_reason(reason)
         self._destination(destination)
         # 3CX answers only once delivery succeeded or failed (up to 90 s): the server awaits it.
-        self.schedule(self.routeto_delay, lambda: self._move(leg, destination, referred=True,
-                                                             quiet=True))
+        self.schedule(self.routeto_delay, lambda: self._move(
+            leg, destination, referred=True, quiet=True, keep=self.routeto_keeps_leg))
 
     def _check_reason(self, reason):
         if reason not in (None, "") and reason not in DIVERT_REASONS:
@@ -626,8 +669,9 @@ class Pbx:
             raise SimError(422, f"destination {destination!r} is not a DN of this PBX")
         return target
 
-    def _move(self, leg, destination, *, referred, quiet=False):
-        """Divert/transfer/route: ``leg`` leaves, a Ringing leg appears on the destination."""
+    def _move(self, leg, destination, *, referred, quiet=False, keep=False):
+        """Divert/transfer/route: ``leg`` leaves (or, ``keep``, stays until dropped), a Ringing
+        leg appears on the destination."""
         try:
             target = self._destination(destination)
         except SimError:
@@ -635,7 +679,13 @@ class Pbx:
                 return
             raise
         call = self.calls[leg.callid]
-        self._remove_leg(leg, f"moved to {target.number}")
+        if call.ended_at is not None or leg.id not in self.dns[leg.dn].participants:
+            return  # the caller hung up (or the app dropped the leg) while it was routed
+        if keep:
+            leg.routed = True
+            self._log(call, f"leg {leg.id} on {leg.dn} routed to {target.number}")
+        else:
+            self._remove_leg(leg, f"moved to {target.number}")
         values = {"party_caller_id": call.caller, "party_caller_name": call.caller_name,
                   "party_did": call.did, "party_dn_type": EXTERNAL_LINE
                   if call.direction == "Inbound" else EXTENSION}

@@ -108,6 +108,9 @@ def _route(sim, request):
             if call is None or call.ended_at is not None:
                 raise ODataError(f"Active call {key} not found", status=404, code="NotFound")
             sim.pbx.hangup(callid, "api")
+            # The spec declares 200 with a Pbx.IActionResult; 3CX answers 204 (§9).
+            if sim.config.dropcall_status == 200:
+                return web.json_response({})
             return web.Response(status=204)
     if entity_set == "CallHistoryView" and method == "GET" and not key and not op:
         return _collection(call_history(sim), params, context)

@@ -172,7 +172,11 @@ export const callService = {
                 stopRinging();
             },
 
-            /** Answer (or decline) a ringing call on the realtor's phone, through 3CX. */
+            /**
+             * Answer (or decline) a ringing call on the realtor's phone, through 3CX. A phone
+             * 3CX cannot answer remotely (the worker says ``remote_answer: false``) turns the
+             * card into "pick up the handset" (CallPopupCard), without a toast.
+             */
             async answer(callId, decline = false) {
                 const method = decline ? "action_decline" : "action_answer_on_phone";
                 const result = await dialRequest(
@@ -180,7 +184,10 @@ export const callService = {
                         orm.call("threecx.call", method, [[callId]], { client_ref: clientRef }),
                     NO_WORKER_SHORT()
                 );
-                if (!result.ok) {
+                const popup = state.popups.find((p) => p.id === callId);
+                if (!result.ok && result.remote_answer === false && popup) {
+                    popup.direct_control = false;
+                } else if (!result.ok) {
                     notification.add(result.message, { type: "warning" });
                 } else if (decline) {
                     api.dismiss(callId);
@@ -211,6 +218,13 @@ export const callService = {
                 );
             },
 
+            /** Whether this browser can take calls itself: WebRTC and a microphone API (pages
+             * served over plain http from another host have no ``mediaDevices``). */
+            get softphoneAvailable() {
+                return Boolean(
+                    browser.navigator.mediaDevices?.getUserMedia && window.RTCPeerConnection
+                );
+            },
             /** Call ``number`` from the browser itself (WebRTC, bridged by the worker). */
             async browserCall(number) {
                 browserCall = newBrowserCall();

@@ -71,6 +71,16 @@ export class CallPopupCard extends Component {
         return formatServerDateTime(this.chosen?.last_call_at);
     }
 
+    /** 3CX can answer this call on the realtor's phone (false: a phone without remote
+     * control, docs/3cx-api.md §9; unknown counts as yes, the worker then says). */
+    get answersRemotely() {
+        return this.props.call.direct_control !== false;
+    }
+
+    get canAnswerHere() {
+        return this.calls.softphoneAvailable;
+    }
+
     get claimable() {
         return !this.props.call.user_id && this.props.call.state === "ringing";
     }
