@@ -129,7 +129,10 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         hour = datetime.datetime.now(datetime.timezone.utc).hour
         # A window two hours ahead in the contact's zone (UTC): it excludes the present hour.
         window = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
-        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", window)
+        # LATE is a US number: the US calling rule decides.
+        start, end = (int(part[:2]) for part in window.split("-"))
+        self.env.ref("realtor_3cx.calling_rule_us").write(
+            {"hour_from": start, "hour_to": end or 24})
         outbound = self.raw("GET", f"lookup?number=%2B{LATE[1:]}&direction=Outbound").json()
         self.assertTrue(outbound["contacts"][0]["first_name"].startswith(
             "[OUTSIDE CALLING HOURS ("))
