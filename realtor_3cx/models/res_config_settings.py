@@ -58,12 +58,13 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         Rule = self.env["threecx.calling.rule"]
         rule = Rule._realtor_3cx_default_rule()
         window = parse_calling_window(self.realtor_3cx_calling_window)
         if not rule or window != (hours_to_hhmm(rule.hour_from), hours_to_hhmm(rule.hour_to)):
             Rule._realtor_3cx_set_default_window(self.realtor_3cx_calling_window)
+        return res
 
     @api.constrains("realtor_3cx_calling_window", "realtor_3cx_speed_to_lead_minutes")
     def _check_realtor_3cx_workflow(self):

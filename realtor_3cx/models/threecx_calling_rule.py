@@ -272,7 +272,7 @@ class ThreecxCall(models.Model):
     _inherit = "threecx.call"
 
     def init(self):
-        super().init()
+        res = super().init()
         # The attempt cap counts a contact's or a number's outbound calls of the last hours on
         # every call attempt: two narrow ranges PostgreSQL ORs in one bitmap scan, at any size
         # of the call log.
@@ -281,3 +281,4 @@ class ThreecxCall(models.Model):
                 self.env.cr, f"threecx_call_outbound_{column}_start_idx", self._table,
                 [column, "start_at"], where="direction = 'outbound'",
             )
+        return res

@@ -143,6 +143,22 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         self.assertEqual(inbound["contacts"][0]["first_name"], "Night")  # they call us: fine
         self.assertEqual(inbound["contacts"][0]["warning"], "")
 
+    def test_lookup_marks_a_contact_at_their_calling_rules_call_limit(self):
+        # Florida allows 3 calls in 24 h (calling_rule_us_fl); any hour, so only the cap counts.
+        self.env.ref("realtor_3cx.calling_rule_us_fl").write({"hour_from": 0, "hour_to": 24})
+        florida = self.env["res.partner"].create({"name": "Miami Buyer", "phone": "+13055550148"})
+        now = datetime.datetime.now().replace(microsecond=0)
+        for hours in (3, 2, 1):
+            self.env["threecx.call"].create({
+                "server_id": self.server.id, "call_id": f"cap-{hours}", "direction": "outbound",
+                "state": "completed", "external_number": "+13055550148",
+                "partner_id": florida.id, "start_at": now - datetime.timedelta(hours=hours),
+            })
+        contact = self.raw("GET", "lookup?number=%2B13055550148&direction=Outbound").json()[
+            "contacts"][0]
+        self.assertEqual(contact["first_name"], "[CALL LIMIT REACHED] Miami")
+        self.assertIn("This would be call 4 to Miami Buyer in 24 h", contact["warning"])
+
     def test_lookup_keys(self):
         wrong = self.emitter(key="not-the-key").lookup(CALLER)
         self.assertEqual((wrong.ok, wrong.status), (False, 401))
