@@ -406,11 +406,12 @@ class CrmTemplateController(http.Controller):
         restriction = partner._realtor_3cx_restriction(number or "")
         if restriction and (outbound or restriction["kind"] == "do_not_call"):
             # 3CX shows the name before the call connects: the warning travels in it.
-            label = (
-                _("DO NOT CALL")
-                if restriction["kind"] == "do_not_call"
-                else _("OUTSIDE CALLING HOURS (%s there)", restriction["local_time"])
-            )
+            if restriction["kind"] == "do_not_call":
+                label = _("DO NOT CALL")
+            elif restriction["kind"] == "attempt_cap":
+                label = _("CALL LIMIT REACHED")
+            else:
+                label = _("OUTSIDE CALLING HOURS (%s there)", restriction["local_time"])
             first = f"[{label}] {first}".strip()
             warning = restriction["message"]
         base_url = server.env["ir.config_parameter"].get_param("web.base.url", "")

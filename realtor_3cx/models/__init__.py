@@ -24,6 +24,7 @@ from . import res_config_settings
 from . import res_partner
 from . import threecx_outcome
 from . import threecx_call
+from . import threecx_calling_rule  # after the call: it indexes the call log
 from . import threecx_call_report
 from . import threecx_call_rollup  # after the report: it sums the report's view
 from . import threecx_softphone

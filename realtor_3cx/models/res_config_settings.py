@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import SecretKeyError
-from .res_partner_outbound import DEFAULT_WINDOW, parse_calling_window
+from .res_partner_outbound import DEFAULT_WINDOW, hours_to_hhmm, parse_calling_window
 from .threecx_call_lead import DEFAULT_DEADLINE_MINUTES
 from .threecx_server import secret_box
 
@@ -22,12 +22,13 @@ class ResConfigSettings(models.TransientModel):
 
     # -- call workflow (views/res_config_settings_workflow_views.xml) ---------------------------
 
+    # The general default calling rule's hours (threecx_calling_rule.py): the window of every
+    # number no more specific rule (a country's, a state's) covers.
     realtor_3cx_calling_window = fields.Char(
         "Calling window",
-        config_parameter="realtor_3cx.calling_window",
         default=DEFAULT_WINDOW,
-        help="Outbound calls are placed only between these times in the contact's time zone "
-        "(HH:MM-HH:MM).",
+        help="Outbound calls to numbers no other calling rule covers are placed only between "
+        "these times in the contact's time zone (HH:MM-HH:MM).",
     )
     realtor_3cx_speed_to_lead_minutes = fields.Integer(
         "Call-back deadline (minutes)",
@@ -44,11 +45,25 @@ class ResConfigSettings(models.TransientModel):
             configured = True
         except SecretKeyError:
             configured = False
+        rule = self.env["threecx.calling.rule"]._realtor_3cx_default_rule()
         res.update(
+            realtor_3cx_calling_window=(
+                f"{hours_to_hhmm(rule.hour_from)}-{hours_to_hhmm(rule.hour_to)}"
+                if rule else DEFAULT_WINDOW
+            ),
             realtor_3cx_key_configured=configured,
             realtor_3cx_server_count=self.env["threecx.server"].search_count([]),
             realtor_3cx_extension_count=self.env["threecx.extension"].search_count([]),
         )
+        return res
+
+    def set_values(self):
+        res = super().set_values()
+        Rule = self.env["threecx.calling.rule"]
+        rule = Rule._realtor_3cx_default_rule()
+        window = parse_calling_window(self.realtor_3cx_calling_window)
+        if not rule or window != (hours_to_hhmm(rule.hour_from), hours_to_hhmm(rule.hour_to)):
+            Rule._realtor_3cx_set_default_window(self.realtor_3cx_calling_window)
         return res
 
     @api.constrains("realtor_3cx_calling_window", "realtor_3cx_speed_to_lead_minutes")

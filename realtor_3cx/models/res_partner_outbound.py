@@ -1,6 +1,7 @@
 # Copyright 2026 realtor_3cx contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The one check every outbound call passes: do-not-call and the contact's calling window.
+"""The one check every outbound call passes: do-not-call and the calling rule of the number's
+jurisdiction (hours, days, holidays and call cap: threecx_calling_rule.py).
 
 Click-to-call (phone fields, the Missed Calls list, the calls tabs of contacts and properties),
 browser calls and their transfers to an outside number all reach
@@ -9,16 +10,17 @@ browser calls and their transfers to an outside number all reach
 endpoints) call it directly.
 """
 
-import logging
+import datetime
 import re
 
 import pytz
+from babel.dates import format_date
 
 from odoo import _, fields, models
+from odoo.tools import SQL
+from odoo.tools.misc import babel_locale_parse
 
 from ..tools.phone import time_zones, to_e164
-
-_logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = "08:00-21:00"
 WINDOW_RE = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*$")
@@ -37,6 +39,22 @@ def parse_calling_window(text):
         return None
     start, end = "%s:%s" % found.group(1, 2), "%s:%s" % found.group(3, 4)
     return (start, end) if start < end else None
+
+
+def hours_to_hhmm(value):
+    """``"08:30"`` from ``8.5``; ``24.0`` is ``"24:00"`` (the end of the day).
+
+    >>> hours_to_hhmm(8.5), hours_to_hhmm(21), hours_to_hhmm(24.0)
+    ('08:30', '21:00', '24:00')
+    """
+    minutes = round((value or 0.0) * 60)
+    return "%02d:%02d" % divmod(minutes, 60)
+
+
+def hhmm_to_hours(text):
+    """``8.5`` from ``"08:30"``."""
+    hours, minutes = text.split(":")
+    return int(hours) + int(minutes) / 60.0
 
 
 class ThreecxOutboundMixin(models.AbstractModel):
@@ -71,14 +89,17 @@ class ThreecxOutboundMixin(models.AbstractModel):
 
         The rule itself, for callers that already know the contacts (the CRM-template lookup
         warns in the name 3CX shows; a ReportCall judges the call when it was placed): a
-        do-not-call contact is never called; a contact only within the
-        ``realtor_3cx.calling_window`` hours in their time zone, or, without one, in the time
-        zone(s) of ``number``'s region.
+        do-not-call contact is never called; otherwise the calling rule of ``number``'s
+        jurisdiction decides (threecx_calling_rule.py): its hours and days in the contact's
+        time zone (or, without one, in the time zone(s) of ``number``'s region), its holidays,
+        and its cap on calls in a rolling window.
 
-        :param str number: the number, for the message
+        :param str number: the number (national numbers are read in the company's country)
         :param datetime when: naive UTC; default now
-        :returns: None, or ``{"kind": "do_not_call" | "calling_window", "partner", "message"}``
-            (and ``local_time``, the contact's ``HH:MM``, for the calling window)
+        :returns: None, or ``{"kind": "do_not_call" | "calling_window" | "attempt_cap",
+            "partner", "message"}``; the other kinds also have ``rule`` (the rule's data),
+            ``local_time`` (the contact's ``HH:MM``) and ``allowed_at`` (naive UTC, when
+            calling is next allowed, or False if the rule allows no day)
         """
         partners = self.sudo()
         blocked = partners.filtered("do_not_call")
@@ -92,43 +113,158 @@ class ThreecxOutboundMixin(models.AbstractModel):
                     number=number,
                 ),
             }
-        window = self.env["ir.config_parameter"].sudo().get_param(
-            "realtor_3cx.calling_window", DEFAULT_WINDOW
-        )
-        parsed = parse_calling_window(window)
-        if not parsed:
-            # Set by hand to something unreadable: the default protects contacts meanwhile.
-            _logger.warning("realtor_3cx.calling_window %r is not HH:MM-HH:MM; using %s",
-                            window, DEFAULT_WINDOW)
-            parsed = parse_calling_window(DEFAULT_WINDOW)
-        start, end = parsed
+        if not partners:
+            return None
+        # 3CX's lookup may send a national number: the rules read its E.164 form.
+        number = to_e164(number, self.env.company.country_id.code) or number
+        rule = self.env["threecx.calling.rule"]._realtor_3cx_rule_for_number(number)
         utc = pytz.utc.localize(when or fields.Datetime.now())
         # A contact without a time zone is where their number is (phonenumbers knows the
         # region of most prefixes), not where the realtor is; a number that may ring in
         # several zones is called when it is within the window in all of them.
         number_zones = time_zones(number)
-        for partner in partners:
-            for tz in [partner.tz] if partner.tz else number_zones:
-                now = utc.astimezone(pytz.timezone(tz)).strftime("%H:%M")
-                if start <= now < end:
-                    continue
-                if partner.tz:
-                    message = _(
-                        "It is %(time)s for %(name)s (%(tz)s): calls are allowed between "
-                        "%(start)s and %(end)s in the contact's time zone.",
-                        time=now, name=partner.name, tz=tz, start=start, end=end,
-                    )
-                else:
-                    message = _(
-                        "It is %(time)s for %(name)s (%(tz)s, where %(number)s is): calls are "
-                        "allowed between %(start)s and %(end)s in the contact's time zone.",
-                        time=now, name=partner.name, tz=tz, number=number, start=start,
-                        end=end,
-                    )
+        zones = [
+            (partner, pytz.timezone(tz), bool(partner.tz))
+            for partner in partners
+            for tz in ([partner.tz] if partner.tz else number_zones)
+        ]
+        for partner, tz, own_zone in zones:
+            local = utc.astimezone(tz)
+            why = _closed_reason(rule, local)
+            if why:
+                allowed = _next_open(rule, [z for _p, z, _o in zones], utc)
                 return {
                     "kind": "calling_window",
                     "partner": partner,
-                    "local_time": now,
-                    "message": message,
+                    "rule": rule,
+                    "local_time": local.strftime("%H:%M"),
+                    "allowed_at": allowed and allowed.replace(tzinfo=None),
+                    "message": self._realtor_3cx_window_message(
+                        why, rule, partner, tz, own_zone, number, local, allowed),
                 }
+        if rule["attempt_limit"]:
+            return partners._realtor_3cx_attempt_cap(number, rule, utc, zones)
         return None
+
+    def _realtor_3cx_attempt_cap(self, number, rule, utc, zones):
+        """The restriction of ``rule``'s call cap for these contacts at ``number``, or None:
+        one query, the latest ``attempt_limit`` outbound calls to them or to the number in
+        the window (indexes in threecx_calling_rule.py), whatever company placed them."""
+        limit, hours = rule["attempt_limit"], rule["attempt_window_hours"]
+        now = utc.replace(tzinfo=None)
+        # Within the last hours, strictly (a call exactly that old no longer counts: the
+        # release time is when it drops out), and strictly before now (a ReportCall judges its
+        # own call at its start, not counting it).
+        self.env["threecx.call"].flush_model(["direction", "start_at", "external_e164",
+                                              "partner_id"])
+        self.env.cr.execute(SQL(
+            """SELECT start_at FROM threecx_call
+                WHERE direction = 'outbound' AND start_at > %s AND start_at < %s
+                  AND (external_e164 = %s OR partner_id = ANY(%s))
+             ORDER BY start_at DESC LIMIT %s""",
+            now - datetime.timedelta(hours=hours), now, number, self.ids, limit,
+        ))
+        starts = [row[0] for row in self.env.cr.fetchall()]
+        if len(starts) < limit:
+            return None
+        release = pytz.utc.localize(starts[-1] + datetime.timedelta(hours=hours))
+        allowed = _next_open(rule, [z for _p, z, _o in zones], release)
+        tz = zones[0][1] if zones else pytz.utc
+        partner = zones[0][0] if zones else self[0]
+        message = _(
+            "This would be call %(nth)s to %(name)s in %(hours)s h: %(rule)s allows "
+            "%(limit)s.", nth=limit + 1, name=partner.name, hours=hours,
+            rule=rule["label"], limit=limit,
+        )
+        return {
+            "kind": "attempt_cap",
+            "partner": partner,
+            "rule": rule,
+            "local_time": utc.astimezone(tz).strftime("%H:%M"),
+            "allowed_at": allowed and allowed.replace(tzinfo=None),
+            "message": "%s %s" % (message, self._realtor_3cx_allowed_again(
+                allowed, tz, utc.astimezone(tz))),
+        }
+
+    def _realtor_3cx_window_message(self, why, rule, partner, tz, own_zone, number, local,
+                                    allowed):
+        """The sentence for a contact outside ``rule``'s hours, days or holidays."""
+        where = tz.zone if own_zone else _("%(tz)s, where %(number)s is", tz=tz.zone,
+                                             number=number)
+        args = {"time": local.strftime("%H:%M"), "name": partner.name, "tz": where,
+                "rule": rule["label"]}
+        if why == "holiday":
+            message = _(
+                "It is %(holiday)s for %(name)s (%(tz)s): %(rule)s allows no calls that day.",
+                holiday=rule["holidays"][local.date()], **args)
+        elif why == "day":
+            message = _(
+                "It is %(day)s for %(name)s (%(tz)s): %(rule)s allows no calls that day.",
+                day=self._realtor_3cx_day_name(local), **args)
+        else:
+            message = _(
+                "It is %(time)s for %(name)s (%(tz)s): calls are allowed between %(start)s "
+                "and %(end)s in the contact's time zone (%(rule)s).",
+                start=rule["start"], end=rule["end"], **args)
+        return "%s %s" % (message, self._realtor_3cx_allowed_again(allowed, tz, local))
+
+    def _realtor_3cx_allowed_again(self, allowed, tz, local):
+        """"Allowed again at 08:00 their time." (with the day when it is not today)."""
+        if not allowed:
+            return _("This rule allows no day for calls.")
+        there = allowed.astimezone(tz)
+        if there.date() == local.date():
+            moment = there.strftime("%H:%M")
+        elif there.date() < local.date() + datetime.timedelta(days=7):
+            moment = "%s %s" % (self._realtor_3cx_day_name(there), there.strftime("%H:%M"))
+        else:
+            moment = there.strftime("%Y-%m-%d %H:%M")
+        return _("Allowed again at %s their time.", moment)
+
+    def _realtor_3cx_day_name(self, moment):
+        return format_date(moment.date(), "EEEE", locale=babel_locale_parse(
+            self.env.lang or "en_US"))
+
+
+def _closed_reason(rule, local):
+    """Why ``rule`` allows no call at the aware local time ``local``: ``"holiday"``,
+    ``"day"``, ``"hours"``, or None when it does."""
+    if local.date() in rule["holidays"]:
+        return "holiday"
+    if local.weekday() not in rule["weekdays"]:
+        return "day"
+    if not rule["start"] <= local.strftime("%H:%M") < rule["end"]:
+        return "hours"
+    return None
+
+
+def _open_from(rule, tz, utc):
+    """The first aware UTC moment at or after ``utc`` that ``rule`` allows in ``tz``, or
+    None if it allows no day (looked for a year ahead)."""
+    local = utc.astimezone(tz)
+    for offset in range(370):
+        day = local.date() + datetime.timedelta(days=offset)
+        if day in rule["holidays"] or day.weekday() not in rule["weekdays"]:
+            continue
+        if offset == 0 and local.strftime("%H:%M") >= rule["end"]:
+            continue
+        if offset == 0 and local.strftime("%H:%M") >= rule["start"]:
+            return utc
+        hours, minutes = (int(part) for part in rule["start"].split(":"))
+        start = tz.localize(datetime.datetime.combine(day, datetime.time(hours, minutes)))
+        return start.astimezone(pytz.utc)
+    return None
+
+
+def _next_open(rule, zones, utc):
+    """The first aware UTC moment at or after ``utc`` that ``rule`` allows in every zone of
+    ``zones`` at once, or None (a few rounds: zones of one contact are hours apart)."""
+    moment = utc
+    for _round in range(8):
+        later = moment
+        for tz in zones:
+            later = later and _open_from(rule, tz, later)
+        if later == moment or not later:
+            return later
+        moment = later
+    return moment

@@ -120,12 +120,13 @@ class ThreecxCallCrmMixin(models.AbstractModel):
         help="3CX's CRM template reported this call (ReportCall).",
     )
     compliance_issue = fields.Selection(
-        [("do_not_call", "Do-not-call contact"), ("calling_window", "Outside calling hours")],
+        [("do_not_call", "Do-not-call contact"), ("calling_window", "Outside calling hours"),
+         ("attempt_cap", "Too many calls")],
         readonly=True,
         copy=False,
         index="btree_not_null",
-        help="An outbound call 3CX placed although the contact is on the do-not-call list or "
-        "it was outside their calling hours.",
+        help="An outbound call 3CX placed although the contact is on the do-not-call list, "
+        "it was outside their calling hours, or their calling rule's call limit was reached.",
     )
     compliance_note = fields.Char(readonly=True, copy=False)
     crm_start_at = fields.Datetime(

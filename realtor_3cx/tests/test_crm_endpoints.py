@@ -129,7 +129,10 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         hour = datetime.datetime.now(datetime.timezone.utc).hour
         # A window two hours ahead in the contact's zone (UTC): it excludes the present hour.
         window = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
-        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", window)
+        # LATE is a US number: the US calling rule decides.
+        start, end = (int(part[:2]) for part in window.split("-"))
+        self.env.ref("realtor_3cx.calling_rule_us").write(
+            {"hour_from": start, "hour_to": end or 24})
         outbound = self.raw("GET", f"lookup?number=%2B{LATE[1:]}&direction=Outbound").json()
         self.assertTrue(outbound["contacts"][0]["first_name"].startswith(
             "[OUTSIDE CALLING HOURS ("))
@@ -139,6 +142,22 @@ class TestCrmEndpoints(HttpCase, Realtor3cxMixin):
         inbound = self.raw("GET", f"lookup?number=%2B{LATE[1:]}&direction=Inbound").json()
         self.assertEqual(inbound["contacts"][0]["first_name"], "Night")  # they call us: fine
         self.assertEqual(inbound["contacts"][0]["warning"], "")
+
+    def test_lookup_marks_a_contact_at_their_calling_rules_call_limit(self):
+        # Florida allows 3 calls in 24 h (calling_rule_us_fl); any hour, so only the cap counts.
+        self.env.ref("realtor_3cx.calling_rule_us_fl").write({"hour_from": 0, "hour_to": 24})
+        florida = self.env["res.partner"].create({"name": "Miami Buyer", "phone": "+13055550148"})
+        now = datetime.datetime.now().replace(microsecond=0)
+        for hours in (3, 2, 1):
+            self.env["threecx.call"].create({
+                "server_id": self.server.id, "call_id": f"cap-{hours}", "direction": "outbound",
+                "state": "completed", "external_number": "+13055550148",
+                "partner_id": florida.id, "start_at": now - datetime.timedelta(hours=hours),
+            })
+        contact = self.raw("GET", "lookup?number=%2B13055550148&direction=Outbound").json()[
+            "contacts"][0]
+        self.assertEqual(contact["first_name"], "[CALL LIMIT REACHED] Miami")
+        self.assertIn("This would be call 4 to Miami Buyer in 24 h", contact["warning"])
 
     def test_lookup_keys(self):
         wrong = self.emitter(key="not-the-key").lookup(CALLER)

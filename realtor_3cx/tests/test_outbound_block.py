@@ -70,10 +70,12 @@ class TestOutboundBlock(Realtor3cxCase):
         Partner.create({"name": "Fictional", "phone": "+15550108899"})
         self.assertEqual(block("+15550108899", NIGHT_NY), ("+15550108899", False))
 
-    def test_the_calling_window_is_a_setting(self):
-        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "09:00-12:00")
-        self.assertIn("between 09:00 and 12:00",
-                      self.Partner._realtor_3cx_outbound_block(OPEN, NOON_NY)[1])
+    def test_the_calling_window_is_the_numbers_calling_rule(self):
+        # OPEN is a US number: the US rule decides, not the general default.
+        self.env.ref("realtor_3cx.calling_rule_us").write({"hour_from": 9, "hour_to": 12})
+        self.assertIn("between 09:00 and 12:00 in the contact's time zone (United States "
+                      "(federal) (TCPA, 47 CFR 64.1200(c)(1))). Allowed again at Thursday 09:00 "
+                      "their time.", self.Partner._realtor_3cx_outbound_block(OPEN, NOON_NY)[1])
 
     def test_the_settings_refuse_a_window_that_is_not_one(self):
         Settings = self.env["res.config.settings"]
@@ -85,14 +87,12 @@ class TestOutboundBlock(Realtor3cxCase):
         Settings.create({"realtor_3cx_calling_window": "09:30-18:00",
                          "realtor_3cx_speed_to_lead_minutes": 10}).execute()
         get_param = self.env["ir.config_parameter"].get_param
-        self.assertEqual(get_param("realtor_3cx.calling_window"), "09:30-18:00")
+        # The window is the general default calling rule's (threecx_calling_rule.py).
+        default = self.env.ref("realtor_3cx.calling_rule_default")
+        self.assertEqual((default.hour_from, default.hour_to), (9.5, 18.0))
+        self.assertEqual(Settings.create({}).realtor_3cx_calling_window, "09:30-18:00")
+        self.assertFalse(get_param("realtor_3cx.calling_window"))
         self.assertEqual(get_param("realtor_3cx.speed_to_lead_minutes"), "10")
-
-    def test_an_unreadable_window_set_by_hand_falls_back_to_the_default(self):
-        self.env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "all day")
-        with self.assertLogs("odoo.addons.realtor_3cx.models.res_partner_outbound", "WARNING"):
-            reason = self.Partner._realtor_3cx_outbound_block(OPEN, NIGHT_NY)[1]
-        self.assertIn("between 08:00 and 21:00", reason)
 
     def test_a_contact_the_realtor_cannot_read_is_still_protected(self):
         self.dnc.company_id = self.env["res.company"].create({"name": "Other Brokerage"})
@@ -223,8 +223,9 @@ class TestOutboundBlockHttp(HttpCase, Realtor3cxMixin):
         # Not freezegun: the HTTP server thread and the session would see that clock too.
         hour = datetime.datetime.now(pytz.timezone("America/New_York")).hour
         closed = "01:00-02:00" if hour >= 12 else "13:00-14:00"
-        self.env["ir.config_parameter"].set_param(
-            "realtor_3cx.calling_window", "00:00-24:00" if is_open else closed)
+        start, end = (int(part[:2]) for part in ("00:00-24:00" if is_open else closed).split("-"))
+        # OPEN is a US number: the US calling rule decides.
+        self.env.ref("realtor_3cx.calling_rule_us").write({"hour_from": start, "hour_to": end})
 
     def test_a_transfer_to_a_national_or_international_number_is_checked(self):
         self.set_window(True)

@@ -60,6 +60,13 @@ EXPECTED = {
         "sysadmin": (None, NONE),
         "admin": ({"outcome"}, ALL),
     },
+    # Calling rules bind every realtor: they read them, managers and admins write them.
+    "threecx.calling.rule": {
+        "realtor": ({"calling_rule"}, {READ}),
+        "manager": ({"calling_rule"}, ALL),
+        "sysadmin": ({"calling_rule"}, ALL),
+        "admin": ({"calling_rule"}, ALL),
+    },
     "threecx.call.report": {
         "realtor": ({"mine"}, {READ}),
         "manager": ({"mine", "theirs"}, {READ}),
@@ -87,10 +94,13 @@ RECORDS = {
     "threecx.call": ("mine", "theirs"),
     "realtor.property": ("property",),
     "threecx.outcome": ("outcome",),
+    "threecx.calling.rule": ("calling_rule",),
     "threecx.call.report": ("mine", "theirs"),
     "threecx.dial.request": ("dial",),
     "threecx.softphone.session": ("session",),
 }
+# One set of records for every company (the cross-company test skips them).
+GLOBAL_MODELS = ("threecx.outcome", "threecx.calling.rule")
 # Internal users without a telephony group and portal users: nothing, on every model.
 for _rules in EXPECTED.values():
     _rules.setdefault("internal", (None, NONE))
@@ -142,6 +152,7 @@ class TestSecurityMatrix(Realtor3cxCase):
                 "property": env["realtor.property"].create(
                     {"name": f"{tag} listing", "company_id": server.company_id.id}),
                 "outcome": env.ref("realtor_3cx.threecx_outcome_showing_booked"),
+                "calling_rule": env.ref("realtor_3cx.calling_rule_us_fl"),
                 "dial": env["threecx.dial.request"].create(base),
                 "session": env["threecx.softphone.session"].create({**base, "offer": "v=0"}),
             }
@@ -185,6 +196,9 @@ class TestSecurityMatrix(Realtor3cxCase):
                              {"server_id": self.server.id, "call_id": "matrix-new"}),
             "realtor.property": ({"name": "Renamed"}, {"name": "New listing"}),
             "threecx.outcome": ({"sequence": 99}, {"name": "New outcome", "code": "m_new"}),
+            "threecx.calling.rule": ({"hour_to": 19.0},
+                                     {"name": "Matrix rule",
+                                      "country_id": self.env.ref("base.fr").id}),
             "threecx.call.report": ({"talk_seconds": 5}, {"talk_seconds": 5}),
             "threecx.dial.request": ({"state": "failed"},
                                      {"server_id": self.server.id, "user_id": self.realtor.id,
@@ -244,7 +258,7 @@ class TestSecurityMatrix(Realtor3cxCase):
             user = self.users[role]
             for model, rules in EXPECTED.items():
                 visible_names, _ops = rules[role]
-                if visible_names is None or model == "threecx.outcome":
+                if visible_names is None or model in GLOBAL_MODELS:
                     continue
                 with self.subTest(model=model, role=role):
                     theirs = [self.record(model, n, self.there) for n in RECORDS[model]
@@ -260,7 +274,7 @@ class TestSecurityMatrix(Realtor3cxCase):
             self.users[role].write({"company_ids": [Command.link(self.other_company.id)]})
             for model, rules in EXPECTED.items():
                 visible_names, _ops = rules[role]
-                if visible_names is None or model == "threecx.outcome":
+                if visible_names is None or model in GLOBAL_MODELS:
                     continue
                 with self.subTest(model=model, role=role, companies="both"):
                     here = {self.record(model, n, self.here) for n in visible_names}

@@ -24,10 +24,19 @@ calling window is kept in it), so:
 'Europe/Moscow'
 >>> time_zone_for("not a number") is None
 True
+
+A number's jurisdiction (the calling rules that govern it) is its country and, where the
+geocoder knows it, its area's region: an area code presumes its subscriber a resident.
+
+>>> jurisdiction_for("+13055550147"), jurisdiction_for("+14155550147")
+(('US', 'Florida'), ('US', 'San Francisco, CA'))
+>>> jurisdiction_for("+15550108301"), jurisdiction_for("not a number")
+(('US', ''), (None, ''))
 """
 
 import phonenumbers
 import pytz
+from phonenumbers import geocoder
 
 from .phone import time_zones, to_e164
 
@@ -53,3 +62,19 @@ def time_zone_for(raw, region=None):
     if guesses:
         return guesses[0]
     return zones[0] if zones else None
+
+
+def jurisdiction_for(e164):
+    """``(country, region)`` of the E.164 number ``e164``: the ISO country code (``None``
+    when not a number) and the geocoder's English description of its area (``"Florida"``,
+    ``"Miami, FL"``, ``"London"``; empty when unknown)."""
+    try:
+        number = phonenumbers.parse(e164 or "")
+    except phonenumbers.NumberParseException:
+        return None, ""
+    country = phonenumbers.region_code_for_number(number) or (
+        phonenumbers.region_code_for_country_code(number.country_code)
+    )
+    if not country or country == "ZZ":
+        return None, ""
+    return country, geocoder.description_for_number(number, "en", region=country)
