@@ -118,9 +118,12 @@ def _registry():
 
 @functools.cache
 def _validator(openapi_schema_key):
-    """The validator of ``("ref", schema name)`` or ``("response", method, path, status)``."""
+    """The validator of ``("ref", schema name)``, ``("request", method, path)`` or
+    ``("response", method, path, status)``."""
     if openapi_schema_key[0] == "ref":
         schema = {"$ref": _BASE_URI + _SCHEMAS + openapi_schema_key[1]}
+    elif openapi_schema_key[0] == "request":
+        schema = _to_json_schema(request_schema(*openapi_schema_key[1:]))
     else:
         schema = _to_json_schema(response_schema(*openapi_schema_key[1:]))
     return Draft202012Validator(schema, registry=_registry())
@@ -151,6 +154,26 @@ def response_schema(method, path_template, status=200):
     content = response.get("content", {}).get("application/json")
     if content is None:
         raise LookupError(f"{method.upper()} {key} {status} has no application/json body")
+    return content["schema"]
+
+
+def request_schema(method, path_template):
+    """The OpenAPI schema of an operation's ``application/json`` request body.
+
+    :raises LookupError: when the spec has no such operation or it takes no JSON body.
+    """
+    paths = load_spec()["paths"]
+    key = path_template if path_template.startswith("/") else "/" + path_template
+    if key not in paths:
+        close = difflib.get_close_matches(key, paths, n=3, cutoff=0.5)
+        raise LookupError(f"No path {key!r} in the XAPI spec (close: {close}; {_NOT_EXTRACTED})")
+    operation = paths[key].get(method.lower())
+    if operation is None:
+        raise LookupError(f"No {method.upper()} {key} in the XAPI spec")
+    body = _resolve(operation.get("requestBody") or {})
+    content = body.get("content", {}).get("application/json")
+    if content is None:
+        raise LookupError(f"{method.upper()} {key} takes no application/json body")
     return content["schema"]
 
 
@@ -274,3 +297,16 @@ def validate_response(method, path_template, body, status=200, *, strict=False):
     validator = _validator(key)
     label = f"{method.upper()} {path_template} {status}"
     _check(body, validator, response_schema(*key[1:]), label, strict)
+
+
+def validate_request(method, path_template, body, *, strict=False):
+    """Assert that ``body`` is a request body the spec accepts for ``method path_template``
+    (what the client sends: ``POST /Contacts``, ``PATCH /Contacts({Id})`` ...).
+
+    :raises AssertionError: listing the first violations with their JSON paths.
+    :raises LookupError: when the spec has no such operation or it takes no JSON body.
+    """
+    key = ("request", method.lower(), path_template)
+    validator = _validator(key)
+    _check(body, validator, request_schema(*key[1:]), f"{method.upper()} {path_template} body",
+           strict)
