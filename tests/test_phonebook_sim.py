@@ -243,3 +243,16 @@ def test_the_body_holds_what_odoo_owns_and_only_declared_properties():
     validate_request("post", "/Contacts", body, strict=True)
     validate_request("patch", "/Contacts({Id})", body, strict=True)
     assert phonebook.digest(body) != phonebook.digest({**body, "Email": ""})
+
+
+def test_a_stop_sends_nothing_more():
+    fake = SlowFake()
+    stop = threading.Event()
+    creates = [phonebook.Change(phonebook.CREATE, n, 0, {"FirstName": str(n)})
+               for n in range(200)]
+    threading.Timer(0.1, stop.set).start()
+    results, fatal = phonebook.apply(fake, creates, threads=4, stop=stop)
+    assert isinstance(fatal, phonebook.Stopped)
+    assert 0 < fake.created < 200 and len(results) == fake.created
+    results, fatal = phonebook.apply(fake, [phonebook.Change(phonebook.DELETE, 1, 1)], stop=stop)
+    assert isinstance(fatal, phonebook.Stopped) and results == []

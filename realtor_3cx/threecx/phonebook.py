@@ -88,7 +88,11 @@ class Result:
         return not self.error
 
 
-def apply(xapi, changes, *, threads=THREADS, delete_chunk=DELETE_CHUNK):
+class Stopped(Exception):
+    """The caller asked :func:`apply` to stop (its ``stop`` event is set)."""
+
+
+def apply(xapi, changes, *, threads=THREADS, delete_chunk=DELETE_CHUNK, stop=None):
     """Send ``changes`` to 3CX; returns ``(results, fatal)``.
 
     A refusal of one contact (400/422, or a 404 on a contact already gone) is that contact's
@@ -96,6 +100,8 @@ def apply(xapi, changes, *, threads=THREADS, delete_chunk=DELETE_CHUNK):
     again, a deletion of one already gone counts as done. Anything else (unreachable,
     refused credentials, no XAPI access, a server error) is ``fatal``: nothing more is sent,
     and the results of what was done before it are still returned, so they can be recorded.
+    Once ``stop`` (a :class:`threading.Event`) is set, no request starts and ``fatal`` is
+    :class:`Stopped`.
     """
     results = []
     fatal = None
@@ -103,6 +109,8 @@ def apply(xapi, changes, *, threads=THREADS, delete_chunk=DELETE_CHUNK):
     writes = [c for c in changes if c.kind != DELETE]
     for start in range(0, len(deletions), delete_chunk):
         chunk = deletions[start:start + delete_chunk]
+        if stop is not None and stop.is_set():
+            return results, Stopped()
         try:
             results.extend(_delete(xapi, chunk))
         except Exception as exc:  # noqa: BLE001 - handed back: the caller records and reports
@@ -111,7 +119,7 @@ def apply(xapi, changes, *, threads=THREADS, delete_chunk=DELETE_CHUNK):
         return results, None
     with concurrent.futures.ThreadPoolExecutor(max(1, threads),
                                                thread_name_prefix="3cx-phonebook") as pool:
-        pending = {pool.submit(_write, xapi, change): change for change in writes}
+        pending = {pool.submit(_write, xapi, change, stop): change for change in writes}
         for future in concurrent.futures.as_completed(pending):
             try:
                 results.append(future.result())
@@ -143,20 +151,23 @@ def _delete_one(xapi, change):
     try:
         xapi.delete_contact(change.contact_id)
     except NotFoundError:
-        pass  # gone already: what was wanted
+        _logger.debug("3CX contact %s was deleted already", change.contact_id)
     except InvalidRequestError as exc:
         return Result(change, change.contact_id, exc.reason or str(exc))
     return Result(change)
 
 
-def _write(xapi, change):
+def _write(xapi, change, stop=None):
+    if stop is not None and stop.is_set():
+        raise Stopped()
     try:
         if change.kind == UPDATE and change.contact_id:
             try:
                 xapi.update_contact(change.contact_id, change.body)
                 return Result(change, change.contact_id)
             except NotFoundError:
-                pass  # deleted in 3CX meanwhile: Odoo still wants it, so it is made again
+                # Deleted in 3CX meanwhile: Odoo still wants it, so it is made again.
+                _logger.info("3CX contact %s is gone: making it again", change.contact_id)
         created = xapi.create_contact(change.body)
         return Result(change, created["Id"])
     except InvalidRequestError as exc:  # a 404 on POST /Contacts is no contact's fault: fatal

@@ -51,7 +51,7 @@ class Phonebook:
                                  code="NotFound")
             return dict(row)
 
-    def create(self, body):
+    def add(self, body):
         values = _checked(body)
         contact = {name: None for name in FIELDS}
         contact.update(values)
@@ -138,7 +138,7 @@ def route(sim, request, key, op, body, context):
         if method == "GET":
             return 200, apply_query(book.rows(), request.query, context, keys=FIELDS)
         if method == "POST":
-            return 201, {"@odata.context": f"{context}/$entity", **book.create(body)}
+            return 201, {"@odata.context": f"{context}/$entity", **book.add(body)}
         return None
     if key and not op:
         contact_id = parse_key_segment(key)
