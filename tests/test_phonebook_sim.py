@@ -197,6 +197,9 @@ def test_a_fatal_refusal_stops_the_run_and_keeps_what_was_done(sim, client):
     results, fatal = phonebook.apply(xapi, creates[5:], threads=2)
     assert isinstance(fatal, ForbiddenError)
     assert len(results) < 35  # not everyone was tried after the refusal
+    # Named as the connection test names it (Odoo words the code on the server's form).
+    assert phonebook.problem(fatal).code == "no_xapi"
+    assert phonebook.problem(KeyError("x")).code == "unexpected"
     control(sim, "config", {"xapi_access": True})
     control(sim, "faults", {"http_errors": 1, "http_error_status": 503,
                             "http_error_path": "/xapi/v1/Contacts/Pbx.DeleteContactsById"})

@@ -32,9 +32,7 @@ import hashlib
 from odoo import _, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from ..threecx import client as threecx_client
 from ..threecx import phonebook
-from ..threecx.errors import ThreecxError
 
 FULL_PLAN_EVERY = datetime.timedelta(minutes=15)
 REFUSALS_SHOWN = 5
@@ -77,6 +75,7 @@ class ThreecxPhonebookStatus(models.Model):
     synced_at = fields.Datetime(readonly=True)
     summary = fields.Char(readonly=True)
     error = fields.Text(readonly=True)
+    stopped_error = fields.Text(readonly=True, help="Why the last run that asked 3CX stopped.")
     # The watermark of the last run that went to its end (see the module's docstring).
     fingerprint = fields.Char(readonly=True)
     planned_at = fields.Datetime(readonly=True)
@@ -345,16 +344,22 @@ class ThreecxServer(models.Model):
             status.requested = False
         return True, forced
 
-    def _phonebook_done(self, counts, fingerprint=None, fatal=None):
+    def _phonebook_done(self, counts, fingerprint=None, fatal=None, sent=True):
         """End a run: the form's summary (counts, what 3CX refused or why the run stopped, in
-        words) and, after a run that went to its end, the watermark of its plan."""
+        words) and, after a run that went to its end, the watermark of its plan.
+
+        :param fatal: what stopped the run, a :class:`~..threecx.client.Problem` (made by
+            the worker with ``threecx.phonebook.problem``: an exception would be of the
+            worker's import of the client, not of this one)
+        :param sent: whether the run asked 3CX anything: why an earlier run stopped is said
+            until a run that did reaches its end (one with nothing to send proves nothing).
+        """
         self.ensure_one()
-        fatal_message = ""
-        if isinstance(fatal, ThreecxError):
+        status = self._phonebook_status()
+        fatal_message = status.stopped_error if not sent else ""
+        if fatal is not None:
             # The connection test's words for the same failures (threecx_server.py).
-            fatal_message = self._problem_message(threecx_client._problem(fatal, xapi=True))
-        elif fatal is not None:
-            fatal_message = _("The phonebook sync failed: %(error)s", error=fatal)
+            fatal_message = self._problem_message(fatal)
         refused = self.env["threecx.phonebook.entry"].sudo().search(
             [("server_id", "=", self.id), ("error", "!=", False)], order="id"
         )
@@ -378,9 +383,10 @@ class ThreecxServer(models.Model):
             values = {"fingerprint": fingerprint, "planned_at": now}
         elif fatal is not None:
             values = {"fingerprint": False}  # plan it all again next time
-        self._phonebook_status().write(
+        status.write(
             {
                 **values,
+                "stopped_error": fatal_message or False,
                 "synced_at": now,
                 "summary": _(
                     "%(created)s added, %(updated)s changed, %(deleted)s removed, "

@@ -94,7 +94,9 @@ class TestPhonebook(Realtor3cxCase):
             return None
         results, fatal = phonebook.apply(self.pbx, changes, threads=threads)
         counts = server._phonebook_record(results)
-        server._phonebook_done(counts, fingerprint, fatal)
+        server._phonebook_done(counts, fingerprint,
+                               phonebook.problem(fatal) if fatal is not None else None,
+                               sent=bool(changes))
         return counts
 
     def changed(self):
@@ -231,6 +233,10 @@ class TestPhonebook(Realtor3cxCase):
         self.assertIn("Integrations > API", self.server.phonebook_error)
         # all planned again next time
         self.assertFalse(self.server._phonebook_status().fingerprint)
+        # A run with nothing to send still says it: nothing showed 3CX takes requests again.
+        self.server._phonebook_done({"created": 0, "updated": 0, "deleted": 0, "refused": 0},
+                                    "x", None, sent=False)
+        self.assertIn("Configuration API", self.server.phonebook_error)
         self.pbx.refuse_all = None
         self.run_sync()
         self.assertEqual(self.synced_names(), ["Olivia Own", "Sam Shared"])

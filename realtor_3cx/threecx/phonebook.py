@@ -25,7 +25,8 @@ import json
 import logging
 from dataclasses import dataclass
 
-from .errors import InvalidRequestError, NotFoundError
+from . import client
+from .errors import InvalidRequestError, NotFoundError, ThreecxError
 
 _logger = logging.getLogger(__name__)
 
@@ -173,3 +174,11 @@ def _write(xapi, change, stop=None):
     except InvalidRequestError as exc:  # a 404 on POST /Contacts is no contact's fault: fatal
         return Result(change, change.contact_id if change.kind == UPDATE else 0,
                       exc.reason or str(exc))
+
+
+def problem(exc):
+    """What stopped :func:`apply`, as the connection test names it (a :class:`~.client.Problem`
+    with a stable ``code``): Odoo words it the same way on the server's form."""
+    if isinstance(exc, ThreecxError):
+        return client._problem(exc, xapi=True)
+    return client.Problem(client.UNEXPECTED, f"{type(exc).__name__}: {exc}")

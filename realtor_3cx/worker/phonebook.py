@@ -140,7 +140,9 @@ class PhonebookSync:
         with odoo.cursor() as cr:
             # Held until the block commits: the transaction flushes only live environments.
             server = odoo.env(cr)["threecx.server"].browse(server_id)
-            server._phonebook_done(counts, fingerprint, fatal)
+            server._phonebook_done(counts, fingerprint,
+                                   phonebook.problem(fatal) if fatal is not None else None,
+                                   sent=bool(changes))
         _logger.info("worker: phonebook of 3CX server %s: %s added, %s changed, %s removed, "
                      "%s refused in %.1f s%s", server_id, counts["created"], counts["updated"],
                      counts["deleted"], counts["refused"], time.monotonic() - started,
