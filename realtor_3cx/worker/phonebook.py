@@ -76,6 +76,12 @@ class PhonebookSync:
                 row = cr.fetchone()
         except DB_ERRORS:
             return  # the database is away: the session says so; look again at the next poll
+        except psycopg2.Error as exc:
+            # New code on a database not upgraded yet (no status table): the calls go on.
+            _logger.warning("worker: phonebook of 3CX server %s not read: %s",
+                            self.session.server_id, str(exc).strip().splitlines()[0])
+            self.next_poll = now + self.config.phonebook_interval
+            return
         if not row or not row[0] or not (row[1] or now >= self.next_run):
             return
         self.next_run = now + self.config.phonebook_interval
