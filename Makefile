@@ -8,7 +8,7 @@ PYTHON ?= python3
 run:
 	exec $(PYTHON) tests/devenv.py run $(if $(DEMO_TRAFFIC),--demo-traffic '$(DEMO_TRAFFIC)') $(if $(SIM_PORT),--sim-port '$(SIM_PORT)')
 
-## Every test suite; the last line is `N passed, N failed`. T=<file or node id> runs one.
+## Every test suite; the last line is `N passed, N failed`. T=<file or node id> runs one (T="a b": several of one suite).
 test:
 	$(PYTHON) tests/devenv.py test $(if $(T),--target '$(T)')
 

@@ -206,6 +206,28 @@ def launch(playwright, *args):
     return browser
 
 
+@contextlib.contextmanager
+def signed_in(browser, url, login_name, logs=None, *, systray=True, **context_args):
+    """A page of a new context of ``browser``, signed in as ``login_name``; with ``systray``
+    it waits for the telephony systray (the call service has started). On the way out the last
+    screen is saved in ``logs`` (printed, shown by pytest when the test failed) and the context
+    is closed."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, **context_args)
+    try:
+        page = context.new_page()
+        login(page, url, login_name)
+        if systray:
+            page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+        yield page
+    finally:
+        if logs is not None:
+            for each in context.pages:
+                last = Path(logs) / f"last-{time.monotonic_ns()}.png"
+                each.screenshot(path=str(last))
+                print("last screen:", last, "url:", each.url)
+        context.close()
+
+
 def login(page, url, login_name, password=PASSWORD):
     page.goto(f"{url}/web/login")
     page.fill("input[name=login]", login_name)

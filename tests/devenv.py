@@ -5,10 +5,10 @@
 
 What
     Every set-up step a new machine needs, done in order and reused when already done:
-    a Python virtualenv with ``requirements.txt`` (``.venv``), Odoo 18.0, Chromium and Debian's
-    nginx-light (tests only), a private PostgreSQL cluster under ``.data/`` (unless ``odoo.conf``
-    or ``PGHOST`` points at a server), a database with realtor_3cx installed, then Odoo itself or
-    the test suites.
+    a Python virtualenv with ``requirements.txt`` and ``requirements-transcribe.txt`` (``.venv``),
+    Odoo 18.0, Chromium, Debian's nginx-light, espeak-ng and sox (tests only), a private
+    PostgreSQL cluster under ``.data/`` (unless ``odoo.conf`` or ``PGHOST`` points at a server),
+    a database with realtor_3cx installed, then Odoo itself or the test suites.
 
 How it works
     It uses only the standard library because it runs under the system ``python3`` before the
@@ -53,7 +53,9 @@ VENV = ROOT / ".venv"
 ADDON = "realtor_3cx"
 RUN_DB = "realtor_3cx"
 # Benchmarks of plain-Python code: no database to prepare.
-NO_DATABASE_BENCHMARKS = {"client", "webrtc"}
+NO_DATABASE_BENCHMARKS = {"client", "webrtc", "transcribe"}
+# Optional for a user (the worker's local transcription), installed here for tests and benchmarks.
+TRANSCRIBE_REQUIREMENTS = "requirements-transcribe.txt"
 # The demo database's 3CX server points here (realtor_3cx/demo/realtor_3cx_demo.xml).
 SIM_PORT = 5001
 ODOO_GIT = "https://github.com/odoo/odoo.git"
@@ -143,7 +145,7 @@ def ensure_venv():
             "run with python3.11 (`make PYTHON=python3.11 ...`)"
         )
     stamp = VENV / ".requirements.sha256"
-    wanted = digest(ROOT / "requirements.txt")
+    wanted = digest(ROOT / "requirements.txt", ROOT / TRANSCRIBE_REQUIREMENTS)
     if venv_python().exists() and stamp.exists() and stamp.read_text() == wanted:
         return
     if not venv_python().exists():
@@ -156,6 +158,9 @@ def ensure_venv():
     say("installing requirements.txt into .venv (about a minute the first time)")
     pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check"]
     sh([*pip, "install", "-q", "-r", str(ROOT / "requirements.txt")])
+    # The worker's optional local speech to text: the tests and the benchmark use it.
+    say(f"installing {TRANSCRIBE_REQUIREMENTS} into .venv (the speech-to-text engine, 160 MB)")
+    sh([*pip, "install", "-q", "--require-hashes", "-r", str(ROOT / TRANSCRIBE_REQUIREMENTS)])
     sh([*pip, "check"], quiet=True)
     stamp.write_text(wanted)
 
@@ -316,6 +321,16 @@ def ensure_nginx():
             "`sudo apt-get install -y nginx-light`"
         )
     return "/usr/sbin/nginx"
+
+
+def ensure_speech_tools():
+    """Debian's espeak-ng and sox: the transcription test and benchmark speak known text into
+    8 kHz phone audio (tests/benchmarks/transcribe.py)."""
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        apt_install("espeak-ng", "sox")
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        raise SetupError("espeak-ng or sox is still missing after apt-get: install them with "
+                         "`sudo apt-get install -y espeak-ng sox`")
 
 
 PRETTIER = "prettier@2.8.8"  # the major version Odoo 18's own JS tooling formats with
@@ -834,6 +849,7 @@ def cmd_test(args):
     src = ensure_odoo()
     chromium = ensure_chromium()
     nginx = ensure_nginx()
+    ensure_speech_tools()
     prettier = ensure_prettier()
     ensure_compose()
     conf = read_conf()
@@ -861,7 +877,9 @@ def cmd_test(args):
         test_mode.write(f)
     pytest_conf.chmod(0o600)
     suites = []
-    target = args.target
+    # T="a.py b.py" runs several targets of one suite on one database.
+    targets = (args.target or "").split()
+    target = targets[0] if targets else None
     if not target or target.startswith(ADDON):
         suites.append(
             (
@@ -874,12 +892,12 @@ def cmd_test(args):
                     "--odoo-http",
                     "--odoo-log-level",
                     "warn",
-                    target or f"{ADDON}/tests",
+                    *(targets or [f"{ADDON}/tests"]),
                 ],
             )
         )
     if not target or not target.startswith(ADDON):
-        suites.append(("project (tests/)", ["-p", "no:odoo", target or "tests"]))
+        suites.append(("project (tests/)", ["-p", "no:odoo", *(targets or ["tests"])]))
     env = dict(
         os.environ,
         REALTOR_3CX_TEST_ODOO_CONF=str(conf_path),
@@ -952,6 +970,8 @@ def cmd_bench(args):
     """Benchmarks on their own database in the private cluster, created afresh each run so
     that every figure is measured on exactly the data it names."""
     ensure_venv()
+    if args.only in ("", "transcribe"):
+        ensure_speech_tools()
     if args.only in NO_DATABASE_BENCHMARKS:
         cmd = [str(venv_python()), "-m", "tests.benchmarks", "--only", args.only]
         return subprocess.run(cmd, cwd=ROOT).returncode
@@ -1049,7 +1069,7 @@ def main(argv=None):
     test.add_argument(
         "--target",
         default=os.environ.get("T") or "",
-        help="one test file or node id (realtor_3cx/... or tests/...)",
+        help="test files or node ids of one suite, space-separated (realtor_3cx/... or tests/...)",
     )
     test.add_argument(
         "--keep", action="store_true", help="keep the database and cluster afterwards"

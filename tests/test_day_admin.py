@@ -15,7 +15,7 @@ import os
 import time
 
 import pytest
-from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, odoo_server, signed_in
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import QUIRKS, OdooDb, Worker
@@ -56,7 +56,7 @@ def world(tmp_path_factory):
             with odoo_server(db.conf, db.db, logs / "odoo.log") as url, sync_playwright() as pw:
                 browser = launch(pw)
                 world = {"db": db, "sim": sim, "url": url, "browser": browser, "worker": worker,
-                         **ids}
+                         "logs": logs, **ids}
                 wait_for(lambda: server_state(world)["connection_state"] == "connected",
                          "the worker to connect", timeout=30)
                 yield world
@@ -74,14 +74,13 @@ def server_state(world):
 
 @pytest.fixture
 def admin_page(world):
-    context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    login(page, world["url"], world["admin"])
-    page.goto(f"{world['url']}/odoo/action-realtor_3cx.threecx_server_action/{world['server']}")
-    expect(page.locator(".o_form_view .o_field_widget[name=name] input")).to_have_value(
-        "Admin's PBX", timeout=30000)
-    yield page
-    context.close()
+    with signed_in(world["browser"], world["url"], world["admin"], world["logs"],
+                   systray=False) as page:
+        page.goto(
+            f"{world['url']}/odoo/action-realtor_3cx.threecx_server_action/{world['server']}")
+        expect(page.locator(".o_form_view .o_field_widget[name=name] input")).to_have_value(
+            "Admin's PBX", timeout=30000)
+        yield page
 
 
 def stats(world):

@@ -12,7 +12,7 @@ import os
 import time
 
 import pytest
-from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, odoo_server, signed_in
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -75,7 +75,7 @@ def world(tmp_path_factory):
                 warm_up(browser, url, ids["realtor"])
                 wait_for(lambda: db.do(lambda env: env["threecx.server"].browse(
                     ids["server"]).connection_state) == "connected", "the worker", timeout=30)
-                yield {"db": db, "sim": sim, "url": url, "browser": browser, **ids}
+                yield {"db": db, "sim": sim, "url": url, "browser": browser, "logs": logs, **ids}
                 browser.close()
         finally:
             worker.stop()
@@ -96,13 +96,9 @@ def warm_up(browser, url, login_name):
 
 @pytest.fixture
 def realtor(world):
-    context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    login(page, world["url"], world["realtor"])
-    page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    yield page
-    context.close()
+    with signed_in(world["browser"], world["url"], world["realtor"], world["logs"]) as page:
+        yield page
 
 
 def shot(page, n, what):

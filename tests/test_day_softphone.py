@@ -101,6 +101,12 @@ def test_a_browser_call_survives_a_reload_and_a_second_tab_switches_here(world, 
         callid = call_from_softphone(page, sim, number)
         page.wait_for_selector("audio.o_realtor_3cx_softphone_audio", state="attached")
         assert page.evaluate(HEAR_TONE), "no tone before the reload"
+        # Placed from the route point's first device (3CX's own apps call so), and the tone
+        # went through it both ways: the far end echoes what the browser's microphone sends.
+        [device] = sim.simulator.pbx.dns["900"].devices
+        truth = control(sim, f"calls/{callid}", method="GET")
+        assert (truth["caller"], truth["makecall_form"], truth["makecall_device"]) == (
+            "900", "device", device)
         assert sessions(world, callid) == [("answered", "", False)]
         first = session_ids(world, callid)[0]
 

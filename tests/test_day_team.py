@@ -11,10 +11,11 @@ Calls, and under the team in the manager's dashboard. The database is checked af
 each screen is saved to docs/screenshots/day/team_<n>_<what>.png.
 """
 
+import contextlib
 import os
 
 import pytest
-from browser_env import DAY_SHOTS, PASSWORD, launch, login, odoo_server
+from browser_env import DAY_SHOTS, PASSWORD, launch, odoo_server, signed_in
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -68,7 +69,7 @@ def world(tmp_path_factory):
                     [("server_id", "=", ids["server"]), ("kind", "!=", False)])) == 2,
                     "the worker to read the teams from 3CX", timeout=30)
                 SHOTS.mkdir(parents=True, exist_ok=True)
-                yield {"db": db, "sim": sim, "url": url, "browser": browser, **ids}
+                yield {"db": db, "sim": sim, "url": url, "browser": browser, "logs": logs, **ids}
                 browser.close()
         finally:
             worker.stop()
@@ -77,16 +78,10 @@ def world(tmp_path_factory):
 @pytest.fixture
 def screens(world):
     """Riley's and Robin's pages, each in a browser context of its own, logged in."""
-    pages = {}
-    for who in ("riley", "robin"):
-        context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        login(page, world["url"], world["logins"][who])
-        page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
-        pages[who] = page
-    yield pages
-    for page in pages.values():
-        page.context.close()
+    with contextlib.ExitStack() as stack:
+        yield {who: stack.enter_context(signed_in(world["browser"], world["url"],
+                                                  world["logins"][who], world["logs"]))
+               for who in ("riley", "robin")}
 
 
 def call_row(world, callid):
@@ -192,10 +187,8 @@ def test_a_missed_team_call_is_the_teams_in_missed_calls_and_the_dashboard(world
         expect(team_row).to_be_visible(timeout=15000)
         shot(page, n, f"missed_calls_{who}")
     # The manager's dashboard, grouped by team: a row for the team.
-    context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    try:
-        login(page, world["url"], world["logins"]["manager"])
+    with signed_in(world["browser"], world["url"], world["logins"]["manager"], world["logs"],
+                   systray=False) as page:
         page.goto(f"{world['url']}/odoo/action-realtor_3cx.threecx_call_report_action")
         page.locator(".o_searchview_dropdown_toggler").click()
         page.locator(".o_group_by_menu .o-dropdown-item", has_text="Team").click()
@@ -204,8 +197,6 @@ def test_a_missed_team_call_is_the_teams_in_missed_calls_and_the_dashboard(world
         expect(header.first).to_be_visible(timeout=15000)
         page.keyboard.press("Escape")
         shot(page, 9, "dashboard_by_team_manager")
-    finally:
-        context.close()
     # Riley calls the caller back from Missed Calls' number: the team's call is Riley's now.
     world["db"].do(lambda env: env["threecx.call"].create({
         "server_id": world["server"], "call_id": f"back-{call['callid']}",

@@ -19,7 +19,7 @@ from unittest import mock
 
 import pytest
 import requests
-from browser_env import PASSWORD, launch, login, odoo_server
+from browser_env import PASSWORD, launch, odoo_server, signed_in
 from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
@@ -110,15 +110,8 @@ def running_worker(world, name):
 
 @pytest.fixture
 def page(world):
-    context = world["browser"].new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    login(page, world["url"], world["realtor"])
-    page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
-    yield page
-    last = world["logs"] / f"last-{time.monotonic_ns()}.png"
-    page.screenshot(path=str(last))
-    print("last screen:", last, "url:", page.url)
-    context.close()
+    with signed_in(world["browser"], world["url"], world["realtor"], world["logs"]) as page:
+        yield page
 
 
 def click_to_call(world, page, partner_id):

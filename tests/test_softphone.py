@@ -176,10 +176,59 @@ def test_a_browser_call_carries_audio_both_ways_and_hangs_up_from_the_browser(wo
                     ["ended_at"] and control(sim, f"calls/{session['call_id']}", method="GET"),
                     "the hang-up to reach 3CX")
     assert (call["caller"], call["callee"], call["result"]) == ("900", DESTINATION, "answered")
+    # Placed from the route point's first device, as 3CX's own apps call from a route point.
+    [device] = sim.simulator.pbx.dns["900"].devices
+    assert (call["makecall_form"], call["makecall_device"]) == ("device", device)
     record = wait_for(lambda: db.calls(world["server"]).get(session["call_id"], {}).get(
         "state") == "completed" and db.calls(world["server"])[session["call_id"]],
         "the call record")
     assert record["user_id"][0] == world["user"]  # the realtor, not the route point
+
+
+def test_a_refused_device_path_falls_back_to_the_route_points_dn(world):
+    """3CX refusing the call from the route point's device (422 here, injected on that path):
+    the worker places it from the route point's DN instead, says so in its log, and the call
+    carries audio both ways all the same."""
+    sim = world["sim"]
+    control(sim, "faults", {"http_errors": 1, "http_error_status": 422,
+                            "http_error_path": "/callcontrol/900/devices/"})
+
+    async def scenario():
+        browser, mic, received, stop, result = await browser_call(world)
+        assert result["ok"], result
+        await answered(world, browser, received, result)
+        heard = await hears_tone(mic, received)
+        await asyncio.to_thread(rpc, world, "/realtor_3cx/softphone/hangup",
+                                session_id=result["session_id"])
+        stop.set()
+        await browser.close()
+        return result, heard
+
+    result, heard = asyncio.run(scenario())
+    assert heard, "the tone did not come back on the call placed from the DN"
+    call = control(sim, f"calls/{result['call_id']}", method="GET")
+    assert (call["caller"], call["makecall_form"], call["makecall_device"]) == ("900", "dn", "")
+    assert "did not place the call from DN 900's device (injected failure): placing it from " \
+        "the DN itself" in world["worker"].output()
+
+
+def test_a_call_3cx_will_not_place_says_why(world):
+    """3CX refusing the route point's call outright (finalstatus Failed, no participant): the
+    page is told 3CX's reasontext, and nothing was placed."""
+    refused = "+15550108702"
+    control(world["sim"], "scripts", {"destination": refused, "refuse": "No free lines"})
+    calls = len(control(world["sim"], "calls", method="GET"))
+
+    async def scenario():
+        browser, _mic, _received, stop, result = await browser_call(world, refused)
+        stop.set()
+        await browser.close()
+        return result
+
+    result = asyncio.run(scenario())
+    assert not result["ok"] and result["call_id"] is False, result
+    assert result["message"] == "3CX could not connect the call: No free lines", result
+    assert len(control(world["sim"], "calls", method="GET")) == calls
 
 
 def test_the_far_end_hanging_up_ends_the_browser_call(world):

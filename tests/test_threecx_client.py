@@ -223,6 +223,87 @@ def test_stale_device_and_bad_destination(sim, client):
     assert exc.value.status == 422
 
 
+def test_route_point_and_queue_have_devices_and_call_from_them(sim, client):
+    """As in 3CX: their devices are listed everywhere an extension's are, and a call placed from
+    the first one starts as the DN's own Dialing leg, Connected once the far end answers."""
+    snapshot = {dn.dn: dn for dn in client.callcontrol.snapshot()}
+    for dn in ("900", "800"):
+        [device] = snapshot[dn].devices
+        assert ";" in device.device_id and "@" in device.device_id  # opaque, percent-encoded
+        assert client.callcontrol.devices(dn) == [device]
+        assert client.callcontrol.device(dn, device.device_id) == device
+        assert client.callcontrol.dn(dn).devices == (device,)
+        result = client.callcontrol.makecall(dn, "+15550102031", device_id=device.device_id)
+        leg = result.participant
+        assert (leg.dn, leg.status, leg.device_id, leg.party_caller_id) == (
+            dn, "Dialing", device.device_id, "+15550102031")
+        wait_for(lambda dn=dn, leg=leg: client.callcontrol.participant(
+            dn, leg.id).status == "Connected", "the far end to answer")
+        call = truth(sim, leg.callid)
+        assert (call["caller"], call["makecall_form"], call["makecall_device"]) == (
+            dn, "device", device.device_id)
+        client.callcontrol.drop(dn, leg.id)
+        with pytest.raises(NotFoundError):
+            client.callcontrol.participant(dn, leg.id)
+    # The DN form still works, and says so in the ground truth.
+    leg = client.callcontrol.makecall("900", "+15550102032").participant
+    assert truth(sim, leg.callid)["makecall_form"] == "dn"
+    # A stale device is 404; a call 3CX refuses is finalstatus Failed with its reasontext.
+    old = snapshot["900"].devices[0].device_id
+    control(sim, "dns/900/reregister")
+    with pytest.raises(NotFoundError, match="not found on DN 900"):
+        client.callcontrol.makecall("900", "+15550102033", device_id=old)
+    control(sim, "scripts", {"destination": "+15550102034", "refuse": "No free lines"})
+    with pytest.raises(ActionFailed, match="No free lines") as exc:
+        client.callcontrol.makecall("800", "+15550102034",
+                                    device_id=client.callcontrol.devices("800")[0].device_id)
+    assert exc.value.final_status == FinalStatus.FAILED
+
+
+def test_makecall_from_device_keeps_the_id_and_follows_a_re_registration(sim, client, caplog):
+    caplog.set_level(logging.WARNING, logger="realtor_3cx.threecx.rest")
+    first = client.callcontrol.makecall_from_device("900", "+15550102041").participant
+    [device] = client.callcontrol.devices("900")
+    assert first.device_id == device.device_id
+    reads = control(sim, "stats", method="GET")["requests"]
+    second = client.callcontrol.makecall_from_device("900", "+15550102042").participant
+    assert control(sim, "stats", method="GET")["requests"] == reads + 1  # the makecall
+    [new] = control(sim, "dns/900/reregister")["devices"]
+    third = client.callcontrol.makecall_from_device("900", "+15550102043").participant
+    assert third.device_id == new != device.device_id
+    assert [(truth(sim, leg.callid)["makecall_form"], truth(sim, leg.callid)["makecall_device"])
+            for leg in (first, second, third)] == [("device", device.device_id)] * 2 + [
+        ("device", new)]
+    assert "DN itself" not in caplog.text
+
+
+@pytest.mark.parametrize("status", [404, 422])
+def test_makecall_from_device_falls_back_to_the_dn_form_when_refused(sim, client, caplog,
+                                                                      status):
+    caplog.set_level(logging.WARNING, logger="realtor_3cx.threecx.rest")
+    control(sim, "faults", {"http_errors": 1, "http_error_status": status,
+                            "http_error_path": "/callcontrol/900/devices/"})
+    leg = client.callcontrol.makecall_from_device("900", "+15550102051").participant
+    assert (leg.dn, leg.status) == ("900", "Dialing")
+    call = truth(sim, leg.callid)
+    assert (call["makecall_form"], call["makecall_device"]) == ("dn", "")
+    assert "did not place the call from DN 900's device (injected failure)" in caplog.text
+    # The next call goes through the device again.
+    leg = client.callcontrol.makecall_from_device("900", "+15550102052").participant
+    assert truth(sim, leg.callid)["makecall_form"] == "device"
+
+
+def test_makecall_from_device_without_devices_uses_the_dn_form(sim, client, caplog):
+    caplog.set_level(logging.WARNING, logger="realtor_3cx.threecx.rest")
+    control(sim, "dns", {"number": "801", "type": "Wqueue", "devices": 0})
+    assert client.callcontrol.devices("801") == []
+    leg = client.callcontrol.makecall_from_device("801", "+15550102061").participant
+    assert truth(sim, leg.callid)["makecall_form"] == "dn"
+    assert "(it lists no device)" in caplog.text
+    with pytest.raises(InvalidRequestError, match="destination is required"):
+        client.callcontrol.makecall_from_device("900", " ")
+
+
 def test_inbound_ringing_answer_and_drop(sim, client):
     callid, legs = ringing_inbound(sim)
     leg = client.callcontrol.participant("100", legs[0]["id"])

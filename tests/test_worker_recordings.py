@@ -5,7 +5,9 @@
 A real worker process, a real database and the simulator. The audio on each call is checked
 against what the simulator recorded (its ground truth: talk time, message length), and every
 failure the download meets (a 404 while 3CX writes the file, a cut connection, a body that is
-no audio, a worker killed while waiting) costs a retry, never the recording.
+no audio, a worker killed while waiting) costs a retry, never the recording. Then 3CX's
+transcript, summary and sentiment of each recording land on the call, as 3CX makes them by
+itself or when a realtor asks for one from the call.
 """
 
 import base64
@@ -204,3 +206,83 @@ def test_a_waiting_recording_survives_a_killed_worker(db, people, pbx, tmp_path)
         assert "recording of call %s stored" % callid in second.output()
     finally:
         second.stop()
+
+
+# -- transcripts --------------------------------------------------------------------------
+
+SAID = "Realtor: Hello Rita.\nCaller: Hi, is the house on Oak Lane still for sale?"
+SUMMARY = "Rita asked whether the Oak Lane house is still for sale."
+
+
+def transcript(db, pbx, callid, state="done", timeout=60):
+    """The call's transcript fields once ``transcript_state`` is ``state``."""
+    def read(env):
+        call = env["threecx.call"].search([("server_id", "=", pbx.server_id),
+                                           ("call_id", "=", str(callid))])
+        if call.transcript_state != state:
+            return None
+        return {
+            "text": call.transcript, "summary": call.transcript_summary,
+            "sentiment": call.sentiment_score, "source": call.transcript_source,
+            "error": call.transcript_error, "ask": call.transcript_ask, "id": call.id,
+            "on_contact": [m.body for m in call.partner_id.message_ids
+                           if m == call.transcript_message_id],
+        }
+
+    return wait_for(lambda: db.do(read), f"the transcript of call {callid} ({state})",
+                    timeout=timeout)
+
+
+def test_a_transcript_3cx_makes_lands_on_the_call_and_its_summary_on_the_contact(
+        db, people, pbx, worker):
+    # 3CX transcribes every recording by itself, 40 s of PBX time (2 s) after writing it.
+    control(pbx, "config", {"transcription": "auto", "transcribe_delay": 40.0})
+    callid = answered_call(db, pbx)
+    control(pbx, "transcripts", {"callid": callid, "text": SAID, "summary": SUMMARY,
+                                 "sentiment": 7})
+    recording(db, pbx, callid)
+    got = transcript(db, pbx, callid)
+    assert (got["text"], got["summary"], got["sentiment"], got["source"], got["error"]) == (
+        SAID, SUMMARY, 7, "threecx", False)
+    assert len(got["on_contact"]) == 1 and SUMMARY in got["on_contact"][0]
+    assert "transcript of call %s stored" % callid in worker.output()
+
+
+def test_request_transcription_asks_3cx_and_the_transcript_lands_later(
+        db, people, pbx, worker):
+    # 3CX transcribes only what it is asked to; this server does not wait for 3CX's
+    # transcripts by itself, so the realtor asks from the call.
+    control(pbx, "config", {"transcription": "request", "transcribe_delay": 20.0})
+    db.do(lambda env: env["threecx.server"].browse(pbx.server_id).write(
+        {"transcripts_from_3cx": False}))
+    callid = answered_call(db, pbx)
+    rec = recording(db, pbx, callid)
+    assert transcript(db, pbx, callid, state="none")["text"] is False
+
+    def press(env):
+        realtor = env["res.users"].browse(people["users"][0])
+        env["threecx.call"].browse(rec["id"]).with_user(realtor).action_request_transcription()
+
+    db.do(press)  # the HTTP request only queues it: nothing here talks to 3CX
+    wait_for(lambda: "was asked to transcribe" in worker.output(), "the request to 3CX")
+    got = transcript(db, pbx, callid)
+    # The simulator's own recording audio, transcribed as 3CX's engine "hears" it.
+    assert got["text"].startswith("Agent:") and "viewing" in got["summary"]
+    assert (got["sentiment"], got["source"], got["ask"]) == (8, "threecx", False)
+    assert got["on_contact"] and "viewing" in got["on_contact"][0]
+
+
+def test_without_3cx_transcription_the_call_says_why_there_is_no_transcript(
+        db, people, pbx, worker):
+    callid = answered_call(db, pbx)  # 3CX's transcription is off, as by default
+    recording(db, pbx, callid)
+    quiet = transcript(db, pbx, callid, state="none")
+    assert "transcription is off" in quiet["error"]
+
+    def press(env):
+        realtor = env["res.users"].browse(people["users"][0])
+        env["threecx.call"].browse(quiet["id"]).with_user(realtor).action_request_transcription()
+
+    db.do(press)
+    failed = transcript(db, pbx, callid, state="failed")
+    assert "transcription is off" in failed["error"] and failed["text"] is False

@@ -393,6 +393,19 @@ def test_odata_engine_output_is_what_3cx_declares():
     validate_response("get", "/CallHistoryView", body, strict=True)
 
 
+def test_action_request_bodies_are_checked_too():
+    # TranscribeRecordings: the call form's "Request transcription" (worker/recordings.py).
+    path = "/Recordings/Pbx.TranscribeRecordings"
+    validate_request("post", path, {"ids": [3, 4]}, strict=True)
+    assert "$.ids[0]" in failure(validate_request, "post", path, {"ids": ["3"]})
+    assert "'recIds' is not declared" in failure(validate_request, "post", path,
+                                                  {"recIds": [3]}, strict=True)
+    with pytest.raises(LookupError, match="no application/json request body"):
+        request_schema("get", "/Recordings")
+    with pytest.raises(LookupError, match="No POST /Recordings in"):
+        request_schema("post", "/Recordings")
+
+
 CONTACT = {"Id": 7, "FirstName": "Ann O'Neil", "LastName": "", "CompanyName": "Acme Realty",
            "Business": "+12125550101", "PhoneNumber": None, "Email": "ann@example.com",
            "ContactType": "3CX"}
@@ -416,7 +429,7 @@ def test_contacts_bodies_both_ways():
     assert "$.ids[0]" in message
     message = failure(validate_schema, CONTACT | {"ContactType": "Odoo"}, "Pbx.Contact")
     assert "$.ContactType" in message and "is not one of" in message
-    with pytest.raises(LookupError, match="takes no application/json body"):
+    with pytest.raises(LookupError, match="no application/json request body"):
         request_schema("delete", "/Contacts({Id})")
     with pytest.raises(LookupError, match="No PUT"):
         request_schema("put", "/Contacts({Id})")

@@ -118,8 +118,7 @@ def _registry():
 
 @functools.cache
 def _validator(openapi_schema_key):
-    """The validator of ``("ref", schema name)``, ``("request", method, path)`` or
-    ``("response", method, path, status)``."""
+    """The validator of ``("ref", schema name)`` or ``("response", method, path, status)``."""
     if openapi_schema_key[0] == "ref":
         schema = {"$ref": _BASE_URI + _SCHEMAS + openapi_schema_key[1]}
     elif openapi_schema_key[0] == "request":
@@ -129,13 +128,7 @@ def _validator(openapi_schema_key):
     return Draft202012Validator(schema, registry=_registry())
 
 
-def response_schema(method, path_template, status=200):
-    """The OpenAPI schema of an operation's ``application/json`` response.
-
-    :param path_template: a key of the spec's ``paths``, such as ``/Users({Id})``.
-    :param status: the HTTP status; 4xx and 5xx fall back to the ``default`` (error) response.
-    :raises LookupError: when the spec has no such operation or JSON response.
-    """
+def _operation(method, path_template):
     paths = load_spec()["paths"]
     key = path_template if path_template.startswith("/") else "/" + path_template
     if key not in paths:
@@ -144,6 +137,30 @@ def response_schema(method, path_template, status=200):
     operation = paths[key].get(method.lower())
     if operation is None:
         raise LookupError(f"No {method.upper()} {key} in the XAPI spec")
+    return key, operation
+
+
+def request_schema(method, path_template):
+    """The OpenAPI schema of an operation's ``application/json`` request body (an action's
+    parameters, such as ``TranscribeRecordings``'s ``{"ids": [...]}``).
+
+    :raises LookupError: when the spec has no such operation or JSON request body.
+    """
+    key, operation = _operation(method, path_template)
+    content = _resolve(operation.get("requestBody", {})).get("content", {})
+    if "application/json" not in content:
+        raise LookupError(f"{method.upper()} {key} has no application/json request body")
+    return content["application/json"]["schema"]
+
+
+def response_schema(method, path_template, status=200):
+    """The OpenAPI schema of an operation's ``application/json`` response.
+
+    :param path_template: a key of the spec's ``paths``, such as ``/Users({Id})``.
+    :param status: the HTTP status; 4xx and 5xx fall back to the ``default`` (error) response.
+    :raises LookupError: when the spec has no such operation or JSON response.
+    """
+    key, operation = _operation(method, path_template)
     responses = operation["responses"]
     response = responses.get(str(status))
     if response is None and int(status) >= 400:
@@ -154,26 +171,6 @@ def response_schema(method, path_template, status=200):
     content = response.get("content", {}).get("application/json")
     if content is None:
         raise LookupError(f"{method.upper()} {key} {status} has no application/json body")
-    return content["schema"]
-
-
-def request_schema(method, path_template):
-    """The OpenAPI schema of an operation's ``application/json`` request body.
-
-    :raises LookupError: when the spec has no such operation or it takes no JSON body.
-    """
-    paths = load_spec()["paths"]
-    key = path_template if path_template.startswith("/") else "/" + path_template
-    if key not in paths:
-        close = difflib.get_close_matches(key, paths, n=3, cutoff=0.5)
-        raise LookupError(f"No path {key!r} in the XAPI spec (close: {close}; {_NOT_EXTRACTED})")
-    operation = paths[key].get(method.lower())
-    if operation is None:
-        raise LookupError(f"No {method.upper()} {key} in the XAPI spec")
-    body = _resolve(operation.get("requestBody") or {})
-    content = body.get("content", {}).get("application/json")
-    if content is None:
-        raise LookupError(f"{method.upper()} {key} takes no application/json body")
     return content["schema"]
 
 
@@ -300,13 +297,8 @@ def validate_response(method, path_template, body, status=200, *, strict=False):
 
 
 def validate_request(method, path_template, body, *, strict=False):
-    """Assert that ``body`` is a request body the spec accepts for ``method path_template``
-    (what the client sends: ``POST /Contacts``, ``PATCH /Contacts({Id})`` ...).
-
-    :raises AssertionError: listing the first violations with their JSON paths.
-    :raises LookupError: when the spec has no such operation or it takes no JSON body.
-    """
-    key = ("request", method.lower(), path_template)
-    validator = _validator(key)
-    _check(body, validator, request_schema(*key[1:]), f"{method.upper()} {path_template} body",
-           strict)
+    """Assert that ``body`` is a request body the spec lets a client send to ``method
+    path_template``; the other arguments and errors are :func:`validate_response`'s."""
+    validator = _validator(("request", method.lower(), path_template))
+    label = f"{method.upper()} {path_template} request"
+    _check(body, validator, request_schema(method, path_template), label, strict)

@@ -40,6 +40,7 @@ class ThreecxCall(models.Model):
         "threecx.call.lead.mixin",  # threecx_call_lead.py: speed to lead, listing lines
         "threecx.call.identity.mixin",  # threecx_call_identity.py: pick, create, listing line
         "threecx.call.recording.mixin",  # threecx_recording.py: recordings and voicemails
+        "threecx.call.transcript.mixin",  # threecx_recording.py: their transcripts
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
         "threecx.call.outcome.mixin",  # threecx_call_outcome.py: the calls awaiting an outcome

@@ -14,6 +14,12 @@ The audio is an ``ir.attachment`` of the call (``res_model = threecx.call``), so
 follows the call's record rules: the call's realtor and telephony managers. It is announced in
 the call's own chatter only, never in the contact's or the property's, whose readers may not
 read the call.
+
+A fetched recording's transcript, summary and sentiment (3CX's, read by the same worker job
+on the same retry schedule; or one made on this machine) are fields of the call, so exactly
+the readers of the call, who are the readers of its audio, read them; they go when the audio
+goes (consent refused, retention). Only the summary, a line a realtor would write in the
+notes, is posted on the contact's chatter, and that message goes with the transcript too.
 """
 
 import datetime
@@ -24,6 +30,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
+from odoo.tools import plaintext2html
 
 from ..tools.audio import EXTENSIONS as AUDIO_EXTENSIONS
 from ..tools.audio import audio_mimetype
@@ -37,6 +44,13 @@ RECORDING_STATES = [
     ("failed", "Failed"),
     ("deleted", "Deleted"),
 ]
+TRANSCRIPT_STATES = [
+    ("none", "None"),
+    ("requested", "Waiting for 3CX"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+]
+TRANSCRIPT_SOURCES = [("threecx", "3CX"), ("local", "This machine")]
 CONSENT_STATES = [
     ("unknown", "Unknown"),
     ("announced", "Announced"),
@@ -65,6 +79,13 @@ class ThreecxServerRecordingMixin(models.AbstractModel):
         "Keep recordings (days)",
         default=0,
         help="Recordings of calls older than this are deleted every night. 0 keeps them.",
+    )
+    transcripts_from_3cx = fields.Boolean(
+        "Read 3CX's transcripts",
+        default=True,
+        help="Once a recording (or voicemail) is fetched, read the transcript, summary and "
+        "sentiment 3CX makes of it (3CX transcribes when its transcription is on, in 3CX). "
+        "A realtor can also ask 3CX to transcribe a recording from the call.",
     )
     retention_includes_voicemail = fields.Boolean(
         "Delete voicemails too",
@@ -225,6 +246,8 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
         )
         if voicemail:
             self._voicemail_call_back()
+        if self.server_id.transcripts_from_3cx:
+            self._transcript_wait(ask=False)
         return attachment
 
     def _voicemail_call_back(self):
@@ -282,6 +305,7 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
         # sudo: a realtor refusing consent on their own call may not unlink attachments
         # in general; this is exactly the call's own audio.
         calls.sudo().recording_attachment_id.unlink()
+        calls.sudo()._transcript_delete(why)
         calls.sudo().write(
             {
                 "recording_state": "deleted",
@@ -322,3 +346,177 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
                     len(calls),
                     server.id,
                 )
+
+
+class ThreecxCallTranscriptMixin(models.AbstractModel):
+    """A recorded call's transcript, summary and sentiment (composed on ``threecx.call``).
+
+    ``transcript_state``: none (nothing asked), requested (the worker reads 3CX's transcript on
+    the recordings' retry schedule, after asking 3CX for one when ``transcript_ask``), done,
+    failed (``transcript_error`` says why). The worker's side is ``worker/recordings.py``.
+    """
+
+    _name = "threecx.call.transcript.mixin"
+    _description = "Phone Call: transcript"
+
+    # A trigram index keeps a word search in the Calls list fast with a million transcripts.
+    transcript = fields.Text(readonly=True, copy=False, index="trigram")
+    transcript_summary = fields.Text("Call summary", readonly=True, copy=False)
+    sentiment_score = fields.Integer(
+        "Sentiment",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        help="The caller's sentiment as 3CX scores it (higher is more positive).",
+    )
+    transcript_source = fields.Selection(
+        TRANSCRIPT_SOURCES, "Transcribed by", readonly=True, copy=False
+    )
+    transcript_state = fields.Selection(
+        TRANSCRIPT_STATES,
+        "Transcript",
+        default="none",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+    )
+    transcript_error = fields.Char("Transcript problem", readonly=True, copy=False)
+    # The worker's bookkeeping, as for the recording itself.
+    transcript_ask = fields.Boolean(
+        "Transcription to request", readonly=True, copy=False,
+        help="The worker asks 3CX to transcribe the recording before it reads the transcript.",
+    )
+    transcript_attempts = fields.Integer(readonly=True, copy=False)
+    transcript_next_try = fields.Datetime(readonly=True, copy=False)
+    transcript_message_id = fields.Many2one(
+        "mail.message", "Summary posted", readonly=True, copy=False, ondelete="set null"
+    )
+
+    def action_request_transcription(self):
+        """The call form's button: queue a request to 3CX for the worker (it holds the one
+        token), which asks 3CX and reads the transcript once 3CX has it. Whoever may read the
+        call (and so its recording) may ask."""
+        self.check_access("read")
+        for call in self:
+            if call.recording_state != "fetched":
+                raise UserError(_("This call has no recording to transcribe."))
+            if call.recording_consent == "refused":
+                raise UserError(_("The caller refused to be recorded: no transcript."))
+            if call.transcript_state == "done":
+                raise UserError(_("This call already has a transcript."))
+        # sudo: realtors may not write what the worker reports; this only queues the request.
+        self.filtered(lambda c: c.transcript_state != "requested").sudo()._transcript_wait(
+            ask=True
+        )
+        return True
+
+    def _transcript_wait(self, ask):
+        """Have the worker read 3CX's transcript (asking 3CX for one first when ``ask``)."""
+        self.write(
+            {
+                "transcript_state": "requested",
+                "transcript_ask": ask,
+                "transcript_attempts": 0,
+                "transcript_next_try": fields.Datetime.now(),
+                "transcript_error": False,
+            }
+        )
+
+    # -- the worker's side --------------------------------------------------------------------
+
+    @api.model
+    def _transcript_due(self, server, limit=20, exclude=()):
+        """Calls of ``server`` whose transcript is due to be read (or asked for) now."""
+        return self.search(
+            [
+                ("server_id", "=", server.id),
+                ("transcript_state", "=", "requested"),
+                ("transcript_next_try", "<=", fields.Datetime.now()),
+                ("recording_state", "=", "fetched"),
+                ("id", "not in", list(exclude)),
+            ],
+            order="transcript_next_try, id",
+            limit=limit,
+        )
+
+    def _transcript_asked(self):
+        """The worker asked 3CX to transcribe: from now on it only reads."""
+        self.write({"transcript_ask": False})
+
+    def _transcript_store(self, text, summary=False, sentiment=False, source="threecx"):
+        """Keep a transcript of the call's recording; the summary goes on the contact's
+        chatter. Returns False when the call may no longer have one (audio deleted, consent
+        refused meanwhile)."""
+        self.ensure_one()
+        if self.recording_state != "fetched" or self.recording_consent == "refused":
+            return False
+        self._transcript_unpost()
+        self.write(
+            {
+                "transcript": text or False,
+                "transcript_summary": summary or False,
+                "sentiment_score": sentiment or 0,
+                "transcript_source": source,
+                "transcript_state": "done",
+                "transcript_error": False,
+                "transcript_ask": False,
+                "transcript_next_try": False,
+            }
+        )
+        if summary and self.partner_id:
+            # The summary is text from outside: plain text, never markup.
+            message = self.partner_id.message_post(
+                body=plaintext2html(_("Call summary: %s", summary)),
+                subtype_xmlid="mail.mt_note",
+            )
+            self.transcript_message_id = message
+        return True
+
+    def _transcript_retry(self, error, max_attempts, delay, give_up=None):
+        """One read found no transcript: read again in ``delay`` seconds, or give up after
+        ``max_attempts`` (at once with ``give_up``, the state to end in, when 3CX will not
+        make one: ``none`` when nobody asked and 3CX does not transcribe)."""
+        self.ensure_one()
+        if self.transcript_state != "requested":
+            return
+        attempts = self.transcript_attempts + 1
+        if give_up or attempts >= max_attempts:
+            self.write(
+                {
+                    "transcript_state": give_up or "failed",
+                    "transcript_attempts": attempts,
+                    "transcript_error": error,
+                    "transcript_next_try": False,
+                    "transcript_ask": False,
+                }
+            )
+            return
+        self.write(
+            {
+                "transcript_attempts": attempts,
+                "transcript_error": error,
+                "transcript_next_try": fields.Datetime.now() + datetime.timedelta(seconds=delay),
+            }
+        )
+
+    def _transcript_delete(self, why):
+        """The transcript goes with the audio (consent refused, retention)."""
+        self._transcript_unpost()
+        self.filtered(lambda c: c.transcript_state != "none").write(
+            {
+                "transcript": False,
+                "transcript_summary": False,
+                "sentiment_score": 0,
+                "transcript_source": False,
+                "transcript_state": "none",
+                "transcript_error": why,
+                "transcript_ask": False,
+                "transcript_next_try": False,
+            }
+        )
+
+    def _transcript_unpost(self):
+        messages = self.sudo().transcript_message_id
+        if messages:
+            messages.unlink()

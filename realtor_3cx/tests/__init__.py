@@ -32,4 +32,5 @@ from . import test_team
 from . import test_threecx_call
 from . import test_threecx_extension
 from . import test_threecx_server
+from . import test_transcripts
 from . import test_ui

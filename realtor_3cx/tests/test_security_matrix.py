@@ -371,7 +371,7 @@ class TestRecordingAccess(Realtor3cxCase):
             "internal": new_test_user(env, login="r3cx_rec_internal", groups="base.group_user"),
             "portal": new_test_user(env, login="r3cx_rec_portal", groups="base.group_portal"),
         }
-        audio = {}
+        audio, calls = {}, {}
         for tag, owner in (("mine", self.realtor), ("theirs", other)):
             call = env["threecx.call"].create({
                 "server_id": self.server.id, "call_id": f"rec-{tag}", "user_id": owner.id,
@@ -379,6 +379,9 @@ class TestRecordingAccess(Realtor3cxCase):
             audio[tag] = env["ir.attachment"].create({
                 "name": f"{tag}.wav", "raw": b"RIFF....WAVE", "mimetype": "audio/wav",
                 "res_model": "threecx.call", "res_id": call.id})
+            call.write({"recording_state": "fetched", "recording_attachment_id": audio[tag].id})
+            call._transcript_store(f"Transcript of {tag}", f"Summary of {tag}", 6)
+            calls[tag] = call
         expected = {"realtor": {"mine"}, "manager": {"mine", "theirs"},
                     "admin": {"mine", "theirs"}, "sysadmin": set(), "internal": set(),
                     "portal": set()}
@@ -391,6 +394,15 @@ class TestRecordingAccess(Realtor3cxCase):
                         readable.add(tag)
                     env.invalidate_all()
                 self.assertEqual(readable, expected[role])
+                # The transcript: exactly those who may play the recording.
+                transcribed = set()
+                for tag, call in calls.items():
+                    with contextlib.suppress(AccessError):
+                        call.with_user(user).read(["transcript", "transcript_summary",
+                                                   "sentiment_score"])
+                        transcribed.add(tag)
+                    env.invalidate_all()
+                self.assertEqual(transcribed, expected[role])
                 # And a search never lists what cannot be read (portal users may not search).
                 try:
                     found = env["ir.attachment"].with_user(user).search(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from .auth import TIMEOUT, send
-from .errors import ActionFailed, ResponseError, api_error
+from .errors import ActionFailed, InvalidRequestError, NotFoundError, ResponseError, api_error
 from .protocol import FinalStatus, ProtocolError, parse_final_status, parse_participant
 
 _logger = logging.getLogger(__name__)
@@ -117,6 +117,10 @@ def _reason(response):
 class CallControl(Api):
     """``/callcontrol``: live calls on the DNs the integration may see."""
 
+    def __init__(self, tokens, **kwargs):
+        super().__init__(tokens, **kwargs)
+        self._first_devices = {}  # dn -> the device id its last call from a device used
+
     # -- state ------------------------------------------------------------------------------
 
     def snapshot(self):
@@ -185,6 +189,47 @@ class CallControl(Api):
         if device_id:
             path += f"/devices/{_segment(device_id)}"
         return self._action(f"{path}/makecall", body)
+
+    def makecall_from_device(self, dn, destination, **kwargs):
+        """Call ``destination`` from ``dn``'s first device, the way 3CX's sample campaign and
+        IVR apps call from a route point or a queue (docs/3cx-api.md §9); the keyword
+        arguments are :meth:`makecall`'s.
+
+        The device id is read once and kept. A 404 on a kept id (the DN's device registered
+        again) reads the devices again and tries once more. When the device form is refused
+        (404 or 422) or the DN lists no device, the call is placed with the DN form, which
+        3CX's samples do not use from a route point: logged, as it should not happen.
+        """
+        dn = str(dn)
+        kept = self._first_devices.get(dn)
+        device_id = kept or self._first_device_id(dn)
+        refused = "it lists no device"
+        while device_id:
+            try:
+                result = self.makecall(dn, destination, device_id=device_id, **kwargs)
+            except NotFoundError as exc:
+                self._first_devices.pop(dn, None)
+                if device_id == kept:  # stale: the one the DN has now
+                    kept, device_id = None, self._first_device_id(dn)
+                    refused = "it lists no device"
+                    continue
+                refused = exc.reason or exc
+            except InvalidRequestError as exc:
+                refused = exc.reason or exc
+            else:
+                self._first_devices[dn] = device_id
+                return result
+            break
+        _logger.warning("3CX did not place the call from DN %s's device (%s): placing it from "
+                        "the DN itself", dn, refused)
+        return self.makecall(dn, destination, **kwargs)
+
+    def _first_device_id(self, dn):
+        try:
+            devices = self.devices(dn)
+        except NotFoundError:
+            return None
+        return devices[0].device_id if devices else None
 
     def drop(self, dn, participant_id):
         return self._participant_action(dn, participant_id, "drop", {})

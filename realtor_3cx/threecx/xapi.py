@@ -114,6 +114,23 @@ class Xapi(Api):
     def recordings(self, *, filter=None, page_size=PAGE_SIZE):
         return self.query("Recordings", filter=filter, orderby="Id", page_size=page_size)
 
+    # The transcription properties of Pbx.Recording (3CX 20.0.10; docs/3cx-api.md §4).
+    TRANSCRIPT_FIELDS = ("Id", "IsTranscribed", "CanBeTranscribed", "TranscriptionResult",
+                         "Transcription", "Summary", "SentimentScore")
+
+    def recording_transcript(self, recording_id):
+        """The transcription properties of recording ``recording_id`` (``TRANSCRIPT_FIELDS``),
+        ``None`` when 3CX does not list it."""
+        rows = list(self.query("Recordings", filter=f"Id eq {int(recording_id)}",
+                               select=self.TRANSCRIPT_FIELDS, page_size=2))
+        return rows[0] if rows else None
+
+    def transcribe_recordings(self, recording_ids):
+        """Ask 3CX to transcribe these recordings (``Pbx.TranscribeRecordings``, 204); the
+        transcripts show in ``Recordings`` once its engine has them."""
+        self.request("POST", f"{BASE}/Recordings/Pbx.TranscribeRecordings",
+                     json={"ids": [int(i) for i in recording_ids]})
+
     def call_recording_ids(self, call_id, since, until):
         """The recording ids 3CX lists for call ``call_id`` (started in [since, until]).
 

@@ -672,10 +672,14 @@ class ServerSession(threading.Thread):
                              (session_id, extension, offer))
             return None
         try:
-            leg = self.client.callcontrol.makecall(self.route_point, destination).participant
+            # From the route point's device, as 3CX's own apps call (docs/3cx-api.md §9).
+            leg = self.client.callcontrol.makecall_from_device(self.route_point,
+                                                               destination).participant
         except ThreecxError as exc:
+            # A refusal's reasontext says why ("reason" is only its category, e.g. "Failed").
+            why = getattr(exc, "reasontext", "") or exc.reason or exc
             return {"state": "failed", "message": _("3CX could not connect the call: %(reason)s",
-                                                    reason=exc.reason or exc)}
+                                                    reason=why)}
         if leg is None:
             return {"state": "failed", "message": _("The call no longer rings on your line.")}
         self._starting[session_id] = {"call_id": str(leg.callid), "leg_id": leg.id,

@@ -22,6 +22,16 @@ How it works
     hours), with the reason on the call. Nothing is lost to a crash or a restart: what to do
     next is on the call, and a download that never reached the database is simply done again.
 
+    Transcripts ride on the same loop, pool and retry schedule. Once a call's recording is
+    stored (and the server reads 3CX's transcripts), or a realtor pressed "Request
+    transcription", the call has ``transcript_state = 'requested'``: a job finds the call's
+    recording id again, posts ``Pbx.TranscribeRecordings`` first when the realtor asked
+    (``transcript_ask``), and reads the recording's ``IsTranscribed``, ``Transcription``,
+    ``Summary`` and ``SentimentScore``; not transcribed yet is a failed try like a missing
+    recording. 3CX saying it cannot transcribe (``CanBeTranscribed`` false: its transcription
+    is off) or that its transcription failed (a non-zero ``TranscriptionResult``) ends the
+    waiting at once, with the reason on the call.
+
 How to use
     Nothing to do: the session starts one while it acts for a server. The tries and the
     retry delay are worker settings (``worker_recording_*``, see config.py).
@@ -31,7 +41,8 @@ Caveats
     call-log report (``Recordings[]``, ``RecordingUrl``): that is what is read.
 
 Log lines: ``worker: recording of call N stored (B bytes)``, ``worker: recording of call N
-not ready (try T): <why>``.
+not ready (try T): <why>``, ``worker: transcript of call N stored``, ``worker: transcript of
+call N not ready (try T): <why>``.
 """
 
 import concurrent.futures
@@ -61,6 +72,23 @@ class NotReady(Exception):
     """3CX has no recording for the call (yet)."""
 
 
+class NoTranscript(Exception):
+    """3CX will not transcribe this recording: waiting longer changes nothing.
+
+    ``state`` is what the call's transcript becomes: ``failed``, or ``none`` when nobody
+    asked and 3CX simply does not transcribe (its transcription is off).
+    """
+
+    def __init__(self, message, state="failed"):
+        super().__init__(message)
+        self.state = state
+
+
+def _epoch(start_at):
+    """A datetime Odoo stores (naive UTC) as a Unix time."""
+    return start_at.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
 def retry_delay(base, attempts):
     """Seconds before the next try after ``attempts`` failed ones: base, 2 base, 4 base...
 
@@ -81,9 +109,9 @@ class RecordingFetcher:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max(1, self.config.recording_threads),
             thread_name_prefix=f"{session.name}-rec")
-        self.in_flight = {}  # threecx.call id -> Future
+        self.in_flight = {}  # ("recording" | "transcript", threecx.call id) -> Future
         self.next_poll = 0.0
-        self.stats = {"stored": 0, "retries": 0}
+        self.stats = {"stored": 0, "retries": 0, "transcripts": 0}
 
     def tick(self):
         """Start the due fetches; never waits for one."""
@@ -95,22 +123,97 @@ class RecordingFetcher:
         if now < self.next_poll or free <= 0:
             return
         self.next_poll = now + POLL
+        busy = {kind: [i for k, i in self.in_flight if k == kind]
+                for kind in ("recording", "transcript")}
         try:
             with self.session.odoo.cursor() as cr:
                 env = self.session.odoo.env(cr)
                 server = env["threecx.server"].browse(self.session.server_id)
-                due = env["threecx.call"]._recording_due(server, limit=free,
-                                                         exclude=self.in_flight)
+                Call = env["threecx.call"]
+                due = Call._recording_due(server, limit=free, exclude=busy["recording"])
                 # start_at is naive UTC, as Odoo stores datetimes.
-                jobs = [(c.id, c.call_id, c.start_at.replace(tzinfo=datetime.timezone.utc)
-                         .timestamp(), c.recording_attempts) for c in due]
+                jobs = [("recording", self._run, c.id, c.call_id, _epoch(c.start_at),
+                         c.recording_attempts) for c in due]
+                if len(jobs) < free:
+                    due = Call._transcript_due(server, limit=free - len(jobs),
+                                               exclude=busy["transcript"])
+                    jobs += [("transcript", self._run_transcript, c.id, c.call_id,
+                              _epoch(c.start_at), c.transcript_attempts, c.transcript_ask)
+                             for c in due]
         except DB_ERRORS:
             return  # the database is away: the session says so; try at the next poll
-        for job in jobs:
-            self.in_flight[job[0]] = self.pool.submit(self._run, *job)
+        for kind, run, record_id, *job in jobs:
+            self.in_flight[kind, record_id] = self.pool.submit(run, record_id, *job)
 
     def stop(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- one transcript, on a pool thread -------------------------------------------------------
+
+    def _run_transcript(self, record_id, call_id, start, attempts, ask):
+        found, error, give_up = None, None, None
+        try:
+            found = self._read_transcript(record_id, call_id, start, ask)
+        except NotReady as exc:
+            error = str(exc)
+        except NoTranscript as exc:
+            error, give_up = str(exc), exc.state
+        except ThreecxError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the pool thread silently
+            _logger.exception("worker: transcript of call %s failed", call_id)
+            error = f"{type(exc).__name__}: {exc}"
+        try:
+            with self.session.odoo.cursor() as cr:
+                call = self.session.odoo.env(cr)["threecx.call"].browse(record_id)
+                if not call.exists():
+                    return
+                if found is not None:
+                    if call.transcript_state == "requested" and call._transcript_store(
+                            found.get("Transcription"), found.get("Summary"),
+                            found.get("SentimentScore"), "threecx"):
+                        self.stats["transcripts"] += 1
+                        _logger.info("worker: transcript of call %s stored", call_id)
+                    cr.commit()
+                    return
+                call._transcript_retry(error, self.config.recording_attempts,
+                                       retry_delay(self.config.recording_retry, attempts + 1),
+                                       give_up=give_up)
+                cr.commit()
+                _logger.info("worker: transcript of call %s not ready (try %s): %s", call_id,
+                             attempts + 1, error)
+        except DB_ERRORS as exc:
+            _logger.warning("worker: transcript of call %s not written, database away: %s",
+                            call_id, exc)
+
+    def _read_transcript(self, record_id, call_id, start, ask):
+        """3CX's transcription properties of the call's recording once it is transcribed;
+        asks 3CX for a transcript first when ``ask`` (and says so on the call)."""
+        xapi = self.session.client.xapi
+        ids = xapi.call_recording_ids(call_id, start - 3600, time.time() + 60)
+        if not ids:
+            raise NotReady("3CX no longer lists a recording for this call")
+        recording_id = ids[-1]  # the one whose audio the call has (see _download)
+        row = xapi.recording_transcript(recording_id)
+        if row is None:
+            raise NotReady(f"3CX does not list recording {recording_id}")
+        if row.get("IsTranscribed"):
+            return row
+        result = row.get("TranscriptionResult")
+        if result not in (None, 0):
+            raise NoTranscript(f"3CX could not transcribe recording {recording_id} "
+                               f"(result {result})")
+        if not row.get("CanBeTranscribed"):
+            raise NoTranscript(f"3CX cannot transcribe recording {recording_id}: its "
+                               "transcription is off (3CX's transcription settings)",
+                               "failed" if ask else "none")
+        if ask:
+            xapi.transcribe_recordings([recording_id])
+            with self.session.odoo.cursor() as cr:
+                self.session.odoo.env(cr)["threecx.call"].browse(record_id)._transcript_asked()
+                cr.commit()
+            raise NotReady(f"3CX was asked to transcribe recording {recording_id}")
+        raise NotReady(f"3CX has not transcribed recording {recording_id} yet")
 
     # -- one call, on a pool thread ------------------------------------------------------------
 

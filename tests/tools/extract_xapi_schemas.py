@@ -54,6 +54,7 @@ PATHS = (
     "callTimeFilterTo={callTimeFilterTo},hidePcalls={hidePcalls})",
     "/Recordings",
     "/Recordings/Pbx.DownloadRecording(recId={recId})",
+    "/Recordings/Pbx.TranscribeRecordings",  # the call form's "Request transcription"
     "/Queues",  # the teams a call can ring, with their agents ($expand=Agents)
     "/RingGroups",  # ... and ring groups, with their members ($expand=Members)
     # The company phonebook Odoo's contacts are kept in step with (threecx/phonebook.py).

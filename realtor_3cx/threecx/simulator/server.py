@@ -21,10 +21,13 @@ Control API (JSON, loopback only, no auth: it is a test fixture, not a PBX endpo
     ``POST /_sim/calls/outbound {from (an extension), to}`` ·
     ``POST /_sim/calls/{callid}/{answer|hangup|transfer|dtmf}`` (``{dn?, device_id?}``,
     ``{side}``, ``{destination}``, ``{digits}``) · ``GET /_sim/calls[/{id}]`` (the ground
-    truth; ``leg_times`` says when each live leg's Upset went out and 3CX first showed it) ·
-    ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?}`` ·
+    truth; ``leg_times`` says when each live leg's Upset went out and 3CX first showed it;
+    ``makecall_form`` / ``makecall_device`` how an app placed it: "device" or "dn" form) ·
+    ``POST /_sim/scripts {destination, answer_after?, busy?, hangup_after?, refuse?}`` ·
     ``POST /_sim/faults {...}`` (see :meth:`Simulator.inject`) · ``POST /_sim/config {...}`` ·
     ``POST /_sim/dns {number, type?, ...}`` · ``POST /_sim/dns/{dn}/reregister`` ·
+    ``POST /_sim/transcripts {callid, text, summary?, sentiment?, result?, audio?}`` (what
+    3CX's transcription makes of the call's recording, and that recording's WAV, base64) ·
     ``POST /_sim/crm {template ("example" or XML), parameters}`` and ``GET /_sim/crm`` (the
     requests it sent) ·
     ``GET /_sim/stats``.
@@ -80,6 +83,11 @@ class SimConfig:
     ring_timeout: float = 20.0
     recording_delay: float = 0.0  # seconds before a finished call's recording is listed
     voicemail_seconds: float = 5.0  # length of the message a caller leaves in voicemail
+    # 3CX's own transcription (docs/3cx-api.md §4): "off" (3CX's default, TranscriptionMode
+    # Nothing), "request" (only recordings TranscribeRecordings names) or "auto" (every
+    # recording and voicemail); a transcript shows transcribe_delay s after it is due.
+    transcription: str = "off"
+    transcribe_delay: float = 5.0
     routeto_delay: float = 0.5
     upset_repeat: float = 0.75  # seconds between Upset repeats for live legs; 0 disables
     # A new leg 404s for this long after its Upset, and no read (participant lists, its DN,
@@ -284,6 +292,7 @@ class Simulator:
         r.add_post("/_sim/config", self.sim_config)
         r.add_post("/_sim/dns", self.sim_add_dn)
         r.add_post("/_sim/dns/{dn}/reregister", self.sim_reregister)
+        r.add_post("/_sim/transcripts", self.sim_transcript)
         r.add_post("/_sim/crm", self.sim_crm)
         r.add_get("/_sim/crm", self.sim_crm_history)
         r.add_get("/_sim/stats", self.sim_stats)
@@ -444,9 +453,11 @@ class Simulator:
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
                                     or timeout < 0):
             raise SimError(422, "timeout must be a non-negative integer (seconds)")
+        device = request.match_info.get("device")
         leg = self.pbx.makecall(request.match_info["dn"], body.get("destination"),
-                                device_id=request.match_info.get("device"), timeout=timeout,
-                                attacheddata=body.get("attacheddata"))
+                                device_id=device, timeout=timeout,
+                                attacheddata=body.get("attacheddata"),
+                                form="dn" if device is None else "device")
         return self._result(leg)
 
     def _result(self, leg=None):
@@ -685,11 +696,21 @@ class Simulator:
             self.pbx.dtmf(leg, str(body.get("digits") or ""))
         return web.json_response(self._call_json(self.pbx.calls[callid]))
 
+    async def sim_transcript(self, request):
+        """What 3CX's transcription hears in a call's recording (simulator/xapi.py)."""
+        from . import xapi
+
+        body = await request.json()
+        call = self.pbx.calls.get(_int(body.get("callid"), "callid"))
+        if call is None:
+            raise SimError(404, f"call {body.get('callid')!r} not found")
+        return web.json_response(xapi.set_transcript(call, body))
+
     async def sim_script(self, request):
         body = await request.json()
         self.pbx.scripts[str(body["destination"])] = Script(
             answer_after=body.get("answer_after", 2.0), busy=bool(body.get("busy")),
-            hangup_after=body.get("hangup_after"))
+            hangup_after=body.get("hangup_after"), refuse=str(body.get("refuse") or ""))
         return web.json_response({"ok": True})
 
     async def sim_faults(self, request):
@@ -764,7 +785,8 @@ class Simulator:
 
     async def sim_add_dn(self, request):
         """Add DNs: ``{"number", "type"?, "first_name"?, "last_name"?, "devices"?, "members"?}``
-        or a list (``members``: the extensions a ``Wqueue`` or ``Wringgroup`` rings)."""
+        or a list (``members``: the extensions a ``Wqueue`` or ``Wringgroup`` rings;
+        ``devices``, 1 by default: an extension's, route point's or queue's, 0 for none)."""
         body = await request.json()
         for item in body if isinstance(body, list) else [body]:
             number = str(item["number"])

@@ -34,6 +34,9 @@ EXTENSION, ROUTE_POINT, QUEUE = "Wextension", "Wroutepoint", "Wqueue"
 RING_GROUP = "Wringgroup"
 EXTERNAL_LINE = "Wexternalline"  # party_dn_type of an outside party; the spelling is open
 RINGING, DIALING, CONNECTED = "Ringing", "Dialing", "Connected"
+DEVICE_TYPES = (EXTENSION, ROUTE_POINT, QUEUE)  # the DN types that have devices
+# The user agent of a route point's / queue's own device is not published [I].
+DN_AGENTS = {ROUTE_POINT: "3CX Route Point", QUEUE: "3CX Queue"}
 
 # DivertReason of the V20 .NET API (docs/3cx-api.md §2); REST takes the names.
 DIVERT_REASONS = (
@@ -53,6 +56,14 @@ class SimError(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class Refused(SimError):
+    """A call 3CX will not place, answered 200 with finalstatus Failed and no participant:
+    3CX's sample apps read ``reasontext`` from such an answer as from an HTTP error [I]."""
+
+    def __init__(self, reason):
+        super().__init__(200, reason)
 
 
 @dataclass
@@ -170,12 +181,19 @@ class CallRecord:
     result: str = ""  # ANSWERED, MISSED, ...; "" while active
     ended_by: str = ""  # "caller", "callee", "pbx" (timeout, restart) or the DN that dropped
     agent_dn: str = ""  # the realtor's extension (rung, answered or calling)
+    # How an app placed it: "device" (POST /callcontrol/{dn}/devices/{id}/makecall, from
+    # ``makecall_device``), "dn" (POST /callcontrol/{dn}/makecall) or "" (not by makecall).
+    makecall_form: str = ""
+    makecall_device: str = ""
     dtmf: str = ""  # keys the far end pressed (control API), reported as WS DTMF events
     heard_dtmf: str = ""  # keys the far end heard in the audio POSTed to it (in-band)
     events: list = field(default_factory=list)  # (time, text) timeline
     recording_id: int | None = None  # set once 3CX has finished writing the file
     recorded_seconds: float = 0.0  # audio length: the talk time, or the voicemail message
     segments: list = field(default_factory=list)  # (start, end, src_dn, dst_dn, kind)
+    # What 3CX's transcription makes of the recording (simulator/xapi.py): a test's text and
+    # audio (POST /_sim/transcripts), when it was asked for (TranscribeRecordings).
+    transcript: dict = field(default_factory=dict)
 
     def as_json(self):
         return {
@@ -190,6 +208,8 @@ class CallRecord:
             "ended_at": self.ended_at,
             "answered_by": self.answered_by,
             "agent_dn": self.agent_dn,
+            "makecall_form": self.makecall_form,
+            "makecall_device": self.makecall_device,
             "result": self.result,
             "ended_by": self.ended_by,
             "dtmf": self.dtmf,
@@ -206,6 +226,9 @@ class Script:
     answer_after: float | None = 2.0  # None: never answers
     busy: bool = False
     hangup_after: float | None = None  # talk time before the far end hangs up
+    # 3CX refuses to place the call at once: its answer is finalstatus Failed with this
+    # reasontext and no participant (what 3CX's sample campaign app reads; the text is [I]).
+    refuse: str = ""
 
 
 class Pbx:
@@ -252,11 +275,17 @@ class Pbx:
     # -- topology ---------------------------------------------------------------------------
 
     def add_dn(self, number, type_=EXTENSION, *, devices=1, **values):
+        """A DN with ``devices`` registered devices. Route points and queues have theirs as
+        extensions do: 3CX's sample campaign and IVR apps place calls from the first one
+        (docs/3cx-api.md §9); a ring group has none."""
         dn = Dn(number=str(number), type=type_, **values)
-        for index in range(devices if type_ == EXTENSION else 0):
+        for index in range(devices if type_ in DEVICE_TYPES else 0):
             # Opaque ids with URL-reserved characters, as real ones are (docs/3cx-api.md §2).
             device_id = f"sip:{number}@127.0.0.1:5062;rinstance={index}a{number}"
-            agent = "3CX Desktop App" if index == 0 else "Yealink T54W"
+            if type_ != EXTENSION:
+                agent = DN_AGENTS[type_]
+            else:
+                agent = "3CX Desktop App" if index == 0 else "Yealink T54W"
             dn.devices[device_id] = Device(dn=dn.number, device_id=device_id, user_agent=agent)
         self.dns[dn.number] = dn
         return dn
@@ -449,8 +478,14 @@ class Pbx:
 
     # -- outbound ---------------------------------------------------------------------------
 
-    def makecall(self, number, destination, *, device_id=None, timeout=None, attacheddata=None):
-        """``POST /callcontrol/{dn}[/devices/{id}]/makecall``: the source's leg starts Dialing."""
+    def makecall(self, number, destination, *, device_id=None, timeout=None, attacheddata=None,
+                 form=""):
+        """``POST /callcontrol/{dn}[/devices/{id}]/makecall``: the source's leg starts Dialing.
+
+        The source may be an extension, a route point or a queue, from one of its devices
+        (``device_id``, a stale one is 404) or from the DN, letting 3CX choose (docs/3cx-api.md
+        §2, §9); ``form`` ("device", "dn" or "" for the control API) is kept on the call.
+        """
         source = self.get_dn(number)
         if device_id is not None and device_id not in source.devices:
             raise SimError(404, f"device {device_id} not found on DN {number}")
@@ -460,10 +495,15 @@ class Pbx:
         if source.type == EXTENSION and not source.devices:
             raise SimError(424, f"DN {number} has no registered device")
         internal = self.dns.get(destination)
+        refusal = None if internal else self.scripts.get(destination, Script()).refuse
+        if refusal:
+            raise Refused(refusal)
         call = self._new_call(direction="Internal" if internal else "Outbound",
                               caller=source.number, caller_name=source.name,
                               callee=destination, did="")
         call.agent_dn = source.number if source.type == EXTENSION else ""
+        call.makecall_form = form
+        call.makecall_device = device_id or ""
         leg = self._add_leg(
             call, source.number, DIALING, party_caller_id=destination,
             party_dn=internal.number if internal else "",

@@ -12,8 +12,11 @@ Values the spec types but does not enumerate are [I] (inferred) and documented w
 ``ActiveCall.Status``, ``CallLogData.Status``/``Reason``, segment and DN type numbers.
 """
 
+import base64
+import binascii
 import datetime
 import io
+import json
 import math
 import re
 import struct
@@ -54,7 +57,9 @@ def duration(seconds):
 async def handle(sim, request):
     """Answer one XAPI request; OData errors keep their OData shape."""
     try:
-        if request.match_info["tail"].startswith("Contacts"):
+        if request.method == "POST" and request.match_info["tail"] == TRANSCRIBE:
+            response = transcribe_recordings(sim, await _action_body(request))
+        elif request.match_info["tail"].startswith("Contacts"):
             response = await _contacts(sim, request)
         else:
             response = _route(sim, request)
@@ -343,6 +348,8 @@ def call_log(sim, args, only=None):
         ring_end = call.answered_at or call.ended_at
         url = (f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={call.recording_id})"
                if call.recording_id else None)
+        heard = {key: value for key, value in transcription_fields(sim, call).items()
+                 if key in ("Transcription", "Summary", "SentimentScore")}
         rows.append({
             "CallId": call.callid, "CdrId": f"00000000-0000-0000-0000-{call.callid:012d}",
             "CallHistoryId": str(call.callid), "MainCallHistoryId": str(call.callid),
@@ -358,10 +365,9 @@ def call_log(sim, args, only=None):
             "TalkingDuration": duration(talk),
             "Reason": "Answered" if answered else REASONS.get(call.result, "NoAnswer"),
             "RecordingUrl": url,
-            "Recordings": [{"Id": call.recording_id, "SentimentScore": None, "Summary": None,
-                            "Transcription": None}] if call.recording_id else [],
+            "Recordings": [{"Id": call.recording_id, **heard}] if call.recording_id else [],
             "SrcRecId": call.recording_id,
-            "DstRecId": call.recording_id, "Summary": None, "Transcription": None,
+            "DstRecId": call.recording_id, **heard,
             "QualityReport": False,
         })
     return rows
@@ -385,8 +391,7 @@ def recordings(sim):
             "ToCallerNumber": dst[0], "ToDisplayName": dst[1], "ToDn": dst[2],
             "ToDnType": dst[3], "CallType": kind,
             "RecordingUrl": f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={rec_id})",
-            "IsArchived": False, "IsTranscribed": False, "CanBeTranscribed": True,
-            "Transcription": None, "Summary": None,
+            "IsArchived": False, **transcription_fields(sim, call),
         })
     return rows
 
@@ -395,14 +400,130 @@ def _download(sim, rec_id):
     call = sim.pbx.recordings.get(rec_id) if isinstance(rec_id, int) else None
     if call is None:
         raise ODataError(f"Recording {rec_id} not found", status=404, code="NotFound")
-    seconds = min(30.0, max(1.0, call.recorded_seconds))
-    body = wav_tone(seconds)
+    posted = call.transcript.get("audio")
+    body = (base64.b64decode(posted) if posted
+            else wav_tone(min(30.0, max(1.0, call.recorded_seconds))))
     faults = sim.faults
     if faults.bad_downloads > 0:
         faults.bad_downloads -= 1
         return _Spoiled(body, rec_id, faults.bad_download_kind)
     return web.Response(body=body, content_type="audio/wav", headers={
         "Content-Disposition": f'attachment; filename="recording-{rec_id}.wav"'})
+
+
+# -- 3CX's transcription ----------------------------------------------------------------------
+
+TRANSCRIBE = "Recordings/Pbx.TranscribeRecordings"
+# What 3CX's transcription makes of the simulator's own recording audio (a 440 Hz tone, or
+# the echo of what the realtor's browser sent): a canned realtor call, so that the product has
+# a transcript, a summary and a score to show without a test posting one.
+KNOWN_TRANSCRIPTS = {
+    "tone": {
+        "text": "Agent: Good morning, this is Sam from Harbour Realty.\n"
+                "Caller: Hi, I am calling about the flat on Elm Street. Is it still "
+                "available?\n"
+                "Agent: It is. Would Saturday at ten suit you for a viewing?\n"
+                "Caller: Saturday at ten is perfect, thank you.",
+        "summary": "The caller asked about the Elm Street flat; a viewing is booked for "
+                   "Saturday at 10:00.",
+        "sentiment": 8,
+    },
+    "echo": {
+        "text": "Agent: Hello, can you hear me?\nCaller: Hello, can you hear me?",
+        "summary": "A test call: the far end repeated what it heard.",
+        "sentiment": 5,
+    },
+}
+
+
+def set_transcript(call, body):
+    """``POST /_sim/transcripts``: what 3CX's transcription will make of ``call``'s recording.
+
+    ``text`` (with ``summary``, ``sentiment``) is the transcript; ``result`` a non-zero
+    TranscriptionResult makes the transcription fail instead; ``audio`` (a WAV, base64) is the
+    recording's audio, served by DownloadRecording (for a local speech-to-text engine). What
+    is not given keeps its value, so a test can post the audio first and the text later.
+    """
+    if "audio" in body:
+        try:
+            base64.b64decode(body["audio"] or "", validate=True)
+        except (binascii.Error, TypeError):
+            raise state.SimError(400, "audio must be base64") from None
+    for key in ("text", "summary", "sentiment", "result", "audio"):
+        if key in body:
+            call.transcript[key] = body[key]
+    return {key: value for key, value in call.transcript.items() if key != "audio"}
+
+
+def _transcript_due(sim, call):
+    """When 3CX's transcript of ``call``'s recording shows, or None when it is not coming.
+
+    [I] 3CX transcribes a recording some time after it asked its engine (``auto``: when the
+    recording is written, ``recording_delay`` after the call; otherwise at TranscribeRecordings),
+    each delay running at the simulator's ``speed`` like the PBX's own.
+    """
+    config = sim.config
+    later = config.transcribe_delay * config.speed
+    due = []
+    if config.transcription == "auto" and call.ended_at is not None:
+        due.append(call.ended_at + config.recording_delay * config.speed + later)
+    if config.transcription != "off" and call.transcript.get("requested_at") is not None:
+        due.append(call.transcript["requested_at"] + later)
+    return min(due) if due else None
+
+
+def transcription_fields(sim, call):
+    """The transcription properties of ``call``'s ``Pbx.Recording`` (the call log carries the
+    text, summary and score only).
+
+    [I] With 3CX's transcription off nothing is filled and ``CanBeTranscribed`` is false; on,
+    a recording can be transcribed and, once transcribed, has ``IsTranscribed`` and
+    ``TranscriptionResult`` 0; a failed transcription has another result and no text.
+    """
+    fields = {"IsTranscribed": False, "CanBeTranscribed": sim.config.transcription != "off",
+              "Transcription": None, "Summary": None, "SentimentScore": None,
+              "TranscriptionResult": None}
+    due = _transcript_due(sim, call)
+    if due is None or sim.pbx.clock() < due:
+        return fields
+    result = int(call.transcript.get("result") or 0)
+    if result:
+        return fields | {"TranscriptionResult": result}
+    posted = call.transcript
+    if "text" in posted:
+        heard = {"text": posted["text"], "summary": None, "sentiment": None}
+    elif "audio" in posted:  # audio whose words the simulator does not know: nothing heard
+        heard = {"text": "", "summary": None, "sentiment": None}
+    else:
+        heard = KNOWN_TRANSCRIPTS.get(sim.config.audio, KNOWN_TRANSCRIPTS["tone"])
+    sentiment = posted.get("sentiment", heard["sentiment"])
+    return fields | {
+        "IsTranscribed": True, "TranscriptionResult": 0, "Transcription": heard["text"],
+        "Summary": posted.get("summary", heard["summary"]),
+        "SentimentScore": None if sentiment is None else int(sentiment),
+    }
+
+
+async def _action_body(request):
+    try:
+        return await request.json(loads=json.loads)
+    except ValueError:
+        raise ODataError("The request body is not JSON") from None
+
+
+def transcribe_recordings(sim, body):
+    """``POST /Recordings/Pbx.TranscribeRecordings {"ids": [...]}``: 204 (the spec's answer);
+    the transcripts show ``transcribe_delay`` later. [I] Ids 3CX does not have are ignored, and
+    with its transcription off the request is accepted and nothing happens."""
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                            for i in ids):
+        raise ODataError("ids must be a list of recording ids")
+    for rec_id in ids:
+        call = sim.pbx.recordings.get(rec_id)
+        if call is not None and sim.config.transcription != "off":
+            call.transcript.setdefault("requested_at", sim.pbx.clock())
+    return web.Response(status=204)
 
 
 class _Spoiled:

@@ -60,7 +60,12 @@ export class CallDashboard extends Component {
             ),
             this.orm.searchRead(
                 "threecx.extension",
-                [],
+                // A realtor who left (archived user) or a PBX taken out of service is no one's
+                // presence to watch.
+                [
+                    ["user_id.active", "=", true],
+                    ["server_id.active", "=", true],
+                ],
                 [
                     "number",
                     "user_id",
