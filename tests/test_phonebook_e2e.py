@@ -51,9 +51,11 @@ def worker(db, pbx, tmp_path):
         return db.do(lambda env: env["threecx.server"].browse(pbx.server_id)
                      .connection_state) == "connected"
 
-    wait_for(connected, "the worker to connect", timeout=30)
-    yield worker
-    worker.stop()
+    try:
+        wait_for(connected, "the worker to connect", timeout=30)
+        yield worker
+    finally:  # also when it never connected: a worker left running would outlive the test
+        worker.stop()
 
 
 def ours(pbx):
