@@ -90,6 +90,11 @@ def test_the_spec_is_loaded_once_and_holds_the_paths_the_project_uses():
                 "/Recordings/Pbx.DownloadRecording(recId={recId})"):  # fmt: skip
         assert "get" in paths[key], key
     assert "post" in paths["/ActiveCalls({Id})/Pbx.DropCall"]
+    # The company phonebook: list and create, one contact's read/update/delete, bulk delete.
+    assert {"get", "post"} <= set(paths["/Contacts"])
+    assert {"get", "patch", "delete"} <= set(paths["/Contacts({Id})"])
+    assert "post" in paths["/Contacts/Pbx.DeleteContactsById"]
+    assert "Pbx.Contact" in schema_names()
     assert {"Pbx.User", "Pbx.SystemStatus", "Pbx.CallLogData"} <= set(schema_names())
     # The script's list is the one the tests check the project against.
     assert set(paths) == set(extract_xapi_schemas.PATHS)
@@ -399,3 +404,32 @@ def test_action_request_bodies_are_checked_too():
         request_schema("get", "/Recordings")
     with pytest.raises(LookupError, match="No POST /Recordings in"):
         request_schema("post", "/Recordings")
+
+
+CONTACT = {"Id": 7, "FirstName": "Ann O'Neil", "LastName": "", "CompanyName": "Acme Realty",
+           "Business": "+12125550101", "PhoneNumber": None, "Email": "ann@example.com",
+           "ContactType": "3CX"}
+
+
+def test_contacts_bodies_both_ways():
+    # What the simulator answers ...
+    validate_response("get", "/Contacts", {"@odata.context": "x", "@odata.count": 1,
+                                           "value": [CONTACT]}, strict=True)
+    validate_response("post", "/Contacts", CONTACT, 201, strict=True)
+    validate_response("get", "/Contacts({Id})", CONTACT, strict=True)
+    # ... and what the client sends.
+    validate_request("post", "/Contacts", {k: v for k, v in CONTACT.items() if k != "Id"},
+                     strict=True)
+    validate_request("patch", "/Contacts({Id})", {"FirstName": "Ann"}, strict=True)
+    validate_request("post", "/Contacts/Pbx.DeleteContactsById", {"ids": [1, 2]}, strict=True)
+    message = failure(validate_request, "post", "/Contacts", {"Mobile": "+1212"}, strict=True)
+    assert "$.Mobile: property 'Mobile' is not declared" in message
+    message = failure(validate_request, "post", "/Contacts/Pbx.DeleteContactsById",
+                      {"ids": ["1"]})
+    assert "$.ids[0]" in message
+    message = failure(validate_schema, CONTACT | {"ContactType": "Odoo"}, "Pbx.Contact")
+    assert "$.ContactType" in message and "is not one of" in message
+    with pytest.raises(LookupError, match="no application/json request body"):
+        request_schema("delete", "/Contacts({Id})")
+    with pytest.raises(LookupError, match="No PUT"):
+        request_schema("put", "/Contacts({Id})")

@@ -19,6 +19,7 @@ from . import test_lead_workflow
 from . import test_lists_formats
 from . import test_markup_injection
 from . import test_outbound_block
+from . import test_phonebook
 from . import test_outcome
 from . import test_outcome_prompt
 from . import test_realtor_property

@@ -181,6 +181,43 @@ class Xapi(Api):
             raise ResponseError(f"recording {recording_id}: {size} of {expected} bytes arrived")
         return size, response.headers.get("Content-Type", "application/octet-stream")
 
+    # -- the company phonebook (Contacts; docs/3cx-api.md §4) -----------------------------------
+
+    def contacts(self, *, filter=None, select=None, page_size=PAGE_SIZE):
+        """Every contact of 3CX's company phonebook (``Pbx.Contact`` dicts), by ``Id``."""
+        return self.query("Contacts", filter=filter, select=select, orderby="Id",
+                          page_size=page_size)
+
+    def contact(self, contact_id):
+        """One contact; :class:`~.errors.NotFoundError` when 3CX has none with that id."""
+        return self._object(f"{BASE}/Contacts({int(contact_id)})")
+
+    def create_contact(self, values):
+        """Add a contact (``values``: Pbx.Contact properties); returns it, with its ``Id``."""
+        response = self.request("POST", f"{BASE}/Contacts", json=values)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ResponseError("POST Contacts did not return JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("Id"), int):
+            raise ResponseError("POST Contacts returned no contact Id")
+        return body
+
+    def update_contact(self, contact_id, values):
+        """Change the properties in ``values`` (a PATCH: the others stay as they are)."""
+        self.request("PATCH", f"{BASE}/Contacts({int(contact_id)})", json=values).close()
+
+    def delete_contact(self, contact_id):
+        self.request("DELETE", f"{BASE}/Contacts({int(contact_id)})").close()
+
+    def delete_contacts(self, contact_ids):
+        """Delete many contacts in one request (``Pbx.DeleteContactsById``, 3CX's one bulk
+        phonebook operation)."""
+        ids = [int(i) for i in contact_ids]
+        if ids:
+            self.request("POST", f"{BASE}/Contacts/Pbx.DeleteContactsById",
+                         json={"ids": ids}).close()
+
     def query(self, entity, *, filter=None, select=None, orderby=None, page_size=PAGE_SIZE,
               limit=None, expand=None):
         """Iterate over every row of an OData collection, ``page_size`` rows per request."""

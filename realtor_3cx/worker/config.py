@@ -24,6 +24,10 @@ worker_recording_attempts  REALTOR_3CX_WORKER_RECORDING_     tries before a reco
                            ATTEMPTS                          is given up (10)
 worker_recording_retry     REALTOR_3CX_WORKER_RECORDING_     first retry delay, doubled
                            RETRY                             per try, capped 1 h (30 s)
+worker_phonebook_interval  REALTOR_3CX_WORKER_PHONEBOOK_     seconds between two syncs of
+                           INTERVAL                          the 3CX phonebook (60)
+worker_phonebook_threads   REALTOR_3CX_WORKER_PHONEBOOK_     phonebook requests at a
+                           THREADS                           time (8)
 =========================  ================================  ==========================
 """
 
@@ -47,6 +51,8 @@ class WorkerConfig:
     recording_threads: int = 2
     recording_attempts: int = 10
     recording_retry: float = 30.0
+    phonebook_interval: float = 60.0
+    phonebook_threads: int = 8
     server_ids: tuple = ()  # only these threecx.server ids (operations, tests)
 
     ENV = {
@@ -61,6 +67,8 @@ class WorkerConfig:
         "recording_threads": "REALTOR_3CX_WORKER_RECORDING_THREADS",
         "recording_attempts": "REALTOR_3CX_WORKER_RECORDING_ATTEMPTS",
         "recording_retry": "REALTOR_3CX_WORKER_RECORDING_RETRY",
+        "phonebook_interval": "REALTOR_3CX_WORKER_PHONEBOOK_INTERVAL",
+        "phonebook_threads": "REALTOR_3CX_WORKER_PHONEBOOK_THREADS",
     }
 
     @classmethod

@@ -39,6 +39,7 @@ from ..threecx.errors import (
 )
 from ..threecx.protocol import EventType, ProtocolError, parse_participant
 from ..tools.sdp import offer_problem
+from .phonebook import PhonebookSync
 from .recordings import RecordingFetcher
 from .sharing import worker_name
 from .tracker import CallTracker, iso_seconds, with_call_log
@@ -313,6 +314,7 @@ class ServerSession(threading.Thread):
         pool = concurrent.futures.ThreadPoolExecutor(self.config.fetch_threads,
                                                      thread_name_prefix=f"{self.name}-get")
         recordings = RecordingFetcher(self)
+        phonebook = PhonebookSync(self)
         self._write_health(state="connecting", error="")
         next_health = next_lock_check = next_dial = next_presence = time.monotonic()
         self._listen(lock, DIAL_CHANNEL)
@@ -334,6 +336,7 @@ class ServerSession(threading.Thread):
                 self._bridge_results()
                 self._flush()
                 recordings.tick()
+                phonebook.tick()
                 now = time.monotonic()
                 if self._notified(lock) or now >= next_dial:
                     next_dial = now + 2
@@ -367,6 +370,7 @@ class ServerSession(threading.Thread):
             stream_thread.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
             recordings.stop()
+            phonebook.stop()
             client.close()
 
     def _hand_over(self, stream, stream_thread, pool):

@@ -57,6 +57,10 @@ PATHS = (
     "/Recordings/Pbx.TranscribeRecordings",  # the call form's "Request transcription"
     "/Queues",  # the teams a call can ring, with their agents ($expand=Agents)
     "/RingGroups",  # ... and ring groups, with their members ($expand=Members)
+    # The company phonebook Odoo's contacts are kept in step with (threecx/phonebook.py).
+    "/Contacts",
+    "/Contacts({Id})",
+    "/Contacts/Pbx.DeleteContactsById",
 )
 # Entities named on their own (the paths above already reach most of them).
 SCHEMAS = (
@@ -69,6 +73,7 @@ SCHEMAS = (
     "Pbx.Recording",
     "Pbx.Queue",
     "Pbx.RingGroup",
+    "Pbx.Contact",
     # Not used by the code: its OData numbers (oneOf number/string/ReferenceNumeric) are what
     # tests/test_xapi_schema.py checks the helper's oneOf handling with.
     "Pbx.SystemTelemetry",

@@ -24,7 +24,7 @@ import wave
 
 from aiohttp import web
 
-from . import state
+from . import phonebook, state
 from .odata import ODataError, apply_query, parse_function_args, parse_key_segment
 
 UTC = datetime.timezone.utc
@@ -59,6 +59,8 @@ async def handle(sim, request):
     try:
         if request.method == "POST" and request.match_info["tail"] == TRANSCRIBE:
             response = transcribe_recordings(sim, await _action_body(request))
+        elif request.match_info["tail"].startswith("Contacts"):
+            response = await _contacts(sim, request)
         else:
             response = _route(sim, request)
         if isinstance(response, _Spoiled):
@@ -130,6 +132,28 @@ def _route(sim, request):
             return _download(sim, rec_id)
     raise ODataError(f"Resource not found for the segment '{tail}'", status=404,
                      code="NotFound")
+
+
+async def _contacts(sim, request):
+    """The company phonebook (phonebook.py): the one entity set written through the XAPI."""
+    tail = request.match_info["tail"]
+    match = FUNCTION.match(tail)
+    body = None
+    if match and request.method in ("POST", "PATCH"):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ODataError("The request body is not valid JSON") from None
+    answer = match and phonebook.route(
+        sim, request, match["key"], match["op"], body,
+        f"{request.url.origin()}/xapi/v1/$metadata#Contacts")
+    if not answer:
+        raise ODataError(f"Resource not found for the segment '{tail}'", status=404,
+                         code="NotFound")
+    status, payload = answer
+    if payload is None:
+        return web.Response(status=status)
+    return web.json_response(payload, status=status)
 
 
 def _json(row):
