@@ -164,6 +164,7 @@ class StreamBridge:
         self._audio_in = None
         self._loop = None
         self._closing = None  # the close under way (a task on the media loop)
+        self.on_close = None  # called once closed (media_process tells the worker)
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
@@ -196,6 +197,8 @@ class StreamBridge:
         loop = asyncio.get_running_loop()
         for thread in self._threads:
             await loop.run_in_executor(None, thread.join, 5)
+        if self.on_close is not None:
+            self.on_close()
 
     @property
     def alive(self):
@@ -363,28 +366,3 @@ class StreamBridge:
         if self.pc.connectionState in ("failed", "closed"):
             await self.close()
 
-
-class MediaLoop:
-    """The worker's one asyncio loop for every bridge (aiortc is asyncio; the worker is not)."""
-
-    _instance = None
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="media-loop",
-                                       daemon=True)
-        self.thread.start()
-
-    @classmethod
-    def get(cls):
-        if cls._instance is None:
-            cls._instance = cls()
-        return cls._instance
-
-    def submit(self, coroutine):
-        """Run ``coroutine`` on the loop; its :class:`concurrent.futures.Future` at once (the
-        worker's main loop never waits for a bridge: ICE and DTLS take seconds)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def run(self, coroutine, timeout=20):
-        return self.submit(coroutine).result(timeout)

@@ -23,7 +23,8 @@ reads 3CX answered without the leg before it showed it. Each load is probed ``RE
 finished them in Odoo, so that the load stays what it says); the latency target is judged on
 the median of the runs' p95 from readable (150 samples each: too few for a p99, which is
 therefore not reported), beside the maximum of all of them. Worker RSS is its peak
-resident size as the kernel counts it (``VmHWM``), not a sample.
+resident size as the kernel counts it (``VmHWM``), not a sample; the bridges run in the
+worker's media process (realtor_3cx/worker/media_process.py), whose peak is its own figure.
 
 Then the same 500 events/s with browser calls beside it, as realtors make them: five a
 minute (``BrowserCalls``: an aiortc peer playing a tone offers through a softphone session,
@@ -92,6 +93,18 @@ def peak_rss_mb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def media_pids(pid):
+    """The worker's browser-call media processes (realtor_3cx/worker/media_process.py)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            for child in children.read().split():
+                with contextlib.suppress(OSError), open(f"/proc/{child}/cmdline", "rb") as cmd:
+                    if b"media_process" in cmd.read():
+                        found.append(int(child))
+    return found
 
 
 class BusListener:
@@ -406,6 +419,9 @@ def run(bench):
             report_browsers(bench, browsers, load)
             bench.figure("worker RSS with browser calls (peak, VmHWM)",
                          round(peak_rss_mb(worker.pid), 1), "MB")
+            for media in media_pids(worker.pid):  # the bridges run there, not in the worker
+                bench.figure("worker's media process RSS with browser calls (peak, VmHWM)",
+                             round(peak_rss_mb(media), 1), "MB")
 
             # 1000 calls at the largest 3CX's rate: 1000 legs repeating every 375 ms.
             live_calls(url, 1000 - 375, 1000)
