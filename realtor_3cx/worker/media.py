@@ -366,3 +366,29 @@ class StreamBridge:
         if self.pc.connectionState in ("failed", "closed"):
             await self.close()
 
+
+class MediaLoop:
+    """One asyncio loop in a thread for the bridges of a process that is not asyncio itself
+    (tests/benchmarks/webrtc.py; the worker's media process runs its own loop instead)."""
+
+    _instance = None
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="media-loop",
+                                       daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def get(cls):
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    def submit(self, coroutine):
+        """Run ``coroutine`` on the loop; its :class:`concurrent.futures.Future` at once (the
+        worker's main loop never waits for a bridge: ICE and DTLS take seconds)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def run(self, coroutine, timeout=20):
+        return self.submit(coroutine).result(timeout)
