@@ -354,7 +354,7 @@ class MediaChild:
             self._out.flush()
 
     def ask(self, message, timeout):
-        """Ask the worker from a bridge thread; its answer (read by :meth:`read`)."""
+        """Ask the worker from a bridge thread; its answer (read by :meth:`listen`)."""
         ask_id = f"c{next(self._ask_ids)}"
         waiting = self._asks[ask_id] = [threading.Event(), {}]
         self.send({**message, "req": ask_id})
@@ -363,7 +363,7 @@ class MediaChild:
             return {"error": "the worker did not answer"}
         return waiting[1]
 
-    def read(self, stdin):
+    def listen(self, stdin):
         """The worker's lines, until the pipe ends (the worker stopped or died)."""
         for line in stdin:
             message = json.loads(line)
@@ -465,7 +465,7 @@ def main():
                         format="%(asctime)s %(process)d %(levelname)s media %(name)s: "
                                "%(message)s")
     child = MediaChild(settings, out)
-    reader = threading.Thread(target=child.read, args=(sys.stdin,), name="media-requests",
+    reader = threading.Thread(target=child.listen, args=(sys.stdin,), name="media-requests",
                               daemon=True)
     reader.start()
     try:
