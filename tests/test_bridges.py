@@ -340,6 +340,8 @@ def test_a_crash_of_the_media_process_ends_its_calls_and_the_next_call_starts_an
     async def crashed_call():
         browser = RTCPeerConnection()
         browser.addTrack(ToneTrack())
+        received, stop = [], asyncio.Event()
+        browser.on("track", lambda track: asyncio.ensure_future(listen(track, received, stop)))
         await browser.setLocalDescription(await browser.createOffer())
         session_id = await asyncio.to_thread(offer_session, world, browser.localDescription.sdp)
         state = await asyncio.to_thread(wait_for, lambda: (
@@ -349,8 +351,11 @@ def test_a_crash_of_the_media_process_ends_its_calls_and_the_next_call_starts_an
         assert state["state"] == "answered", state
         await browser.setRemoteDescription(RTCSessionDescription(sdp=state["answer"],
                                                                  type="answer"))
-        await asyncio.to_thread(wait_for, lambda: browser.connectionState == "connected",
-                                "ICE and DTLS", timeout=15)
+        # Mid-call: the callee picked up (after 1 s) and its audio flows, then the crash.
+        await asyncio.to_thread(wait_for, lambda: browser.connectionState == "connected"
+                                and control(world["sim"], f"calls/{state['call_id']}",
+                                            method="GET").get("answered_at")
+                                and len(received) >= 25, "the call under way", timeout=15)
         (media,) = media_processes(pid)
         os.kill(media, signal.SIGKILL)
         ended = await asyncio.to_thread(wait_for, lambda: (
@@ -362,6 +367,7 @@ def test_a_crash_of_the_media_process_ends_its_calls_and_the_next_call_starts_an
         ringing = str(control(world["sim"], "calls/inbound", {
             "from": "+15550108790", "to": "101", "ring_seconds": 600})["callid"])
         lag = await asyncio.to_thread(logged_after_readable, world, [ringing])
+        stop.set()
         await browser.close()
         return media, ended, lag[ringing]
 
