@@ -6,13 +6,18 @@ A browser call's bridge is set up (ICE gathering, DTLS), handed over and closed 
 worker's main loop (realtor_3cx/worker/pipeline.py): here its ICE set-up hangs for 5 s (its
 STUN server never answers: aioice gives up on it after 5 s) while other calls ring, and each of
 those is logged within a fraction of that, measured from the moment 3CX first shows its leg.
-The worker imports aiortc and PyAV only for a browser call: before one, none of their compiled
-libraries is mapped in the worker process; after one, they are. Its peak resident memory
-(``VmHWM``) is printed at both moments (the README's figures).
+The worker's browser calls run in a media process of its own (realtor_3cx/worker/media_process.py),
+started at the first one: before it, none of aiortc's and PyAV's compiled libraries is mapped in
+the worker process; after it, they are mapped in the media process and still not in the worker.
+Peak resident memory (``VmHWM``) is printed at both moments (the README's figures). The media
+process crashing ends its calls with the reason, logs every other call as before, and the next
+browser call starts another one.
 """
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import time
 
@@ -38,6 +43,18 @@ def aiortc_mapped(pid):
         paths = {line.split()[-1] for line in maps if "/" in line}
     return sorted(p for p in paths if any(
         part in p for part in ("/pylibsrtp/", "/av/", "/av.libs/")))
+
+
+def media_processes(pid):
+    """The worker's media processes (its children running media_process)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            for child in children.read().split():
+                with contextlib.suppress(OSError), open(f"/proc/{child}/cmdline", "rb") as cmd:
+                    if b"media_process" in cmd.read():
+                        found.append(int(child))
+    return found
 
 
 def peak_rss_mb(pid):
@@ -179,27 +196,35 @@ def test_a_hanging_ice_set_up_holds_up_no_other_call(world):
             "the set-up to finish", timeout=STUN_GIVES_UP + 20)
         set_up_in = time.monotonic() - offered_at
         mapped = aiortc_mapped(pid)
+        (media,) = media_processes(pid)
+        media_mapped = aiortc_mapped(media)
+        media_rss = peak_rss_mb(media)
         # The page hangs up: the tear-down runs off the loop too and still ends 3CX's leg.
         await asyncio.to_thread(world["db"].do, lambda env: hang_up(env, session_id))
         await asyncio.to_thread(wait_for, lambda: control(
             world["sim"], f"calls/{call_id[0]}", method="GET")["ended_at"],
             "the browser call's 3CX leg to end", timeout=15)
         await browser.close()
-        return lag, during, logged_in, answered, set_up_in, mapped
+        return lag, during, logged_in, answered, set_up_in, mapped, media_mapped, media_rss
 
-    lag, during, logged_in, answered, set_up_in, mapped = asyncio.run(scenario())
+    lag, during, logged_in, answered, set_up_in, mapped, media_mapped, media_rss = asyncio.run(
+        scenario())
     print(f"all {CALLS} logged {logged_in:.1f} s after the browser call was placed")
     print(f"calls logged after 3CX showed them while a set-up hung: "
           f"{', '.join(f'{s * 1000:.0f}' for s in sorted(lag.values()))} ms; "
           f"the set-up answered after {set_up_in:.1f} s")
-    print(f"worker peak RSS with a browser call: {peak_rss_mb(pid):.1f} MiB")
+    print(f"worker peak RSS with a browser call: {peak_rss_mb(pid):.1f} MiB; its media "
+          f"process's: {media_rss:.1f} MiB")
     # What the old worker could not do: log them before the browser call's set-up was over.
     # Taken by the worker (connecting), not yet answered: the set-up still hung.
     assert during == "connecting", "the calls were not logged while the ICE set-up hung"
     assert max(lag.values()) < LOGGED_WITHIN, lag
     assert answered["state"] == "answered" and answered["answer"], answered
     assert set_up_in >= STUN_GIVES_UP - 1, "the set-up did not hang: this test shows nothing"
-    assert any("/pylibsrtp/" in p for p in mapped) and any("/av/" in p for p in mapped), mapped
+    # aiortc and PyAV are loaded where the bridge runs, the media process, not the worker.
+    assert mapped == [], mapped
+    assert any("/pylibsrtp/" in p for p in media_mapped) and any(
+        "/av/" in p for p in media_mapped), media_mapped
 
 
 def test_a_leg_read_after_its_upset_is_not_read_again_for_it():
@@ -246,6 +271,47 @@ def test_a_leg_read_after_its_upset_is_not_read_again_for_it():
     assert len(reads) == 2 and not session.tracker.knows("101", 7)
 
 
+async def browser_call(world):
+    """One browser call, hung up by its page: (peer state, tone round trip in s or None)."""
+    browser = RTCPeerConnection()
+    mic = ToneTrack()
+    browser.addTrack(mic)
+    received, stop = [], asyncio.Event()
+    browser.on("track", lambda track: asyncio.ensure_future(listen(track, received, stop)))
+    await browser.setLocalDescription(await browser.createOffer())
+    session_id = await asyncio.to_thread(offer_session, world, browser.localDescription.sdp)
+    state = await asyncio.to_thread(wait_for, lambda: (
+        state := session_state(world, session_id))["state"] not in ("offered",
+                                                                    "connecting") and state,
+        "the worker's answer", timeout=30)
+    assert state["state"] == "answered", state
+    await browser.setRemoteDescription(RTCSessionDescription(sdp=state["answer"],
+                                                             type="answer"))
+    # The callee picks up after 1 s; then the far end's (echoed) audio arrives.
+    start = len(received)
+    with contextlib.suppress(AssertionError):  # asserted below, with what was seen
+        await asyncio.to_thread(wait_for, lambda: browser.connectionState == "connected"
+                                and len(received) >= start + 25,
+                                "ICE, DTLS and the first audio frames", timeout=15)
+    connected = browser.connectionState
+    mic.tone_at = time.monotonic()
+
+    def heard():
+        return [t for t, level, peak in received if t > mic.tone_at and level > 0.5
+                and peak > 1000]
+
+    with contextlib.suppress(AssertionError):
+        await asyncio.to_thread(wait_for, heard, "the tone to come back", timeout=5)
+    came_back = heard()
+    await asyncio.to_thread(world["db"].do, lambda env: hang_up(env, session_id))
+    await asyncio.to_thread(wait_for, lambda: control(
+        world["sim"], f"calls/{state['call_id']}", method="GET")["ended_at"],
+        "the browser call's 3CX leg to end", timeout=15)
+    stop.set()
+    await browser.close()
+    return connected, (came_back[0] - mic.tone_at) if came_back else None
+
+
 BROWSER_CALLS = 3  # in a row, through one worker
 
 
@@ -255,12 +321,25 @@ def test_browser_calls_in_a_row_each_carry_audio_both_ways(quick_world):
     and takes longer than that, the next ones do not, and their bridges once read the route
     point's leg while 3CX still answered 404, took the call for over and closed (0 B each way,
     ICE never completed: the pipeline benchmark's browser calls)."""
-    world = quick_world
+    results = [asyncio.run(browser_call(quick_world)) for _ in range(BROWSER_CALLS)]
+    print("browser calls in a row (peer state, tone round trip): " + ", ".join(
+        f"{state} {f'{trip * 1000:.0f} ms' if trip is not None else 'no tone'}"
+        for state, trip in results))
+    # The tone went to 3CX (the browser's microphone) and came back from it (the far end).
+    assert all(state == "connected" and trip is not None for state, trip in results), results
 
-    async def one_call():
+
+def test_a_crash_of_the_media_process_ends_its_calls_and_the_next_call_starts_another(
+        quick_world):
+    """The media process dies (SIGKILL, as the OOM killer does) during a browser call: that
+    call ends with the reason on its session, its 3CX leg is hung up, the worker goes on
+    logging other calls, and the next browser call gets a new media process, with audio."""
+    world = quick_world
+    pid = world["worker"].proc.pid
+
+    async def crashed_call():
         browser = RTCPeerConnection()
-        mic = ToneTrack()
-        browser.addTrack(mic)
+        browser.addTrack(ToneTrack())
         received, stop = [], asyncio.Event()
         browser.on("track", lambda track: asyncio.ensure_future(listen(track, received, stop)))
         await browser.setLocalDescription(await browser.createOffer())
@@ -272,33 +351,33 @@ def test_browser_calls_in_a_row_each_carry_audio_both_ways(quick_world):
         assert state["state"] == "answered", state
         await browser.setRemoteDescription(RTCSessionDescription(sdp=state["answer"],
                                                                  type="answer"))
-        # The callee picks up after 1 s; then the far end's (echoed) audio arrives.
-        start = len(received)
-        with contextlib.suppress(AssertionError):  # asserted below, with what was seen
-            await asyncio.to_thread(wait_for, lambda: browser.connectionState == "connected"
-                                    and len(received) >= start + 25,
-                                    "ICE, DTLS and the first audio frames", timeout=15)
-        connected = browser.connectionState
-        mic.tone_at = time.monotonic()
-
-        def heard():
-            return [t for t, level, peak in received if t > mic.tone_at and level > 0.5
-                    and peak > 1000]
-
-        with contextlib.suppress(AssertionError):
-            await asyncio.to_thread(wait_for, heard, "the tone to come back", timeout=5)
-        came_back = heard()
-        await asyncio.to_thread(world["db"].do, lambda env: hang_up(env, session_id))
+        # Mid-call: the callee picked up (after 1 s) and its audio flows, then the crash.
+        await asyncio.to_thread(wait_for, lambda: browser.connectionState == "connected"
+                                and control(world["sim"], f"calls/{state['call_id']}",
+                                            method="GET").get("answered_at")
+                                and len(received) >= 25, "the call under way", timeout=15)
+        (media,) = media_processes(pid)
+        os.kill(media, signal.SIGKILL)
+        ended = await asyncio.to_thread(wait_for, lambda: (
+            ended := session_state(world, session_id))["state"] == "ended" and ended,
+            "the browser call to end", timeout=15)
         await asyncio.to_thread(wait_for, lambda: control(
             world["sim"], f"calls/{state['call_id']}", method="GET")["ended_at"],
-            "the browser call's 3CX leg to end", timeout=15)
+            "the crashed call's 3CX leg to end", timeout=15)
+        ringing = str(control(world["sim"], "calls/inbound", {
+            "from": "+15550108790", "to": "101", "ring_seconds": 600})["callid"])
+        lag = await asyncio.to_thread(logged_after_readable, world, [ringing])
         stop.set()
         await browser.close()
-        return connected, (came_back[0] - mic.tone_at) if came_back else None
+        return media, ended, lag[ringing]
 
-    results = [asyncio.run(one_call()) for _ in range(BROWSER_CALLS)]
-    print("browser calls in a row (peer state, tone round trip): " + ", ".join(
-        f"{state} {f'{trip * 1000:.0f} ms' if trip is not None else 'no tone'}"
-        for state, trip in results))
-    # The tone went to 3CX (the browser's microphone) and came back from it (the far end).
-    assert all(state == "connected" and trip is not None for state, trip in results), results
+    media, ended, lag = asyncio.run(crashed_call())
+    print(f"after the crash: {ended['message']!r}; a new call logged {lag * 1000:.0f} ms "
+          f"after 3CX showed it")
+    assert "media process ended (exit code -9)" in (ended["message"] or ""), ended
+    assert world["worker"].proc.poll() is None, "the worker died with its media process"
+    assert lag < LOGGED_WITHIN, lag
+    connected, trip = asyncio.run(browser_call(world))
+    (restarted,) = media_processes(pid)
+    assert restarted != media
+    assert connected == "connected" and trip is not None, (connected, trip)

@@ -32,9 +32,10 @@ Browser calls and the event loop
     A leg that a read which began after its Upset showed is not read again for that Upset (a
     worker behind its stream skips the repeats queued behind a whole-state read). Browser
     calls are set up (the route point's hand-over, ICE, DTLS) and closed off this loop, in a
-    small thread pool and the media loop (:mod:`.media`), whose results come back to it:
-    another call's events never wait for them. aiortc and PyAV are imported at the first
-    browser call only.
+    small thread pool and in the session's media process (:mod:`.media_process`, which runs
+    :mod:`.media`), whose results come back to it: another call's events never wait for them,
+    and the bridges' audio work does not share the worker's interpreter. That process starts
+    at the first browser call, so a worker that makes none never loads aiortc or PyAV.
 
 Caveats
     The XAPI call log is read for unanswered calls only, to tell voicemail and busy apart.

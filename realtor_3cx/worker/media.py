@@ -164,6 +164,7 @@ class StreamBridge:
         self._audio_in = None
         self._loop = None
         self._closing = None  # the close under way (a task on the media loop)
+        self.on_close = None  # called once closed (media_process tells the worker)
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_channel)
         self.pc.on("connectionstatechange", self._on_state)
@@ -196,6 +197,8 @@ class StreamBridge:
         loop = asyncio.get_running_loop()
         for thread in self._threads:
             await loop.run_in_executor(None, thread.join, 5)
+        if self.on_close is not None:
+            self.on_close()
 
     @property
     def alive(self):
@@ -365,7 +368,8 @@ class StreamBridge:
 
 
 class MediaLoop:
-    """The worker's one asyncio loop for every bridge (aiortc is asyncio; the worker is not)."""
+    """One asyncio loop in a thread for the bridges of a process that is not asyncio itself
+    (tests/benchmarks/webrtc.py; the worker's media process runs its own loop instead)."""
 
     _instance = None
 

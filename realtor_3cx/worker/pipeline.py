@@ -16,7 +16,6 @@ See the package docstring for the whole picture. The order inside one batch matt
    per call) and the next batch tries again.
 """
 
-import asyncio
 import concurrent.futures
 import contextlib
 import datetime
@@ -202,6 +201,8 @@ class ServerSession(threading.Thread):
         self._starting = {}
         self._bridge_done = queue.Queue()  # (future, what to do with it on the main loop)
         self._bridge_jobs = set()  # futures of set-ups and tear-downs not handled yet
+        self._media = None  # this session's media process (media_process.py), once needed
+        self._media_lock = threading.Lock()  # started from the bridge pool or the main loop
         self.connected_since = None
         self.last_error = ""
         # Health is written even when the session fails before it reads anything (a secret
@@ -742,16 +743,42 @@ class ServerSession(threading.Thread):
         call_id = str(leg.callid)
         self.softphone_calls[call_id] = extension
         self.tracker.adopt(call_id, extension)
-        # The first browser call imports aiortc and PyAV (seconds on a busy machine): in the
-        # pool, as the rest of the set-up, not on the main loop.
-        self._bridge_job(self._bridge_pool.submit(self._media_submit, self._bridge_up(
-            leg.id, offer)), self._media_submitted, (session_id,))
+        # The first browser call starts the media process (a fork and exec): in the pool, as
+        # the rest of the set-up, not on the main loop.
+        self._bridge_job(self._bridge_pool.submit(self._media_open, leg.id, offer),
+                         self._media_submitted, (session_id,))
 
-    @staticmethod
-    def _media_submit(coroutine):
-        from .media import MediaLoop  # aiortc loads only where calls are bridged
+    def _media_process(self):
+        """This session's media process, started at its first browser call and again after
+        one ended (:meth:`_media_ended`); aiortc and PyAV load there, not in the worker."""
+        from .media_process import MediaProcess
 
-        return MediaLoop.get().submit(coroutine)
+        with self._media_lock:
+            if self._media is None or not self._media.alive:
+                self._media = MediaProcess(self.name, self.client.tokens, self.route_point,
+                                           self.ice_servers, setup_timeout=BRIDGE_SETUP)
+                self._bridge_job(self._media.ended, self._media_ended, (self._media,))
+            return self._media
+
+    def _media_open(self, leg_id, offer, previous=None):
+        """A bridge for the route point's ``leg_id``: a future of (bridge, answer SDP)."""
+        media = self._media_process()
+        if previous is not None and previous.media is not media:
+            previous = None  # its process ended: nothing of it is left to close
+        return media.open(leg_id, offer, previous=previous)
+
+    def _media_ended(self, future, media):
+        """A media process ended by itself (a crash): its browser calls end with the reason;
+        the next browser call starts another. The other calls' events never waited on it."""
+        if future.cancelled():  # the session stops (_stop_bridges)
+            return
+        reason = future.result()
+        with self._media_lock:
+            if self._media is media:
+                self._media = None
+        for session_id, (bridge, _call_id) in list(self.bridges.items()):
+            if bridge.media is media:
+                self._end_bridge(session_id, reason)
 
     def _media_submitted(self, future, session_id):
         try:
@@ -760,25 +787,6 @@ class ServerSession(threading.Thread):
             started = concurrent.futures.Future()
             started.set_exception(exc)
         self._bridge_job(started, self._bridge_started, (session_id,))
-
-    async def _bridge_up(self, leg_id, offer, previous=None):
-        """On the media loop: a bridge for the route point's ``leg_id``, answering ``offer``;
-        (bridge, answer SDP). A failed or cancelled set-up leaves nothing open."""
-        from .media import StreamBridge
-
-        if previous is not None:
-            # One pair of streams per leg: the old one closes before the new one opens (3CX
-            # would share the far end's audio between two readers).
-            await previous.close()
-        # aiortc objects belong to the loop that runs them: create the peer here.
-        bridge = StreamBridge(self.client.callcontrol, self.route_point, leg_id,
-                              ice_servers=self.ice_servers)
-        try:
-            answer = await asyncio.wait_for(bridge.accept(offer), BRIDGE_SETUP)
-        except BaseException:
-            await bridge.close()
-            raise
-        return bridge, answer
 
     def _bridge_started(self, future, session_id):
         """A set-up (new call, answer Here or resume) is over: answer the page, or fail it."""
@@ -797,7 +805,7 @@ class ServerSession(threading.Thread):
                 else _("The browser's audio could not be connected.")})
             return
         if entry["ended"]:  # the call ended, or the page hung up, during the set-up
-            self._bridge_job(self._media_submit(self._bridge_down(bridge, entry["leg_id"])))
+            self._bridge_job(self._bridge_down(bridge, entry["leg_id"]))
             self._write_session(session_id, {"state": "failed",
                                              "message": _("This call is over.")})
             return
@@ -839,11 +847,19 @@ class ServerSession(threading.Thread):
             _logger.warning("worker: cannot answer browser call %s: %s", session_id, exc)
             return False
 
-    async def _bridge_down(self, bridge, leg_id):
-        """On the media loop: close a bridge (its threads joined), then end its 3CX leg."""
-        await bridge.close()
-        if leg_id is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._drop_quietly, leg_id)
+    def _bridge_down(self, bridge, leg_id):
+        """Close a bridge in its media process (its threads joined), then end its 3CX leg:
+        in the bridge pool, a future."""
+        return self._bridge_pool.submit(self._close_and_drop, bridge, leg_id)
+
+    def _close_and_drop(self, bridge, leg_id):
+        try:
+            bridge.close().result(BRIDGE_STOP_WAIT)
+        finally:
+            _logger.info("worker: bridge of leg %s closed (peer %s, %s B to 3CX, %s B from 3CX)",
+                         leg_id, bridge.connection_state, bridge.stats["to_pbx_bytes"],
+                         bridge.stats["from_pbx_bytes"])
+            self._drop_quietly(leg_id)
 
     def _bridge_job(self, future, then=None, args=()):
         """``future`` runs off the main loop; once done, ``then(future, *args)`` runs on it
@@ -892,13 +908,15 @@ class ServerSession(threading.Thread):
             _logger.warning("worker: %s browser call set-up(s) or close(s) still running at "
                             "stop", len(self._bridge_jobs))
         self._bridge_done, self._bridge_jobs = queue.Queue(), set()
+        with self._media_lock:
+            media, self._media = self._media, None
+        if media is not None:
+            media.stop()  # what is still open closes there, then the process ends
 
     def _resume_bridge(self, session_id, previous_id, offer):
         """A new browser peer for a call already bridged (a reload, another tab, the realtor
         taking it back): the same 3CX leg, new audio streams; the old peer is let go. None
-        while that goes on (on the media loop), or the refusal."""
-        from .media import MediaLoop
-
+        while that goes on (in the media process), or the refusal."""
         entry = self.bridges.get(previous_id)
         if entry is None:
             return {"state": "failed", "message": _("This call is over.")}
@@ -910,7 +928,7 @@ class ServerSession(threading.Thread):
         leg_id = self._bridge_legs[previous_id]
         self._starting[session_id] = {"call_id": call_id, "leg_id": leg_id, "ended": False,
                                       "resumes": previous_id}
-        self._bridge_job(MediaLoop.get().submit(self._bridge_up(leg_id, offer, previous=old)),
+        self._bridge_job(self._media_open(leg_id, offer, previous=old),
                          self._bridge_started, (session_id,))
         return None
 
@@ -993,9 +1011,7 @@ class ServerSession(threading.Thread):
 
     def _end_bridge(self, session_id, message, write=True):
         """The browser call is over: the page is told at once; its bridge closes and its 3CX
-        leg ends on the media loop (joining the bridge's threads takes seconds)."""
-        from .media import MediaLoop
-
+        leg ends off the main loop (joining the bridge's threads takes seconds)."""
         entry = self.bridges.pop(session_id, None)
         self._detached.pop(session_id, None)
         starting = self._starting.get(session_id)
@@ -1007,9 +1023,8 @@ class ServerSession(threading.Thread):
         for starting in self._starting.values():
             if starting["call_id"] == call_id:  # a page taking it back: nothing to take
                 starting["ended"] = True
-        _logger.info("worker: browser call %s ended (peer %s, %s B to 3CX, %s B from 3CX)",
-                     session_id, bridge.pc.connectionState, bridge.stats["to_pbx_bytes"],
-                     bridge.stats["from_pbx_bytes"])
+        _logger.info("worker: browser call %s ended%s", session_id,
+                     f": {bridge.reason}" if bridge.reason else "")
         leg_id = self._bridge_legs.pop(session_id, None)
         if write:
             try:
@@ -1025,7 +1040,7 @@ class ServerSession(threading.Thread):
             except DB_ERRORS:  # pylint: disable=except-pass
                 pass  # best effort: _flush and the lock check report a database outage
         # After the session says so: once 3CX shows the call over, Odoo does too.
-        self._bridge_job(MediaLoop.get().submit(self._bridge_down(bridge, leg_id)))
+        self._bridge_job(self._bridge_down(bridge, leg_id))
 
     def _drop_quietly(self, participant_id):
         if participant_id is None:

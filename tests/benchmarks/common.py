@@ -124,6 +124,8 @@ def format_value(value):
         return ""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
+    if value in (float("inf"), float("-inf")) or value != value:
+        return str(value)  # a quantile of too few samples: shown, not a crash of the report
     if isinstance(value, int) or value == int(value) and abs(value) >= 100:
         return str(int(value))
     if abs(value) >= 100:

@@ -23,7 +23,8 @@ reads 3CX answered without the leg before it showed it. Each load is probed ``RE
 finished them in Odoo, so that the load stays what it says); the latency target is judged on
 the median of the runs' p95 from readable (150 samples each: too few for a p99, which is
 therefore not reported), beside the maximum of all of them. Worker RSS is its peak
-resident size as the kernel counts it (``VmHWM``), not a sample.
+resident size as the kernel counts it (``VmHWM``), not a sample; the bridges run in the
+worker's media process (realtor_3cx/worker/media_process.py), whose peak is its own figure.
 
 Then the same 500 events/s with browser calls beside it, as realtors make them: five a
 minute (``BrowserCalls``: an aiortc peer playing a tone offers through a softphone session,
@@ -92,6 +93,25 @@ def peak_rss_mb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def cpu_seconds(pid):
+    """User + system CPU the process has used so far (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def media_pids(pid):
+    """The worker's browser-call media processes (realtor_3cx/worker/media_process.py)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            for child in children.read().split():
+                with contextlib.suppress(OSError), open(f"/proc/{child}/cmdline", "rb") as cmd:
+                    if b"media_process" in cmd.read():
+                        found.append(int(child))
+    return found
 
 
 class BusListener:
@@ -388,14 +408,19 @@ def run(bench):
             live_calls(url, 375, 0)
             wait_logged(bench, server_id, 375)
             time.sleep(2)
+            cpu_from, wall_from = cpu_seconds(worker.pid), time.monotonic()
             runs, offered, drains, loads = probe_runs(bench, url, listener, "31")
             report_load(bench, "500 events/s", runs, offered, drains, loads, target=True)
+            # Its share of a core: what the interpreter (one GIL) had to do, whatever the load.
+            bench.figure("worker CPU, 500 events/s", round(100 * (cpu_seconds(
+                worker.pid) - cpu_from) / (time.monotonic() - wall_from)), "% of a core")
             bench.figure("worker RSS at 500 events/s, before any browser call (peak, VmHWM)",
                          round(peak_rss_mb(worker.pid), 1), "MB")
 
             # The same with browser calls set up and torn down beside it, five a minute.
             control(url, "scripts", {"destination": BROWSER_DESTINATION, "answer_after": 1})
             browsers = BrowserCalls(bench, server_id, admin_id(bench))
+            cpu_from, wall_from = cpu_seconds(worker.pid), time.monotonic()
             try:
                 runs, offered, drains, loads = probe_runs(
                     bench, url, listener, "33", count=P99_PROBES, rate=P99_RATE, hold=P99_HOLD)
@@ -404,8 +429,16 @@ def run(bench):
             load = "500 events/s + 5 browser calls a minute"
             report_load(bench, load, runs, offered, drains, loads, target=True, p99=True)
             report_browsers(bench, browsers, load)
+            wall = time.monotonic() - wall_from
+            bench.figure(f"worker CPU, {load}", round(100 * (cpu_seconds(
+                worker.pid) - cpu_from) / wall), "% of a core")
             bench.figure("worker RSS with browser calls (peak, VmHWM)",
                          round(peak_rss_mb(worker.pid), 1), "MB")
+            for media in media_pids(worker.pid):  # the bridges run there, not in the worker
+                bench.figure("worker's media process RSS with browser calls (peak, VmHWM)",
+                             round(peak_rss_mb(media), 1), "MB")
+                bench.figure(f"worker's media process CPU, {load}",
+                             round(100 * cpu_seconds(media) / wall), "% of a core")
 
             # 1000 calls at the largest 3CX's rate: 1000 legs repeating every 375 ms.
             live_calls(url, 1000 - 375, 1000)
