@@ -405,7 +405,7 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
     )
     transcript_state = fields.Selection(
         TRANSCRIPT_STATES,
-        "Transcript",
+        "Transcription",
         default="none",
         required=True,
         readonly=True,
