@@ -5,8 +5,9 @@ from . import test_call_rollup
 from . import test_call_sync
 from . import test_caller_identity
 from . import test_caller_lookup
-from . import test_company
+from . import test_calling_rules
 from . import test_click_to_call
+from . import test_company
 from . import test_connection
 from . import test_crm_endpoints
 from . import test_crm_template
@@ -19,9 +20,9 @@ from . import test_lead_workflow
 from . import test_lists_formats
 from . import test_markup_injection
 from . import test_outbound_block
-from . import test_phonebook
 from . import test_outcome
 from . import test_outcome_prompt
+from . import test_phonebook
 from . import test_realtor_property
 from . import test_recordings
 from . import test_remote_answer
