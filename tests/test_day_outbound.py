@@ -68,9 +68,7 @@ def day(tmp_path_factory):
                 # A prefix no other file uses for its numbers (test_xss_e2e.py's caller is 019).
                 "name": "9 Quiet Lane", "listing_phone": f"+1555016{os.getpid() % 10000:04d}",
                 "listing_agent_id": realtor.id, "owner_ids": [(6, 0, [dnc.id, manhattan.id])]})
-            return {"window": env["ir.config_parameter"].get_param(
-                        "realtor_3cx.calling_window", False),
-                    "server": server.id, "dnc": dnc.id, "manhattan": manhattan.id,
+            return {"server": server.id, "dnc": dnc.id, "manhattan": manhattan.id,
                     "property": listing.id, "realtor": realtor.login,
                     "realtor_id": realtor.id, "newcomer": newcomer.login,
                     "newcomer_id": newcomer.id}
@@ -129,15 +127,15 @@ def sim_calls_to(day, number):
 
 
 def calling_window(day, open_in_new_york):
-    """Set the calling window so that now, in New York, is inside it or not (None: back to
-    what it was when the module started)."""
+    """Set the calling rules' hours so that now, in New York, is inside them or not (None:
+    back to what they were before)."""
     hour = datetime.datetime.now(pytz.timezone("America/New_York")).hour
-    closed = "01:00-02:00" if hour >= 12 else "13:00-14:00"
-    value = {True: "00:00-24:00", False: closed, None: day["window"]}[open_in_new_york]
-    day["db"].do(lambda env: env["ir.config_parameter"].set_param(
-        "realtor_3cx.calling_window", value))
-    # Odoo's server caches parameters: tell it, as a request of its own would.
-    day["db"].registry.signal_changes()
+    closed = (1.0, 2.0) if hour >= 12 else (13.0, 14.0)
+    if open_in_new_york is None:
+        day["db"].calling_hours(day.pop("hours"))
+        return
+    saved = day["db"].calling_hours((0.0, 24.0) if open_in_new_york else closed)
+    day.setdefault("hours", saved)
 
 
 def test_a_do_not_call_contact_is_visibly_so_before_anyone_clicks(day, realtor):

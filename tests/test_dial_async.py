@@ -57,17 +57,14 @@ def world(tmp_path_factory):
                 "api_secret": SECRET})
             env["threecx.extension"].create(
                 {"server_id": server.id, "number": "101", "user_id": realtor.id})
-            # Calls at any hour: the contacts' calling window is not what is tested here.
-            window = env["ir.config_parameter"].get_param("realtor_3cx.calling_window")
-            env["ir.config_parameter"].set_param("realtor_3cx.calling_window", "00:00-24:00")
-            return {"server": server.id, "realtor": realtor.login, "realtor_id": realtor.id,
-                    "window": window}
+            return {"server": server.id, "realtor": realtor.login, "realtor_id": realtor.id}
 
         def restore(env):
             env["threecx.server"].browse(ids["server"]).active = False
-            env["ir.config_parameter"].set_param("realtor_3cx.calling_window", ids["window"])
 
         ids = db.do(create)
+        # Calls at any hour: the contacts' calling rules are not what is tested here.
+        hours = db.calling_hours((0.0, 24.0))
         try:
             with odoo_server(db.conf, db.db, logs / "odoo.log") as url, sync_playwright() as pw:
                 browser = launch(pw)
@@ -75,6 +72,7 @@ def world(tmp_path_factory):
                 browser.close()
         finally:
             db.do(restore)
+            db.calling_hours(hours)
 
 
 def contact(world, number):
