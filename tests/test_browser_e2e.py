@@ -438,8 +438,10 @@ def test_a_browser_call_from_the_softphone_hears_its_own_tone_back(world, tmp_pa
         page.locator(".o_realtor_3cx_softphone_hangup").click()
         expect(page.locator(".o_realtor_3cx_softphone[data-status=ended]")).to_be_visible(
             timeout=10000)
+        # The bridge closes in the media process, off the worker's event loop (seconds).
         wait_for(lambda: "bridged to 3CX call" in world["worker"].output()
-                 and "ended (peer" in world["worker"].output(), "the worker's teardown")
+                 and "closed (peer" in world["worker"].output(), "the worker's teardown",
+                 timeout=20)
         wait_for(lambda: control(sim, "stats", method="GET")["open_streams"] == 0,
                  "3CX's audio streams to close")
 

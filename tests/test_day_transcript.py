@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import OdooDb, Worker
 
-NUMBER = f"+1555019{os.getpid() % 10000:04d}"
+NUMBER = f"+1555021{os.getpid() % 10000:04d}"  # test_xss_e2e has +1555019...
 SAID = "Realtor: Hi Jo, it is Tess.\nCaller: Hi Tess, can we see the loft on Pier Road?"
 SUMMARY = "Jo wants to view the loft on Pier Road."
 

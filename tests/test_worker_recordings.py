@@ -20,8 +20,8 @@ import pytest
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from worker_env import QUIRKS, OdooDb, Worker
 
-CALLER = "+15550108301"
-DID = "+15550108390"
+CALLER = "+15550128301"  # no other module's contact: the call must find Rita alone
+DID = "+15550128390"
 SERIAL = itertools.count()
 DOWNLOAD = "/xapi/v1/Recordings/Pbx.DownloadRecording"
 # First retry after 0.2 s, then 0.4, 0.8...: the tests wait for what happens, not for time.
