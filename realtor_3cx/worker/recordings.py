@@ -182,8 +182,10 @@ class RecordingFetcher:
                 if not call.exists() or call.transcript_state != "requested":
                     return None
                 audio = call.recording_attachment_id.raw
-                # Names Whisper would otherwise spell its own way.
-                prompt = ", ".join(filter(None, [call.partner_id.name, call.property_id.name]))
+                # The listing's street, which Whisper would otherwise spell its own way. Not
+                # the contact's name: a bare name as the prompt derails tiny.en on a short
+                # clip ("Rita Recorded" turned "three bedrooms" into "country man room").
+                prompt = call.property_id.name or ""
         except DB_ERRORS as exc:
             _logger.warning("worker: transcript of call %s not started, database away: %s",
                             call_id, exc)
