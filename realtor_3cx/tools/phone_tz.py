@@ -36,7 +36,6 @@ geocoder knows it, its area's region: an area code presumes its subscriber a res
 
 import phonenumbers
 import pytz
-from phonenumbers import geocoder
 
 from .phone import time_zones, to_e164
 
@@ -77,4 +76,8 @@ def jurisdiction_for(e164):
     )
     if not country or country == "ZZ":
         return None, ""
+    # Imported here: the geocoder's data maps about 99 MB into the process, which every Odoo
+    # worker and the telephony worker paid at load when it was imported with this module.
+    from phonenumbers import geocoder
+
     return country, geocoder.description_for_number(number, "en", region=country)
