@@ -25,7 +25,7 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from threecx_sim import SECRET, control, running_simulator, wait_for
 from webrtc_peer import ToneTrack, listen
-from worker_env import QUIRKS, OdooDb, Worker
+from worker_env import QUIRKS, OdooDb, Worker, media_processes, peak_rss_mb
 
 DESTINATION = "+15550108702"
 STUN_GIVES_UP = 5.0  # aioice's timeout for a STUN server's answer while gathering
@@ -43,26 +43,6 @@ def aiortc_mapped(pid):
         paths = {line.split()[-1] for line in maps if "/" in line}
     return sorted(p for p in paths if any(
         part in p for part in ("/pylibsrtp/", "/av/", "/av.libs/")))
-
-
-def media_processes(pid):
-    """The worker's media processes (its children running media_process)."""
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            for child in children.read().split():
-                with contextlib.suppress(OSError), open(f"/proc/{child}/cmdline", "rb") as cmd:
-                    if b"media_process" in cmd.read():
-                        found.append(int(child))
-    return found
-
-
-def peak_rss_mb(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM in /proc/{pid}/status")
 
 
 def bridge_world(tmp_path_factory, name, sim, **server):

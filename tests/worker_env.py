@@ -7,6 +7,7 @@
 its PostgreSQL). Run alone, these tests fail with a message saying to use ``make test``.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -167,3 +168,25 @@ def postgres(action):
                            "cluster (REALTOR_3CX_TEST_PG_STOP/START are not set)")
     subprocess.run(json.loads(command), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=60)
+
+
+def peak_rss_mb(pid):
+    """The most resident memory the process has had since it started (``VmHWM``), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def media_processes(pid):
+    """The worker's browser-call media processes (its children running
+    realtor_3cx/worker/media_process.py)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            for child in children.read().split():
+                with contextlib.suppress(OSError), open(f"/proc/{child}/cmdline", "rb") as cmd:
+                    if b"media_process" in cmd.read():
+                        found.append(int(child))
+    return found

@@ -53,6 +53,7 @@ import requests
 
 from realtor_3cx.threecx.client import ThreecxClient
 
+from ..worker_env import media_processes, peak_rss_mb
 from .client import ROOT, SECRET, control, simulator
 from .common import REPEATS, median_of_runs, quantile
 
@@ -86,32 +87,11 @@ def setup_server(bench, url):
         return server.id
 
 
-def peak_rss_mb(pid):
-    """The most resident memory the process has had since it started (``VmHWM``)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
-
-
 def cpu_seconds(pid):
     """User + system CPU the process has used so far (``/proc/<pid>/stat``)."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def media_pids(pid):
-    """The worker's browser-call media processes (realtor_3cx/worker/media_process.py)."""
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as children:
-            for child in children.read().split():
-                with contextlib.suppress(OSError), open(f"/proc/{child}/cmdline", "rb") as cmd:
-                    if b"media_process" in cmd.read():
-                        found.append(int(child))
-    return found
 
 
 class BusListener:
@@ -434,7 +414,7 @@ def run(bench):
                 worker.pid) - cpu_from) / wall), "% of a core")
             bench.figure("worker RSS with browser calls (peak, VmHWM)",
                          round(peak_rss_mb(worker.pid), 1), "MB")
-            for media in media_pids(worker.pid):  # the bridges run there, not in the worker
+            for media in media_processes(worker.pid):  # the bridges run there, not in the worker
                 bench.figure("worker's media process RSS with browser calls (peak, VmHWM)",
                              round(peak_rss_mb(media), 1), "MB")
                 bench.figure(f"worker's media process CPU, {load}",
