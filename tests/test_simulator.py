@@ -196,3 +196,38 @@ def test_the_call_log_of_one_call_is_the_same_row_as_in_the_whole_log():
         client.close()
     assert sorted(whole) == ids
     assert one == [whole[ids[1]]] and none == []
+
+
+def test_a_transfer_rings_for_its_own_timeout_not_the_first_legs():
+    # 3CX times each ringing leg on its own. A call answered and transferred shortly before
+    # the first leg's ring timeout would come due must ring on at its new destination:
+    # a timer kept for the whole call ended it there as not answered (seen in a slow run).
+    from realtor_3cx.threecx.simulator.server import default_topology
+    from realtor_3cx.threecx.simulator.state import Pbx, Script
+
+    now, timers = [1_764_000_000.0], []
+    pbx = Pbx(clock=lambda: now[0], ring_timeout=20.0,
+              schedule=lambda delay, fn: timers.append((now[0] + delay, fn)))
+    default_topology(pbx)
+
+    def advance(seconds):
+        now[0] += seconds
+        for due, fn in sorted(timers, key=lambda timer: timer[0]):
+            if due <= now[0] and (due, fn) in timers:
+                timers.remove((due, fn))
+                fn()
+
+    pbx.scripts["+15550108002"] = Script(answer_after=1.0)
+    leg = pbx.makecall("900", "+15550108002")
+    advance(1.0)
+    assert leg.status == "Connected"
+    advance(17.0)
+    pbx.transferto(leg, "102")
+    advance(5.0)  # past the first leg's 20 s: 102 still rings
+    call = pbx.calls[leg.callid]
+    assert call.ended_at is None
+    assert [(other.dn, other.status) for other in pbx._legs_of(call.callid)] == [
+        ("102", "Ringing")]
+    advance(16.0)  # 21 s after the transfer: 102's own timeout ends it (answered before)
+    assert call.ended_at is not None and call.ended_by == "pbx", call
+    assert call.result == "answered" and call.recorded_seconds == 17.0

@@ -491,16 +491,23 @@ class Pbx:
         else:
             call.agent_dn = target.number if target.type == EXTENSION else ""
             self._add_leg(call, target.number, RINGING, **common)
-        timeout = self.ring_timeout if ring_seconds is None else ring_seconds
-        self.schedule(timeout, lambda: self._ring_timeout(call.callid))
+        self._arm_ring_timeout(call, self.ring_timeout if ring_seconds is None else ring_seconds)
         self.on_ring(call)
         return call
 
-    def _ring_timeout(self, callid):
+    def _arm_ring_timeout(self, call, seconds):
+        """Each ringing leg has its own timeout, as in 3CX: the timer is for the legs that
+        ring now. A call transferred on rings afresh at its new destination; the first leg's
+        timer, if it fires while the new one rings, must not end the call."""
+        legs = {leg.id for leg in self._legs_of(call.callid) if leg.status in (RINGING, DIALING)}
+        self.schedule(seconds, lambda: self._ring_timeout(call.callid, legs))
+
+    def _ring_timeout(self, callid, legs):
         call = self.calls.get(callid)
         if call is None or call.ended_at is not None or call.talk_since is not None:
             return
-        waiting = [leg for leg in self._legs_of(callid) if leg.status in (RINGING, DIALING)]
+        waiting = [leg for leg in self._legs_of(callid)
+                   if leg.status in (RINGING, DIALING) and leg.id in legs]
         if self.route_point_unanswered == "stay":
             # An app's route point has no ring timeout: its leg rings until the app answers or
             # drops it (or the caller gives up), as 3CX's IVR sample expects.
@@ -565,8 +572,7 @@ class Pbx:
                 self.schedule(0.3, lambda: self._end_call(call, BUSY, "callee"))
             elif script.answer_after is not None:
                 self.schedule(script.answer_after, lambda: self._far_end_answers(call.callid))
-        ring_for = timeout if timeout else self.ring_timeout
-        self.schedule(ring_for, lambda: self._ring_timeout(call.callid))
+        self._arm_ring_timeout(call, timeout if timeout else self.ring_timeout)
         return leg
 
     def _far_end_answers(self, callid):
@@ -695,8 +701,9 @@ class Pbx:
             call.segments.append((call.talk_since, self.clock(), call.caller, leg.dn, "talk"))
             call.talk_since = None
         call.agent_dn = target.number if target.type == EXTENSION else call.agent_dn
-        self._add_leg(call, target.number, RINGING, **values)
-        self.schedule(self.ring_timeout, lambda: self._ring_timeout(call.callid))
+        ringing = self._add_leg(call, target.number, RINGING, **values)
+        legs = {ringing.id}
+        self.schedule(self.ring_timeout, lambda: self._ring_timeout(call.callid, legs))
 
     def dtmf(self, leg, digits):
         call = self.calls.get(leg.callid)
