@@ -29,7 +29,7 @@ import logging
 
 import psycopg2.errors
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL, format_datetime, plaintext2html
 
 from .threecx_call_lead import DEFAULT_DEADLINE_MINUTES

@@ -75,7 +75,7 @@ class ThreecxTeam(models.Model):
         "realtor of the rotation, and again at each new deadline, until someone calls back or "
         "every realtor of the rotation had it.",
     )
-    rotation_ids = fields.One2many("threecx.team.rotation", "team_id", "Rotation")
+    rotation_ids = fields.One2many("threecx.team.rotation", "team_id")
     rotation_presence = fields.Boolean(
         "Only realtors present",
         help="Skip the realtors whose phone is not registered or whose 3CX status is not "
