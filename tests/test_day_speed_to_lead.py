@@ -4,11 +4,11 @@
 next realtor of the team, in Chromium, against Odoo, the worker and the 3CX simulator, all real.
 
 Riley (101) and Robin (102) are in the simulator's queue "Sales Team" (800); Max, their manager,
-puts them in its rotation, Riley first. A lead rings Riley and hangs up; the speed-to-lead
-window is one minute. When it has passed, the cron (run here as Odoo's cron thread runs it: the
-test's Odoo serves without cron threads) gives the lead to Robin: Robin's browser shows the
-notification and the call-back activity, and Robin calls back with click-to-call; the lead
-answers. Max's Speed to Lead report shows Robin's response time, contact and connect rates.
+puts them in its rotation, Riley first, in the team's form. A lead rings Riley and hangs up; the
+speed-to-lead window is one minute. When it has passed, the cron (run here as Odoo's cron thread
+runs it: the test's Odoo serves without cron threads) gives the lead to Robin: Robin's browser
+shows the notification and the call-back activity, and Robin calls back with click-to-call; the
+lead answers. Max's Speed to Lead report shows Robin's response time, contact and connect rates.
 Each screen is saved to docs/screenshots/day/speed_<n>_<what>.png.
 """
 
@@ -112,18 +112,31 @@ def shot(page, n, what):
 def test_a_missed_lead_past_its_deadline_goes_to_the_next_realtor_who_calls_back(world):
     db, sim, url = world["db"], world["sim"], world["url"]
 
-    # Max puts Riley then Robin in the queue's rotation (a manager may: their own rights).
-    def configure(env):
-        team = env["threecx.team"].search([("server_id", "=", world["server"]),
-                                           ("number", "=", QUEUE)])
-        members = team.member_ids.filtered(lambda e: e.number in ("101", "102"))
-        team.with_user(world["manager"]).write({
-            "rotation_active": True, "rotation_manager_id": world["manager"],
-            "rotation_ids": [(0, 0, {"sequence": int(ext.number), "extension_id": ext.id})
-                             for ext in members]})
-        return team.rotation_ids.user_id.ids
+    # Max puts Riley then Robin in the queue's rotation, in the team's form.
+    team_id = db.do(lambda env: env["threecx.team"].search(
+        [("server_id", "=", world["server"]), ("number", "=", QUEUE)]).id)
+    with signed_in(world["browser"], url, world["logins"]["manager"], world["logs"],
+                   systray=False) as page:
+        page.goto(f"{url}/odoo/action-realtor_3cx.threecx_team_action/{team_id}")
+        page.locator(".o_notebook .nav-link", has_text="Speed to lead").click(timeout=20000)
+        page.locator("div[name=rotation_active] input").check()
+        for name in ("Riley Speedy", "Robin Speedy"):
+            page.locator("div[name=rotation_ids] .o_field_x2many_list_row_add a").click()
+            page.locator("div[name=rotation_ids] .o_selected_row div[name=extension_id] input"
+                         ).click()
+            page.locator(".o-autocomplete--dropdown-item", has_text=name).click()
+        page.locator("div[name=rotation_manager_id] input").fill("Max Speedy")
+        page.locator(".o-autocomplete--dropdown-item", has_text="Max Speedy").first.click()
+        shot(page, 0, "manager_sets_the_rotation")
+        page.locator(".o_form_button_save").click()
+        expect(page.locator(".o_form_button_save")).to_be_hidden(timeout=10000)
 
-    assert db.do(configure) == [world["riley"], world["robin"]]
+    def rotation(env):
+        team = env["threecx.team"].browse(team_id)
+        return (team.rotation_active, team.rotation_manager_id.id,
+                team.rotation_ids.sorted(lambda r: (r.sequence, r.id)).user_id.ids)
+
+    assert db.do(rotation) == (True, world["manager"], [world["riley"], world["robin"]])
 
     with contextlib.ExitStack() as stack:
         pages = {who: stack.enter_context(signed_in(world["browser"], url,
