@@ -99,9 +99,9 @@ class ThreecxDialerList(models.Model):
         its entries made; returns the list."""
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors and telephony managers can start calling."))
-        labels = dict(SOURCE_MODELS)
+        labels = dict(self._fields["res_model"]._description_selection(self.env))
         dialer_list = self.create({
-            "name": name or _("%(what)s, %(day)s", what=_(labels[res_model]),
+            "name": name or _("%(what)s, %(day)s", what=labels[res_model],
                               day=fields.Date.to_string(fields.Date.context_today(self))),
             "res_model": res_model,
             "source": "records" if records is not None else "search",
@@ -192,9 +192,12 @@ class ThreecxDialerList(models.Model):
             dialer_list._dialer_reopen()
 
     def _dialer_reopen(self):
+        """Entries to call again: those the rules refused (checked again when taken) and, on
+        a saved search, those finished on an earlier day (today's list is today's search)."""
         today = datetime.datetime.combine(fields.Date.context_today(self), datetime.time())
         self.entry_ids.filtered(
-            lambda e: (e.state in ("called", "done") and e.write_date < today)
+            lambda e: (e.state in ("called", "done") and e.write_date < today
+                       and e.list_id.source == "search")
             or (e.state == "skipped" and e.skip_kind == "rule")
         ).write({"state": "pending", "user_id": False, "taken_at": False,
                  "skip_reason": False, "skip_kind": False, "retry_at": False})
@@ -412,3 +415,19 @@ class RealtorProperty(models.Model):
         return self.env["threecx.dialer.list"].action_start_calling(
             "realtor.property", res_ids=self.ids,
             name=_("Owners and interested: %s", ", ".join(self.mapped("display_name"))))
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    realtor_3cx_dialer_recent_hours = fields.Integer(
+        "Dialer: skip contacts called in the last (hours)",
+        config_parameter="realtor_3cx.dialer_recent_hours", default=DEFAULT_RECENT_HOURS,
+        help="The dialer skips a contact called this recently (0: never skips for that).",
+    )
+    realtor_3cx_dialer_take_minutes = fields.Integer(
+        "Dialer: an entry is held for (minutes)",
+        config_parameter="realtor_3cx.dialer_take_minutes", default=DEFAULT_TAKE_MINUTES,
+        help="An entry a realtor took and did not call goes back to the list after this long "
+             "(a closed laptop holds nobody up).",
+    )
