@@ -180,3 +180,55 @@ def test_a_saved_search_is_the_same_search_again(db, world):
     names = db.do(lambda env: env["threecx.dialer.list"].browse(list_id).entry_ids.mapped(
         "partner_id.name"))
     assert len(names) == 12 and "Dialer Contact 1b" in names
+
+
+def test_start_calling_from_properties_activities_and_missed_calls(db, world):
+    owner_uid = world["users"][0]
+    p = world["partners"]
+
+    def setup(env):
+        Partner = env["res.partner"]
+        prop = env["realtor.property"].create({
+            "name": f"5 Dialer Court {world['tag']}", "owner_ids": [(6, 0, [p[0]])],
+            "interested_partner_ids": [(6, 0, [p[1], p[0]])]})
+        today = datetime.date.today()
+        Partner.browse(p[2]).activity_schedule(
+            "mail.mail_activity_data_call", date_deadline=today, summary="Price dropped",
+            user_id=owner_uid)
+        Partner.browse(p[3]).activity_schedule(
+            "mail.mail_activity_data_call", date_deadline=today + datetime.timedelta(days=3),
+            summary="Next week", user_id=owner_uid)
+        now = datetime.datetime.now()
+        unknown = f"+1555017{int(world['tag']) % 100:02d}99"
+        missed = env["threecx.call"].create([
+            {"server_id": world["server"], "call_id": f"dialer-missed-{world['tag']}-{n}",
+             "direction": "inbound", "state": "missed", "user_id": owner_uid,
+             "external_number": number, "start_at": now - datetime.timedelta(minutes=n)}
+            for n, number in enumerate([unknown, Partner.browse(p[4]).phone])])
+        # The second one was called back already: not on the list.
+        missed[1].sudo().callback_call_id = env["threecx.call"].create({
+            "server_id": world["server"], "call_id": f"dialer-back-{world['tag']}",
+            "direction": "outbound", "state": "completed", "user_id": owner_uid,
+            "external_number": Partner.browse(p[4]).phone, "start_at": now})
+        return prop.id, unknown
+
+    prop_id, unknown = db.do(setup)
+
+    def start(fn):
+        def run(env):
+            env = env(user=owner_uid)
+            action = fn(env)
+            session = env["threecx.dialer.session"].browse(action["params"]["session_id"])
+            assert action["tag"] == "realtor_3cx.dialer"
+            return [(e.partner_id.id, e.phone, e.reason) for e in session.list_id.entry_ids]
+        return db.do(run)
+
+    on_property = start(lambda env: env["realtor.property"].browse(prop_id)
+                        .action_realtor_3cx_start_calling())
+    assert [(e[0], e[2].split(" ")[0]) for e in on_property] == [
+        (p[0], "Owner"), (p[1], "Interested")]  # the owner once, as owner
+    activities = start(lambda env: env["threecx.dialer.list"].action_start_call_activities())
+    assert [(e[0], e[2]) for e in activities] == [(p[2], "Price dropped")]
+    missed = start(lambda env: env["threecx.dialer.list"].action_start_missed_calls())
+    assert [(e[0], e[1]) for e in missed] == [(False, unknown)]
+    assert missed[0][2].startswith("Missed call on ")
