@@ -94,8 +94,22 @@ def day(tmp_path_factory):
                 "external_number": number(5), "partner_id": people["DialDay 06 Rec"],
                 "start_at": hour_ago, "answer_at": hour_ago,
                 "end_at": hour_ago + datetime.timedelta(minutes=2)})
+            colleague = env["res.users"].create({
+                "name": "Cole Colleague", "login": f"cole_{tag}", "password": PASSWORD,
+                "tz": "UTC", "groups_id": [(6, 0, [
+                    env.ref("base.group_user").id,
+                    env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
+            env["threecx.extension"].create(
+                {"server_id": server.id, "number": "102", "user_id": colleague.id})
+            shared = env["res.partner"].create([
+                {"name": f"DialShared {n:02d}", "phone": number(20 + n), "tz": zone_at(12)}
+                for n in range(20)])
+            shared_list = env["threecx.dialer.list"].with_user(realtor)._dialer_create_from(
+                "res.partner", records=shared, name=f"Shared list {tag}")
+            shared_list.shared_user_ids = [(6, 0, [colleague.id])]
             return {"server": server.id, "people": people, "realtor": realtor.login,
-                    "realtor_id": realtor.id}
+                    "realtor_id": realtor.id, "colleague": colleague.login,
+                    "shared": shared.ids, "shared_list": shared_list.id}
 
         ids = db.do(create)
         for n, (_name, kind) in enumerate(PEOPLE):
@@ -123,23 +137,32 @@ def day(tmp_path_factory):
             worker.stop()
             db.calling_hours(saved)
             # Another run on a kept database finds its own ten, not these.
-            db.do(lambda env: env["res.partner"].browse(list(ids["people"].values())).write(
-                {"active": False}))
+            db.do(lambda env: env["res.partner"].browse(
+                list(ids["people"].values()) + ids["shared"]).write({"active": False}))
+
+
+def open_page(day, login_name):
+    context = day["browser"].new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    with page.expect_response(lambda r: r.url.endswith("/realtor_3cx_session"), timeout=90000):
+        login(page, day["url"], login_name)
+    page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+    return page
+
+
+def close_page(day, page):
+    for each in page.context.pages:
+        last = day["logs"] / f"last-{time.monotonic_ns()}.png"
+        each.screenshot(path=str(last))
+        print("last screen:", last, "url:", each.url)
+    page.context.close()
 
 
 @pytest.fixture
 def page(day):
-    context = day["browser"].new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    with page.expect_response(lambda r: r.url.endswith("/realtor_3cx_session"), timeout=90000):
-        login(page, day["url"], day["realtor"])
-    page.wait_for_selector(".o_realtor_3cx_systray", timeout=20000)
+    page = open_page(day, day["realtor"])
     yield page
-    for each in context.pages:
-        last = day["logs"] / f"last-{time.monotonic_ns()}.png"
-        each.screenshot(path=str(last))
-        print("last screen:", last, "url:", each.url)
-    context.close()
+    close_page(day, page)
 
 
 def sim_calls_to(day, destination):
@@ -254,3 +277,55 @@ def test_a_realtor_calls_through_a_list_of_ten(day, page):
     assert "Call" in " ".join(entries["DialDay 01 Ann"]["activities"]), entries
     assert entries["DialDay 05 Cat"]["activities"], entries
     assert not entries["DialDay 08 Eve"]["activities"], entries  # not interested: nothing
+
+
+def start_shared_list(day, page):
+    """Telephony > Dialer > Dialer Lists, the shared list's Start calling."""
+    page.goto(f"{day['url']}/odoo/action-realtor_3cx.threecx_dialer_list_action")
+    row = page.locator(".o_data_row", has_text=f"Shared list dd{os.getpid()}")
+    row.locator(".o_realtor_3cx_dialer_start").click(timeout=20000)
+    dialer = page.locator(".o_realtor_3cx_dialer")
+    expect(dialer).to_have_attribute("data-phase", "ready", timeout=20000)
+    return dialer
+
+
+def test_two_realtors_on_one_shared_list_never_get_the_same_entry(day):
+    first, second = open_page(day, day["realtor"]), open_page(day, day["colleague"])
+    try:
+        pages = [first, second]
+        dialers = [start_shared_list(day, p) for p in pages]
+        got = {0: [], 1: []}
+        for _step in range(20):
+            live = [i for i, d in enumerate(dialers) if d.get_attribute("data-phase") == "ready"]
+            if not live:
+                break
+            shown = {i: pages[i].locator(".o_realtor_3cx_dialer_entry").get_attribute(
+                "data-entry-id") for i in live}
+            # Both on screen at once, never the same person.
+            assert len(set(shown.values())) == len(shown), shown
+            for i in live:
+                got[i].append(int(shown[i]))
+            if _step == 0:
+                first.screenshot(path=str(SHOTS / "dialer_5_shared_first.png"))
+                second.screenshot(path=str(SHOTS / "dialer_6_shared_second.png"))
+            # Both skip at the same moment: their requests for the next entry overlap.
+            for i in live:
+                pages[i].locator(".o_realtor_3cx_dialer_skip").click(no_wait_after=True)
+            for i in live:
+                old = shown[i]
+                expect(dialers[i]).not_to_have_attribute("data-phase", "loading", timeout=20000)
+                wait_for(lambda i=i, old=old: dialers[i].get_attribute("data-phase")
+                         == "finished" or pages[i].locator(".o_realtor_3cx_dialer_entry")
+                         .get_attribute("data-entry-id") != old, "the next entry", timeout=20)
+        for dialer in dialers:
+            expect(dialer).to_have_attribute("data-phase", "finished", timeout=20000)
+        handed = got[0] + got[1]
+        assert len(handed) == len(set(handed)) == 20, got
+        assert got[0] and got[1], got  # both worked the list
+        entries = day["db"].do(lambda env: env["threecx.dialer.list"].browse(
+            day["shared_list"]).entry_ids.read(["state", "skip_kind"]))
+        assert sorted(e["id"] for e in entries) == sorted(handed)
+        assert {(e["state"], e["skip_kind"]) for e in entries} == {("skipped", "realtor")}
+    finally:
+        close_page(day, first)
+        close_page(day, second)

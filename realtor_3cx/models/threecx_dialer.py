@@ -288,7 +288,7 @@ class ThreecxDialerEntry(models.Model):
                                help="When an entry the rules refused may be called again.")
     user_id = fields.Many2one("res.users", "Taken by", ondelete="set null", index=True)
     taken_at = fields.Datetime(readonly=True)
-    call_id = fields.Many2one("threecx.call", "Call", ondelete="set null")
+    call_id = fields.Many2one("threecx.call", ondelete="set null")
     dialed_at = fields.Datetime(readonly=True)
     outcome_id = fields.Many2one(related="call_id.outcome_id")
 
@@ -416,18 +416,3 @@ class RealtorProperty(models.Model):
             "realtor.property", res_ids=self.ids,
             name=_("Owners and interested: %s", ", ".join(self.mapped("display_name"))))
 
-
-class ResConfigSettings(models.TransientModel):
-    _inherit = "res.config.settings"
-
-    realtor_3cx_dialer_recent_hours = fields.Integer(
-        "Dialer: skip contacts called in the last (hours)",
-        config_parameter="realtor_3cx.dialer_recent_hours", default=DEFAULT_RECENT_HOURS,
-        help="The dialer skips a contact called this recently (0: never skips for that).",
-    )
-    realtor_3cx_dialer_take_minutes = fields.Integer(
-        "Dialer: an entry is held for (minutes)",
-        config_parameter="realtor_3cx.dialer_take_minutes", default=DEFAULT_TAKE_MINUTES,
-        help="An entry a realtor took and did not call goes back to the list after this long "
-             "(a closed laptop holds nobody up).",
-    )

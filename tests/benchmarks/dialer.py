@@ -32,6 +32,7 @@ NAME = "dialer"
 SAMPLES = 100  # entries per run: enough for a p95
 TARGET_P95_MS = 1500
 
+# An init script: it runs before the page has a body, so it watches the whole document.
 OBSERVER = """
 window.__entries = [];
 new MutationObserver(() => {
@@ -39,7 +40,7 @@ new MutationObserver(() => {
     const id = card && card.dataset.entryId;
     const last = window.__entries[window.__entries.length - 1];
     if (id && (!last || last[0] !== id)) { window.__entries.push([id, Date.now()]); }
-}).observe(document.body, { childList: true, subtree: true, attributes: true });
+}).observe(document, { childList: true, subtree: true, attributes: true });
 """
 
 
