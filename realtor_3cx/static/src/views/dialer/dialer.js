@@ -132,8 +132,8 @@ export class Dialer extends Component {
 
     async call() {
         const entry = this.entry;
-        if (!entry) {
-            return;
+        if (!entry || !["ready", "failed"].includes(this.state.phase)) {
+            return; // one call per entry at a time, whatever clicked
         }
         this.state.phase = "dialing";
         this.state.message = _t("Calling...");
