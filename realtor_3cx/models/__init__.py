@@ -32,3 +32,5 @@ from . import threecx_speed_to_lead_report
 from . import threecx_softphone
 from . import threecx_caller_lookup
 from . import threecx_phonebook  # extends threecx.server
+from . import threecx_dialer
+from . import threecx_dialer_session

@@ -6,6 +6,7 @@ from odoo.exceptions import ValidationError
 from ..tools import SecretKeyError
 from .res_partner_outbound import DEFAULT_WINDOW, hours_to_hhmm, parse_calling_window
 from .threecx_call_lead import DEFAULT_DEADLINE_MINUTES
+from .threecx_dialer import DEFAULT_RECENT_HOURS, DEFAULT_TAKE_MINUTES
 from .threecx_server import secret_box
 
 
@@ -35,6 +36,18 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="realtor_3cx.speed_to_lead_minutes",
         default=DEFAULT_DEADLINE_MINUTES,
         help="A missed call from a new or active contact must be called back within this time.",
+    )
+    # The power dialer (threecx_dialer.py).
+    realtor_3cx_dialer_recent_hours = fields.Integer(
+        "Dialer: skip contacts called in the last (hours)",
+        config_parameter="realtor_3cx.dialer_recent_hours", default=DEFAULT_RECENT_HOURS,
+        help="The dialer skips a contact called this recently (0: never skips for that).",
+    )
+    realtor_3cx_dialer_take_minutes = fields.Integer(
+        "Dialer: an entry is held for (minutes)",
+        config_parameter="realtor_3cx.dialer_take_minutes", default=DEFAULT_TAKE_MINUTES,
+        help="An entry a realtor took and did not call goes back to the list after this long "
+             "(a closed laptop holds nobody up).",
     )
 
     @api.model
