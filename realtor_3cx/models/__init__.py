@@ -14,6 +14,7 @@ from . import threecx_call_crm
 from . import threecx_call_outcome
 from . import threecx_call_display
 from . import threecx_team
+from . import threecx_optout  # its review model, the call's mixin, the stand-in
 
 from . import threecx_server
 from . import threecx_connection_test
