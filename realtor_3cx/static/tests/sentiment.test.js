@@ -4,7 +4,13 @@
 import { describe, expect, test } from "@odoo/hoot";
 import { queryAll, queryAllTexts } from "@odoo/hoot-dom";
 import { contains, mailModels, startServer } from "@mail/../tests/mail_test_helpers";
-import { defineModels, fields, models, mountView } from "@web/../tests/web_test_helpers";
+import {
+    defineModels,
+    fields,
+    makeMockEnv,
+    models,
+    mountView,
+} from "@web/../tests/web_test_helpers";
 import { registry } from "@web/core/registry";
 import { formatSentiment, sentimentBand } from "@realtor_3cx/core/sentiment";
 
@@ -32,7 +38,8 @@ class ThreecxCallReport extends models.Model {
 
 defineModels({ ...mailModels, ThreecxCall, ThreecxCallReport });
 
-test("3CX's score reads as negative, neutral or positive; no score reads as nothing", () => {
+test("3CX's score reads as negative, neutral or positive; no score reads as nothing", async () => {
+    await makeMockEnv(); // the labels' translations
     expect([1, 3, 4, 7, 8, 10].map(sentimentBand)).toEqual([
         "negative",
         "negative",
@@ -89,9 +96,10 @@ test("the Calls list shows each call's sentiment as a coloured badge", async () 
 
 test("the dashboard's pivot shows each realtor's average sentiment with its band", async () => {
     const pyEnv = await startServer();
+    // One row per realtor: the average itself is the server's (test_call_report.py); the
+    // mock server sums whatever the aggregator.
     pyEnv["threecx.call.report"].create([
-        { realtor: "Ann", sentiment_score: 8, sentiment_calls: 1 },
-        { realtor: "Ann", sentiment_score: 3, sentiment_calls: 1 },
+        { realtor: "Ann", sentiment_score: 5.5, sentiment_calls: 2 },
         { realtor: "Bob", sentiment_score: 9, sentiment_calls: 1 },
     ]);
     await mountView({
