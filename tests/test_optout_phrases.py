@@ -3,6 +3,7 @@
 """The spoken opt-outs found in transcripts (realtor_3cx/tools/optout.py), in plain Python."""
 
 import pytest
+
 from realtor_3cx.tools.optout import find_optout, normalise
 
 SAID = [

@@ -11,8 +11,8 @@ the engine, while the next call is transcribed here as usual.
 from test_worker_recordings import (  # noqa: F401 - pytest fixtures, used by name
     answered_call,
     db,
-    people,
     pbx,
+    people,
     recording,
     spoken_call,
     transcript,
@@ -20,7 +20,7 @@ from test_worker_recordings import (  # noqa: F401 - pytest fixtures, used by na
 )
 
 
-def test_a_refused_recording_is_never_transcribed_here(db, people, pbx, worker, tmp_path):
+def test_a_refused_recording_is_never_transcribed_here(db, people, pbx, worker, tmp_path):  # noqa: F811
     # The server transcribes on this machine, on request only: nothing is asked by itself.
     db.do(lambda env: env["threecx.server"].browse(pbx.server_id).write(
         {"transcription_engine": "local", "transcripts_from_3cx": False}))

@@ -38,7 +38,7 @@ class ThreecxOptout(models.Model):
         "res.partner", "Contact", required=True, readonly=True, index=True, ondelete="cascade"
     )
     call_id = fields.Many2one(
-        "threecx.call", "Call", required=True, readonly=True, index=True, ondelete="cascade"
+        "threecx.call", required=True, readonly=True, index=True, ondelete="cascade"
     )
     call_start_at = fields.Datetime(related="call_id.start_at", string="Call date")
     user_id = fields.Many2one(related="call_id.user_id", string="Realtor")

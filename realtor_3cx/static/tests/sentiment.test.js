@@ -24,7 +24,13 @@ class ThreecxCall extends models.Model {
 
     // The call service (systray) asks for the realtor's session on start.
     realtor_3cx_session() {
-        return { extension: false, server_id: false, is_manager: false, bus_last_id: 0, ringing: [] };
+        return {
+            extension: false,
+            server_id: false,
+            is_manager: false,
+            bus_last_id: 0,
+            ringing: [],
+        };
     }
 }
 
@@ -112,8 +118,7 @@ test("the dashboard's pivot shows each realtor's average sentiment with its band
         </pivot>`,
     });
     await contains(".o_pivot table tbody tr", { count: 3 });
-    const row = (name) =>
-        queryAllTexts(`.o_pivot table tbody tr:has(th:contains(${name})) td`);
+    const row = (name) => queryAllTexts(`.o_pivot table tbody tr:has(th:contains(${name})) td`);
     expect(row("Ann")).toEqual(["Neutral (5.5)", "2"]);
     expect(row("Bob")).toEqual(["Positive (9)", "1"]);
 });
