@@ -15,6 +15,7 @@ from . import threecx_call_outcome
 from . import threecx_call_display
 from . import threecx_team
 from . import threecx_speed_to_lead
+from . import threecx_optout  # its review model, the call's mixin, the stand-in
 
 from . import threecx_server
 from . import threecx_connection_test

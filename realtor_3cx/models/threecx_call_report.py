@@ -38,7 +38,7 @@ class ThreecxCallReport(models.Model):
             "start_at", "user_id", "callback_user_id", "partner_id", "property_id",
             "company_id", "direction", "state", "outcome_id", "answer_at", "talk_seconds",
             "ring_seconds", "callback_deadline", "callback_call_id", "callback_seconds",
-            "callback_met", "team_id",
+            "callback_met", "team_id", "transcript_state", "sentiment_score",
         ],
     }
 
@@ -86,6 +86,23 @@ class ThreecxCallReport(models.Model):
         "count once their deadline has passed).",
     )
 
+    # 3CX's sentiment of the transcribed calls, per realtor and month (a score of 0 is none:
+    # 3CX gave none, or the call was transcribed on this machine, which scores nothing).
+    transcribed_calls = fields.Integer("Transcribed calls", readonly=True, aggregator="sum")
+    sentiment_calls = fields.Integer(
+        "Calls with a sentiment",
+        readonly=True,
+        aggregator="sum",
+        help="Transcribed calls 3CX scored: the calls the sentiment is the average of.",
+    )
+    sentiment_score = fields.Float(
+        "Sentiment",
+        readonly=True,
+        aggregator="avg",
+        help="The average of 3CX's sentiment scores (1 to 10, higher is more positive) of the "
+        "calls it scored.",
+    )
+
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
@@ -125,7 +142,12 @@ class ThreecxCallReport(models.Model):
                        CASE WHEN c.callback_call_id IS NOT NULL
                             THEN CASE WHEN c.callback_met THEN 100.0 ELSE 0.0 END
                             WHEN c.callback_deadline < (now() AT TIME ZONE 'UTC') THEN 0.0
-                       END AS callback_met_rate
+                       END AS callback_met_rate,
+                       (c.transcript_state = 'done')::int AS transcribed_calls,
+                       (c.transcript_state = 'done'
+                        AND COALESCE(c.sentiment_score, 0) <> 0)::int AS sentiment_calls,
+                       CASE WHEN c.transcript_state = 'done' AND c.sentiment_score <> 0
+                            THEN c.sentiment_score END AS sentiment_score
                   FROM threecx_call c
                  WHERE c.direction != 'internal'
                 )

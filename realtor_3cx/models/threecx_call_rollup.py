@@ -56,7 +56,8 @@ ORIGIN = datetime.datetime(2000, 1, 1)
 
 # The report's measures the roll-up answers, as the report's read_group names them.
 SUMS = ("calls_made", "calls_received", "calls_answered", "calls_missed", "property_calls",
-        "talk_seconds", "ring_seconds", "leads", "leads_open")
+        "talk_seconds", "ring_seconds", "leads", "leads_open", "transcribed_calls",
+        "sentiment_calls")
 MEDIAN = "callback_median_seconds:avg"
 NOW_UTC = "(now() AT TIME ZONE 'UTC')"  # what the view compares open deadlines with
 MEASURES = {
@@ -65,6 +66,8 @@ MEASURES = {
     **{f"{name}:sum": f"SUM({{r}}.{name})" for name in SUMS},
     "answer_rate:avg": "SUM({r}.answer_sum) / NULLIF(SUM({r}.answer_count), 0)",
     "callback_seconds:avg": "SUM({r}.callback_sum)::numeric / NULLIF(SUM({r}.callback_count), 0)",
+    "sentiment_score:avg": (
+        "SUM({r}.sentiment_sum)::numeric / NULLIF(SUM({r}.sentiment_count), 0)"),
     # The view's average: 100.0 or 0.0 per lead called back, 0.0 per open lead past its
     # deadline, nothing for the others.
     "callback_met_rate:avg": (
@@ -88,7 +91,7 @@ SUMMED_CALL_COLUMNS = (
     "start_at", "user_id", "callback_user_id", "company_id", "team_id", "direction", "state",
     "answer_at",
     "talk_seconds", "ring_seconds", "property_id", "callback_deadline", "callback_call_id",
-    "callback_seconds", "callback_met",
+    "callback_seconds", "callback_met", "transcript_state", "sentiment_score",
 )
 
 # Quarter-hour rows, and day rows (is_day) summed from them: the days read far fewer rows where
@@ -107,7 +110,9 @@ CREATE TABLE threecx_call_rollup (
     answer_count int4 NOT NULL, answer_sum numeric,
     callback_count int4 NOT NULL, callback_sum int4, callback_times int4[],
     met_count int4 NOT NULL, met_sum numeric,
-    open_deadlines timestamp[], open_deadline_max timestamp
+    open_deadlines timestamp[], open_deadline_max timestamp,
+    transcribed_calls int4, sentiment_calls int4, sentiment_count int4 NOT NULL,
+    sentiment_sum int4
 );
 CREATE UNIQUE INDEX threecx_call_rollup_key
     ON threecx_call_rollup (is_day, start_at, company_id, user_id, team_id) NULLS NOT DISTINCT;
@@ -125,7 +130,8 @@ COLUMNS = (
     "company_id", "user_id", "team_id", "start_at", "call_count", "calls_made", "calls_received",
     "calls_answered", "calls_missed", "property_calls", "talk_seconds", "ring_seconds", "leads",
     "leads_open", "answer_count", "answer_sum", "callback_count", "callback_sum",
-    "callback_times", "met_count", "met_sum", "open_deadlines", "open_deadline_max", "is_day",
+    "callback_times", "met_count", "met_sum", "open_deadlines", "open_deadline_max",
+    "transcribed_calls", "sentiment_calls", "sentiment_count", "sentiment_sum", "is_day",
 )
 # The view's rows summed per quarter hour (v: the report view, c: its call), in COLUMNS order.
 QUARTER_ROWS = """
@@ -144,6 +150,8 @@ SELECT v.company_id, v.user_id, v.team_id,
            FILTER (WHERE c.callback_call_id IS NULL AND c.callback_deadline IS NOT NULL),
        max(c.callback_deadline)
            FILTER (WHERE c.callback_call_id IS NULL AND c.callback_deadline IS NOT NULL),
+       sum(v.transcribed_calls), sum(v.sentiment_calls),
+       count(v.sentiment_score), sum(v.sentiment_score),
        FALSE
   FROM threecx_call_report v
   JOIN threecx_call c ON c.id = v.phone_call_id
@@ -156,7 +164,8 @@ SELECT q.company_id, q.user_id, q.team_id, date_trunc('day', q.start_at),
        sum(q.leads), sum(q.leads_open), sum(q.answer_count), sum(q.answer_sum),
        sum(q.callback_count), sum(q.callback_sum), threecx_call_rollup_cat(q.callback_times),
        sum(q.met_count), sum(q.met_sum), threecx_call_rollup_cat(q.open_deadlines),
-       max(q.open_deadline_max), TRUE
+       max(q.open_deadline_max), sum(q.transcribed_calls), sum(q.sentiment_calls),
+       sum(q.sentiment_count), sum(q.sentiment_sum), TRUE
   FROM threecx_call_rollup q
 """
 INSERT = f"INSERT INTO threecx_call_rollup ({', '.join(COLUMNS)})"

@@ -460,8 +460,8 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
 
     def _transcript_wait(self, ask, local=False):
         """Have the worker read 3CX's transcript (asking 3CX for one first when ``ask``), or
-        transcribe the recording itself when ``local``."""
-        self.write(
+        transcribe the recording itself when ``local``. Not for a refused recording."""
+        self.filtered(lambda c: c.recording_consent != "refused").write(
             {
                 "transcript_state": "requested",
                 "transcript_ask": ask and not local,
@@ -485,6 +485,8 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
                 ("transcript_local", "=", local),
                 ("transcript_next_try", "<=", fields.Datetime.now()),
                 ("recording_state", "=", "fetched"),
+                # Never for a caller who refused to be recorded, whatever set the refusal.
+                ("recording_consent", "!=", "refused"),
                 ("id", "not in", list(exclude)),
             ],
             order="transcript_next_try, id",
@@ -522,6 +524,7 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
                 subtype_xmlid="mail.mt_note",
             )
             self.transcript_message_id = message
+        self._optout_review()  # threecx_optout.py: "stop calling me" opens a review
         return True
 
     def _transcript_retry(self, error, max_attempts, delay, give_up=None):
@@ -570,6 +573,7 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
     def _transcript_delete(self, why):
         """The transcript goes with the audio (consent refused, retention)."""
         self._transcript_unpost()
+        self._optout_forget()  # threecx_optout.py: the excerpts quoting it go too
         self.filtered(lambda c: c.transcript_state != "none").write(
             {
                 "transcript": False,

@@ -19,6 +19,7 @@ from . import test_i18n
 from . import test_lead_workflow
 from . import test_lists_formats
 from . import test_markup_injection
+from . import test_optout
 from . import test_outbound_block
 from . import test_outcome
 from . import test_outcome_prompt
@@ -35,5 +36,6 @@ from . import test_team
 from . import test_threecx_call
 from . import test_threecx_extension
 from . import test_threecx_server
+from . import test_transcript_privacy
 from . import test_transcripts
 from . import test_ui

@@ -27,6 +27,8 @@ def make_activity(env, server, realtor, other, prop, prefix="rep"):
     ``realtor``: 1 answered outbound call (120 s) and 1 answered inbound call (60 s, about
     ``prop``); 4 missed leads, three called back after 60, 150 and 1200 s (15 minutes
     allowed), one never: 4 calls made, 5 received, 20 % answered, median call back 150 s.
+    Its two answered calls are transcribed, 3CX's sentiment 8 and 3: 5.5 on average; the
+    other realtor's call is transcribed on this machine, which scores no sentiment.
     """
     Call = env["threecx.call"]
 
@@ -38,15 +40,17 @@ def make_activity(env, server, realtor, other, prop, prefix="rep"):
             "end_at": end and start + seconds(end), **values,
         })
 
-    call(1, "outbound", "completed", T, "+15550108901", realtor, 10, 130)
-    call(2, "inbound", "completed", T, "+15550108902", realtor, 5, 65, property_id=prop.id)
+    call(1, "outbound", "completed", T, "+15550108901", realtor, 10, 130,
+         transcript_state="done", sentiment_score=8)
+    call(2, "inbound", "completed", T, "+15550108902", realtor, 5, 65, property_id=prop.id,
+         transcript_state="done", sentiment_score=3)
     for n, delay in ((3, 60), (4, 150), (5, 1200)):
         number = f"+1555010890{n}"
         call(n, "inbound", "missed", T + seconds(n), number, realtor, end=20)
         call(n + 10, "outbound", "failed", T + seconds(n + delay), number, realtor, end=30)
     call(6, "inbound", "voicemail", T, "+15550108906", realtor, end=30)
     call(7, "inbound", "completed", T + datetime.timedelta(days=40), "+15550108907", other,
-         3, 33)
+         3, 33, transcript_state="done", transcript_source="local")
 
 
 class TestCallReport(Realtor3cxCase):
@@ -95,6 +99,26 @@ class TestCallReport(Realtor3cxCase):
                                                  [self.realtor.id, self.other.id])])
         self.assertAlmostEqual(total[0]["callback_median_seconds"], 150.0)
         self.assertAlmostEqual(total[0]["answer_rate"], 100.0 * 2 / 6)
+
+    def test_sentiment_per_realtor_and_month_is_the_average_of_the_scored_calls(self):
+        rows = self.Report.with_user(self.manager).read_group(
+            [("user_id", "in", [self.realtor.id, self.other.id])],
+            ["sentiment_score:avg", "sentiment_calls:sum", "transcribed_calls:sum"],
+            ["user_id", "start_at:month"], lazy=False)
+        got = {(row["user_id"][0], row["start_at:month"]): (
+            row["sentiment_score"], row["sentiment_calls"], row["transcribed_calls"])
+            for row in rows}
+        self.assertEqual(got, {
+            # 8 and 3; the missed calls and the voicemail have no transcript.
+            (self.realtor.id, "October 2026"): (5.5, 2, 2),
+            # Transcribed, but not by 3CX: no score, and none counted.
+            (self.other.id, "November 2026"): (False, 0, 1),
+        })
+        # A realtor's own figures, the same way.
+        mine = self.Report.with_user(self.realtor).read_group(
+            [], ["sentiment_score:avg", "sentiment_calls:sum"], ["user_id"], lazy=False)
+        self.assertEqual([(r["sentiment_score"], r["sentiment_calls"]) for r in mine],
+                         [(5.5, 2)])
 
     def test_calls_per_property(self):
         rows = self.figures(self.manager, ["property_id"], [("property_id", "=", self.prop.id)])

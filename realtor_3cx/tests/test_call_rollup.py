@@ -22,7 +22,8 @@ MEASURES = [
     "calls_made:sum", "calls_received:sum", "calls_answered:sum", "calls_missed:sum",
     "answer_rate:avg", "talk_seconds:sum", "ring_seconds:sum", "leads:sum", "leads_open:sum",
     "callback_seconds:avg", "callback_median_seconds:avg", "callback_met_rate:avg",
-    "property_calls:sum",
+    "property_calls:sum", "transcribed_calls:sum", "sentiment_calls:sum",
+    "sentiment_score:avg",
 ]
 GROUPINGS = [
     [], ["user_id"], ["start_at:month"], ["user_id", "start_at:month"], ["company_id"],
@@ -63,6 +64,8 @@ class TestCallRollup(Realtor3cxCase):
         """Calls over six weeks, a third of them around 18:00-18:45 UTC (midnight in India and
         Nepal), from a few numbers so that outbound calls settle earlier missed leads."""
         values = []
+        # The transcripts' own draws: the calls themselves stay those of the seed.
+        scores = random.Random(count)
         for n in range(count):
             if n % 3:
                 start = T0 + datetime.timedelta(seconds=rng.randrange(42 * 24 * 3600))
@@ -82,6 +85,9 @@ class TestCallRollup(Realtor3cxCase):
                 "end_at": (start + datetime.timedelta(seconds=rng.randrange(6, 900))
                            if state != "ringing" else False),
                 "property_id": cls.prop.id if rng.random() < 0.2 else False,
+                # Transcribed answered calls, with 3CX's sentiment or (0) none.
+                **({"transcript_state": "done", "sentiment_score": scores.choice(range(11))}
+                   if answered and scores.random() < 0.6 else {}),
             })
         # One at a time, in time order, as the worker logs them: each outbound call settles
         # the missed leads from its number before it.
@@ -276,6 +282,11 @@ class TestCallRollup(Realtor3cxCase):
             call.write({"start_at": call.start_at + datetime.timedelta(minutes=rng.randrange(
                 1, 4000)), "answer_at": False, "end_at": False})
         calls.filtered(lambda c: c.state == "busy")[:5].write({"state": "missed"})
+        # The worker writes transcripts and 3CX's sentiment; retention takes some away.
+        for call in calls.filtered(lambda c: c.answer_at and c.transcript_state == "none")[:8]:
+            call.write({"transcript_state": "done", "sentiment_score": rng.randrange(1, 11)})
+        calls.filtered(lambda c: c.transcript_state == "done")[:4].write(
+            {"transcript_state": "none", "sentiment_score": 0})
         # A call back logged later settles open leads; deleting a call back reopens its lead
         # (PostgreSQL empties callback_call_id); deleting the property empties property_id.
         lead = calls.filtered(lambda c: c.callback_deadline and not c.callback_call_id)[:1]

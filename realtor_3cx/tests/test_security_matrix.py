@@ -86,6 +86,13 @@ EXPECTED = {
         "sysadmin": ({"session"}, ALL),
         "admin": ({"session"}, ALL),
     },
+    # Spoken opt-outs quote transcripts: the managers' to review, opened by the worker only.
+    "threecx.optout": {
+        "realtor": (None, NONE),
+        "manager": ({"optout"}, {READ, WRITE}),
+        "sysadmin": (None, NONE),
+        "admin": ({"optout"}, {READ, WRITE}),
+    },
 }
 # The records of each model the table is about (see setUpClass).
 RECORDS = {
@@ -98,6 +105,7 @@ RECORDS = {
     "threecx.call.report": ("mine", "theirs"),
     "threecx.dial.request": ("dial",),
     "threecx.softphone.session": ("session",),
+    "threecx.optout": ("optout",),
 }
 # One set of records for every company (the cross-company test skips them).
 GLOBAL_MODELS = ("threecx.outcome", "threecx.calling.rule")
@@ -155,6 +163,10 @@ class TestSecurityMatrix(Realtor3cxCase):
                 "calling_rule": env.ref("realtor_3cx.calling_rule_us_fl"),
                 "dial": env["threecx.dial.request"].create(base),
                 "session": env["threecx.softphone.session"].create({**base, "offer": "v=0"}),
+                "optout": env["threecx.optout"].create({
+                    "call_id": mine.id,
+                    "partner_id": env["res.partner"].create({"name": f"{tag} opt-out"}).id,
+                    "excerpt": "Caller: stop calling me."}),
             }
 
         cls.here = records(cls.server, "main1", cls.realtor, cls.other_realtor)
@@ -203,6 +215,9 @@ class TestSecurityMatrix(Realtor3cxCase):
             "threecx.dial.request": ({"state": "failed"},
                                      {"server_id": self.server.id, "user_id": self.realtor.id,
                                       "extension": "101"}),
+            "threecx.optout": ({"state": "dismissed"},
+                               {"call_id": self.here["theirs"].id,
+                                "partner_id": self.env.ref("base.partner_admin").id}),
             "threecx.softphone.session": ({"state": "ended"},
                                           {"server_id": self.server.id,
                                            "user_id": self.realtor.id, "extension": "101",

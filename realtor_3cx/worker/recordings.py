@@ -179,8 +179,9 @@ class RecordingFetcher:
         try:
             with self.session.odoo.cursor() as cr:
                 call = self.session.odoo.env(cr)["threecx.call"].browse(record_id)
-                if not call.exists() or call.transcript_state != "requested":
-                    return None
+                if (not call.exists() or call.transcript_state != "requested"
+                        or call.recording_consent == "refused"):
+                    return None  # the engine never hears a refused recording
                 audio = call.recording_attachment_id.raw
                 # The listing's street, which Whisper would otherwise spell its own way. Not
                 # the contact's name: a bare name as the prompt derails tiny.en on a short

@@ -26,6 +26,15 @@ registry.category("web_tour.tours").add("realtor_3cx_dashboard_tour", {
                 ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('20.00')",
         },
         {
+            content: "3CX's sentiment is among the measures, with the calls it averages",
+            trigger: ".o_pivot table th:contains('Calls with a sentiment')",
+        },
+        {
+            content: "Dash Realtor's two scored calls (8 and 3) average a neutral 5.5",
+            trigger:
+                ".o_pivot table tbody tr:has(th:contains('Dash Realtor')) td:contains('Neutral (5.5)')",
+        },
+        {
             content: "Switch to the graph",
             trigger: ".o_switch_view.o_graph",
             run: "click",
