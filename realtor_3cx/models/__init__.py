@@ -12,6 +12,7 @@ from . import threecx_call_identity
 from . import threecx_dial
 from . import threecx_call_crm
 from . import threecx_call_outcome
+from . import threecx_call_debrief
 from . import threecx_call_display
 from . import threecx_team
 from . import threecx_speed_to_lead

@@ -44,6 +44,7 @@ class ThreecxCall(models.Model):
         "threecx.call.dial.mixin",  # threecx_dial.py: click-to-call, claim, answer, decline
         "threecx.call.crm.mixin",  # threecx_call_crm.py: calls journaled by 3CX's CRM template
         "threecx.call.outcome.mixin",  # threecx_call_outcome.py: the calls awaiting an outcome
+        "threecx.call.debrief.mixin",  # threecx_call_debrief.py: summary, suggestion, voicemail
         "threecx.call.display.mixin",  # threecx_call_display.py: numbers shown, Missed Calls rows
         "threecx.call.team.mixin",  # threecx_team.py: queue and ring-group calls
         "threecx.call.speed.mixin",  # threecx_speed_to_lead.py: missed leads passed on

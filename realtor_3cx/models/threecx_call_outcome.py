@@ -72,10 +72,16 @@ class ThreecxCallOutcomeMixin(models.AbstractModel):
             else False,
             "end_at": fields.Datetime.to_string(self.end_at) if self.end_at else False,
             "talk_seconds": self.talk_seconds,
+            # The summary and suggested outcome, once transcribed (threecx_call_debrief.py).
+            **self._debrief_payload(),
         }
 
-    def action_save_outcome(self, outcome_id=False, notes=False, followup_date=False):
+    def action_save_outcome(self, outcome_id=False, notes=False, followup_date=False,
+                            summary=False):
         """What the realtor learned on the call, and when to follow up.
+
+        ``summary`` is the call's summary as the realtor left it in the prompt (3CX's, edited
+        or not): the notes keep it, above what they typed.
 
         The outcome plans its configured follow-up (``threecx.call._schedule_outcome_followup``),
         due on ``followup_date`` when the realtor chose one; a date with an outcome that plans
@@ -84,7 +90,8 @@ class ThreecxCallOutcomeMixin(models.AbstractModel):
         """
         self.ensure_one()
         day = fields.Date.to_date(followup_date) if followup_date else False
-        values = {"notes": notes or False}
+        text = "\n\n".join(part.strip() for part in (summary, notes) if part and part.strip())
+        values = {"notes": text or False}
         if outcome_id:
             values["outcome_id"] = outcome_id
         self.with_context(realtor_3cx_followup_date=day).write(values)

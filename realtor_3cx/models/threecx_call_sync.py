@@ -190,9 +190,11 @@ class ThreecxCallSyncMixin(models.AbstractModel):
         payload = None
         if ringing_users:
             payload = self._ringing_payload(match)
+            voicemail = self._debrief_voicemail_before()  # threecx_call_debrief.py
             for user in ringing_users:
                 user.partner_id._bus_send(BUS_RINGING,
-                                          {**payload, **self._remote_answer_payload(user)})
+                                          {**payload, **self._remote_answer_payload(user),
+                                           **self._debrief_voicemail_payload(voicemail, user)})
         if view.get("empty") and self.state in LIVE_STATES:
             self._notify_quiet(view, users)
         if old_state == self.state:

@@ -117,7 +117,9 @@ class ThreecxCallDialMixin(models.AbstractModel):
             "is_manager": self.env.user.has_group("realtor_3cx.realtor_3cx_group_manager"),
             "bus_last_id": bus_last_id,
             "ice_servers": extension.server_id.sudo()._ice_servers() if extension else [],
-            "ringing": [{**call._ringing_payload(), **call._remote_answer_payload(self.env.user)}
+            "ringing": [{**call._ringing_payload(), **call._remote_answer_payload(self.env.user),
+                         **call._debrief_voicemail_payload(call._debrief_voicemail_before(),
+                                                           self.env.user)}
                         for call in ringing],
             # The calls waiting for an outcome (threecx_call_outcome.py), for the docked panel.
             "pending_outcomes": self.realtor_3cx_pending_outcomes(),

@@ -518,13 +518,18 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
             }
         )
         if summary and self.partner_id:
-            # The summary is text from outside: plain text, never markup.
+            # The summary is text from outside: plain text, never markup. Only the summary
+            # (the transcript stays on the call), once (_transcript_unpost above), and a link
+            # to the call for those who may read it.
+            link = Markup('<p><a href="/odoo/threecx.call/%s">%s</a></p>') % (
+                self.id, self.display_name)
             message = self.partner_id.message_post(
-                body=plaintext2html(_("Call summary: %s", summary)),
+                body=plaintext2html(_("Call summary: %s", summary)) + link,
                 subtype_xmlid="mail.mt_note",
             )
             self.transcript_message_id = message
         self._optout_review()  # threecx_optout.py: "stop calling me" opens a review
+        self._debrief_on_transcript()  # threecx_call_debrief.py: the prompt, the voicemail
         return True
 
     def _transcript_retry(self, error, max_attempts, delay, give_up=None):

@@ -11,6 +11,7 @@ from . import test_company
 from . import test_connection
 from . import test_crm_endpoints
 from . import test_crm_template
+from . import test_debrief
 from . import test_dial_from
 from . import test_fuzz_http
 from . import test_hoot

@@ -17,8 +17,9 @@ so the three runs give the same words; the speed is the median of the three. Bes
 word error rate of the same sentences and voices at 16 kHz in the whole band, as a microphone
 records them: what the telephone line costs, against what espeak-ng's voice costs.
 
-3CX's own transcripts: the simulator serves no ``Transcription`` yet, so 3CX's path is not
-measured here (it says so); it is 3CX's engine, not this machine's CPU.
+3CX's own transcripts are 3CX's engine, not this machine's CPU: what is measured of 3CX's path
+is this product's overhead, from the hang-up to the summary shown in the realtor's outcome
+prompt (:func:`hangup_to_summary`).
 """
 
 import statistics
@@ -26,10 +27,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
 from realtor_3cx.worker.transcribe import Transcriber, default_threads, unavailable
 
+from ..browser_env import PASSWORD, chromium_path, login, odoo_server
 from ..speech_clips import CLIPS, speak, word_error_rate
-from .common import REPEATS
+from ..threecx_sim import SECRET, running_simulator
+from ..worker_env import Worker
+from .client import control
+from .common import REPEATS, median_of_runs, quantile
+from .popup import BenchDb
 
 NAME = "transcribe"
 MIN_CLIPS = 20
@@ -89,6 +97,83 @@ def run(bench):
     bench.figure(f"transcribe local ({model}) word error rate, the same clips at 16 kHz, "
                  "whole band (reference)", round(100 * word_error_rate(wideband), 1), "%")
     bench.figure(f"transcribe local ({model}) model load and first clip", round(load_s, 1), "s")
-    # Not a figure: nothing to measure until the simulator's recordings carry a transcript.
-    print("transcribe 3CX's path: not measured (the simulator serves no Transcription for its "
-          "recordings yet)", flush=True)
+    hangup_to_summary(bench)
+
+
+# -- 3CX's path: from the hang-up to the summary shown -----------------------------------------
+
+SUMMARY_SAMPLES = 5  # per run: each waits for the worker's polls (seconds), not milliseconds
+# The page stamps the moment the prompt's summary holds the call's (a textarea's value is no
+# DOM mutation an observer sees: polled every frame).
+SUMMARY_SHOWN = """(said) => {
+    const box = document.querySelector('.o_realtor_3cx_outcome_summary');
+    return box && box.value === said && Date.now();
+}"""
+
+
+def hangup_to_summary(bench):
+    """Seconds from the caller's hang-up to 3CX's summary in the realtor's outcome prompt.
+
+    The simulator, the worker, Odoo and Chromium, all real; 3CX writes the recording and its
+    transcript at once (``recording_delay`` and ``transcribe_delay`` 0), so the figure is this
+    product's: the worker's end of the call, its look for the recording (every 2 s), the
+    download, its look for the transcript (every 2 s), the bus and the page.
+    """
+    logs = Path(tempfile.mkdtemp(prefix="r3cx-summary-"))
+    with running_simulator(speed=1.0, transcription="auto", transcribe_delay=0.0,
+                           recording_delay=0.0) as sim:
+        with bench.cursor() as cr:
+            env = bench.env(cr)
+            env.company.country_id = env.ref("base.us")
+            realtor = env["res.users"].create({
+                "name": "Bench Debrief", "login": f"bench_debrief_{int(time.time())}",
+                "password": PASSWORD, "tz": "UTC", "groups_id": [(6, 0, [
+                    env.ref("base.group_user").id,
+                    env.ref("realtor_3cx.realtor_3cx_group_user").id])]})
+            server = env["threecx.server"].create({
+                "name": "Debrief bench PBX", "base_url": sim.url, "client_id": "900",
+                "api_secret": SECRET, "record_calls": True})
+            env["threecx.extension"].create(
+                {"server_id": server.id, "number": "101", "user_id": realtor.id})
+            env["res.partner"].create({"name": "Bench Debriefed", "phone": "+15550108701"})
+            cr.commit()
+            login_name, server_id = realtor.login, server.id
+        worker = Worker(BenchDb(bench), server_id, logs / "worker.log")
+        try:
+            with odoo_server(bench.conf, bench.db, logs / "odoo.log") as url, \
+                    sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium_path(),
+                                             args=["--no-sandbox"])
+                page = browser.new_page()
+                login(page, url, login_name)
+                page.wait_for_selector(".o_realtor_3cx_systray", timeout=30000)
+                runs = [[] for _ in range(REPEATS)]
+                for n in range(REPEATS * SUMMARY_SAMPLES):
+                    said = f"Bench caller {n} wants a viewing on Saturday."
+                    callid = control(sim.url, "calls/inbound", {
+                        "from": "+15550108701", "to": "101", "ring_seconds": 600})["callid"]
+                    page.wait_for_selector(".o_realtor_3cx_popup[data-call-id]", timeout=10000)
+                    control(sim.url, f"calls/{callid}/answer", {"dn": "101"})
+                    page.wait_for_selector(".o_realtor_3cx_popup[data-state=connected]",
+                                           timeout=10000)
+                    control(sim.url, "transcripts", {"callid": callid, "text": f"Caller: {said}",
+                                                     "summary": said, "sentiment": 7})
+                    hung_up = time.time() * 1000
+                    control(sim.url, f"calls/{callid}/hangup", {"side": "caller"})
+                    shown = page.wait_for_function(SUMMARY_SHOWN, arg=said, polling="raf",
+                                                   timeout=60000).json_value()
+                    runs[n // SUMMARY_SAMPLES].append((shown - hung_up) / 1000)
+                    page.click(".o_realtor_3cx_outcome_skip")
+                    page.wait_for_selector(".o_realtor_3cx_outcome_panel", state="detached",
+                                           timeout=10000)
+                browser.close()
+        finally:
+            worker.stop()
+    # quantile() answers in milliseconds: these are seconds.
+    p50, p50s = median_of_runs(runs, lambda run: quantile(run, 0.5) / 1000)
+    bench.figure("transcribe 3CX's path hang-up -> summary shown in the outcome prompt p50 "
+                 "(simulator's transcription delay 0: this product's overhead)", round(p50, 2),
+                 "s", runs=[round(v, 2) for v in p50s])
+    every = [t for run in runs for t in run]
+    bench.figure(f"transcribe 3CX's path hang-up -> summary shown, max of {len(every)}",
+                 round(max(every), 2), "s")

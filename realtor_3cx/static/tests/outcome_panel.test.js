@@ -219,3 +219,78 @@ test("a ringing card goes as soon as nobody rings, and comes back for a transfer
     await animationFrame();
     expect(".o_realtor_3cx_popup").toHaveCount(0);
 });
+
+test("the summary and a suggested outcome arrive while the prompt is open, typing kept", async () => {
+    const pyEnv = await startServer();
+    session([{ ...DANA, summary: "", suggestion: false, transcript_state: "requested" }]);
+    onRpc("threecx.call", "action_save_outcome", ({ args, kwargs }) => {
+        expect.step(["save", args[0], kwargs.outcome_id, kwargs.summary, kwargs.notes]);
+        return true;
+    });
+    await start();
+    await contains(".o_realtor_3cx_outcome_summary_waiting");
+    expect(".o_realtor_3cx_outcome_summary").toHaveCount(0);
+    await insertText(".o_realtor_3cx_outcome_notes", "Bring the floor plan");
+    // The worker stored 3CX's transcript: its summary and what it suggests, on the bus.
+    const showing = { id: 3, code: "showing_booked", name: "Showing booked", phrase: "viewing" };
+    bus(pyEnv, "realtor_3cx.call/debrief", {
+        id: 51,
+        summary: "Dana wants a viewing on Saturday.",
+        transcript_state: "done",
+        suggestion: showing,
+    });
+    await contains(".o_realtor_3cx_outcome_summary", {
+        value: "Dana wants a viewing on Saturday.",
+    });
+    await contains(".o_realtor_3cx_outcome_notes", { value: "Bring the floor plan" });
+    await contains("[data-outcome=showing_booked][data-suggested='1'].btn-primary");
+    await contains(".o_realtor_3cx_outcome_suggestion", {
+        text: "Suggested: Showing booked, because the call mentions “viewing”.",
+    });
+    expect(".o_realtor_3cx_outcome_summary_waiting").toHaveCount(0);
+    // The realtor edits the summary; a later word from the server does not undo it.
+    await insertText(".o_realtor_3cx_outcome_summary", " 10:00.");
+    bus(pyEnv, "realtor_3cx.call/debrief", {
+        id: 51,
+        summary: "Another summary.",
+        transcript_state: "done",
+        suggestion: showing,
+    });
+    await animationFrame();
+    await contains(".o_realtor_3cx_outcome_summary", {
+        value: "Dana wants a viewing on Saturday. 10:00.",
+    });
+    // The realtor confirms the suggestion with Save: the notes keep the edited summary.
+    await click(".o_realtor_3cx_outcome_save");
+    await expect.waitForSteps([
+        ["save", [51], 3, "Dana wants a viewing on Saturday. 10:00.", "Bring the floor plan"],
+    ]);
+});
+
+test("an outcome the realtor chose stays theirs when a suggestion arrives", async () => {
+    const pyEnv = await startServer();
+    session([DANA, UNKNOWN]);
+    await start();
+    await click("[data-outcome=left_message]");
+    await contains("[data-outcome=left_message].btn-primary");
+    bus(pyEnv, "realtor_3cx.call/debrief", {
+        id: 51,
+        summary: "Dana asked for a viewing.",
+        transcript_state: "done",
+        suggestion: { id: 3, code: "showing_booked", name: "Showing booked", phrase: "viewing" },
+    });
+    await contains(".o_realtor_3cx_outcome_summary", { value: "Dana asked for a viewing." });
+    await contains("[data-outcome=showing_booked][data-suggested='1'].btn-outline-secondary");
+    expect("[data-outcome=left_message]").toHaveClass("btn-primary");
+    // The other call's draft is untouched; a debrief of a call not listed reloads the list.
+    await click(".o_realtor_3cx_outcome_item[data-call-id='52']");
+    await contains(".o_realtor_3cx_outcome[data-call-id='52']");
+    expect(".o_realtor_3cx_outcome_summary").toHaveCount(0);
+    expect("[data-outcome].btn-primary").toHaveCount(0);
+    onRpc("threecx.call", "realtor_3cx_pending_outcomes", () => {
+        expect.step("reload");
+        return { calls: [DANA, UNKNOWN], count: 2 };
+    });
+    bus(pyEnv, "realtor_3cx.call/debrief", { id: 99, summary: "x", suggestion: false });
+    await expect.waitForSteps(["reload"]);
+});

@@ -310,3 +310,20 @@ test("an owner ringing the realtor is the owner of the property, not its listing
     expect(".o_realtor_3cx_popup_owner").toHaveText(/^Owner of\s+12 Ocean View Drive$/);
     expect(".o_realtor_3cx_popup_listing").toHaveCount(0);
 });
+
+test("the next pop-up from a caller who left a voicemail says what they said", async () => {
+    const pyEnv = await startServer();
+    session();
+    await start();
+    await contains(".o_realtor_3cx_systray");
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ringing", {
+        ...RINGING,
+        voicemail: { id: 30, text: "Call me back about the offer.", at: "2026-12-01 09:00:00" },
+    });
+    await contains(".o_realtor_3cx_popup[data-call-id='41'] .o_realtor_3cx_popup_voicemail", {
+        text: "Left a voicemail: “Call me back about the offer.”",
+    });
+    pyEnv["bus.bus"]._sendone("broadcast", "realtor_3cx.call/ringing", { ...RINGING, id: 43 });
+    await contains(".o_realtor_3cx_popup[data-call-id='43']");
+    expect(".o_realtor_3cx_popup[data-call-id='43'] .o_realtor_3cx_popup_voicemail").toHaveCount(0);
+});

@@ -66,6 +66,11 @@ export class CallPopupCard extends Component {
         return this.chosen ? all.filter((p) => this.chosen.property_ids.includes(p.id)) : all;
     }
 
+    get voicemailText() {
+        // The caller's last call was a voicemail: what they said (threecx_call_debrief.py).
+        return _t("Left a voicemail: “%s”", this.props.call.voicemail.text);
+    }
+
     get lastCall() {
         // The server's UTC time, in the realtor's own time zone.
         return formatServerDateTime(this.chosen?.last_call_at);

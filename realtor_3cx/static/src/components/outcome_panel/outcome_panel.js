@@ -76,6 +76,22 @@ export class OutcomePanel extends Component {
 
     chooseOutcome(outcome) {
         this.draft.outcomeId = this.draft.outcomeId === outcome.id ? false : outcome.id;
+        this.draft.outcomeChosen = true; // a suggestion arriving later leaves it alone
+    }
+
+    get suggestion() {
+        const suggested = this.selected.suggestion;
+        return suggested && (this.state.outcomes || []).some((o) => o.id === suggested.id)
+            ? suggested
+            : null;
+    }
+
+    get suggestionText() {
+        // Why it is suggested, in the words the call used: the realtor judges the guess.
+        return _t("Suggested: %(outcome)s, because the call mentions “%(phrase)s”.", {
+            outcome: this.suggestion.name,
+            phrase: this.suggestion.phrase,
+        });
     }
 
     async save() {

@@ -12,6 +12,9 @@ import { effect } from "@web/core/utils/reactive";
 import { BUS } from "../../core/call_service";
 
 export const OUTCOME_DONE = "realtor_3cx.call/outcome_done";
+/** The worker stored a call's transcript: its summary and suggested outcome (Python side:
+ * models/threecx_call_debrief.py). */
+export const DEBRIEF = "realtor_3cx.call/debrief";
 /** localStorage: ``{tab, at}`` of the one tab that shows the outcome panel. */
 export const OWNER_KEY = "realtor_3cx.outcome_tab";
 export const HEARTBEAT_MS = 2000;
@@ -51,7 +54,8 @@ export const outcomeService = {
             outcomes: null,
             owner: false,
             selectedId: false,
-            drafts: {}, // call id -> {outcomeId, notes, followupDate}: switching keeps them
+            // call id -> {outcomeId, notes, followupDate, summary}: switching keeps them
+            drafts: {},
         });
 
         function readOwner() {
@@ -95,7 +99,7 @@ export const outcomeService = {
                 result.count - (result.calls.length - state.calls.length)
             );
             for (const call of state.calls) {
-                api.draft(call.id); // made here, not while the panel renders
+                debrief(call, call); // drafts are made here, not while the panel renders
             }
             if (!state.calls.some((c) => c.id === state.selectedId)) {
                 state.selectedId = state.calls[0]?.id || false;
@@ -111,6 +115,28 @@ export const outcomeService = {
                     // Offline for a moment: the list stays, the next event reloads it.
                 });
             return loading;
+        }
+
+        /**
+         * The call's summary and suggested outcome, into its draft: only what the realtor has
+         * not touched (a summary they edited, an outcome they chose, stay theirs).
+         * @param {Object} call the listed call
+         * @param {Object} debriefed ``{summary, suggestion}`` from the server
+         */
+        function debrief(call, debriefed) {
+            const draft = api.draft(call.id);
+            if (debriefed.summary && draft.summary === draft.summaryFrom) {
+                draft.summary = draft.summaryFrom = debriefed.summary;
+            }
+            const suggested = debriefed.suggestion || false;
+            if (!draft.outcomeChosen && suggested) {
+                draft.outcomeId = suggested.id;
+            }
+            Object.assign(call, {
+                summary: debriefed.summary || call.summary || "",
+                suggestion: suggested || call.suggestion || false,
+                transcript_state: debriefed.transcript_state || call.transcript_state,
+            });
         }
 
         function forget(callId) {
@@ -138,7 +164,14 @@ export const outcomeService = {
             claim,
             draft(callId) {
                 if (!state.drafts[callId]) {
-                    state.drafts[callId] = { outcomeId: false, notes: "", followupDate: "" };
+                    state.drafts[callId] = {
+                        outcomeId: false,
+                        outcomeChosen: false, // by the realtor, not suggested
+                        notes: "",
+                        followupDate: "",
+                        summary: "",
+                        summaryFrom: "", // the server's summary the draft shows
+                    };
                 }
                 return state.drafts[callId];
             },
@@ -151,6 +184,7 @@ export const outcomeService = {
                     outcome_id: draft.outcomeId || false,
                     notes: draft.notes || false,
                     followup_date: draft.followupDate || false,
+                    summary: draft.summary || false, // as edited: the notes keep it
                 });
                 forget(callId);
                 notification.add(_t("Call outcome saved"), { type: "success" });
@@ -168,13 +202,22 @@ export const outcomeService = {
                 await refresh();
                 // The call just over is the one to log, unless one is being typed already.
                 const draft = state.drafts[state.selectedId];
-                const typing = draft && (draft.outcomeId || draft.notes || draft.followupDate);
+                const typing = draft && (draft.outcomeChosen || draft.notes || draft.followupDate);
                 if (!typing && state.calls.some((c) => c.id === payload.id)) {
                     state.selectedId = payload.id;
                 }
             }
         });
         bus.subscribe(OUTCOME_DONE, ({ id }) => forget(id));
+        bus.subscribe(DEBRIEF, (payload) => {
+            // Usually while the prompt is open: the recording is fetched after the hang-up.
+            const call = state.calls.find((c) => c.id === payload.id);
+            if (call) {
+                debrief(call, payload);
+            } else if (!done.has(payload.id)) {
+                refresh(); // listed after this page read the list: the list brings it
+            }
+        });
 
         // The tab the realtor is using claims the panel; the others hide it.
         browser.addEventListener("focus", claim);
