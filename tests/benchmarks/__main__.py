@@ -16,11 +16,25 @@ import time
 import traceback
 from pathlib import Path
 
-from . import client, lookup, phonebook, pipeline, popup, prefork, report, transcribe, webrtc
+from . import (
+    client,
+    lookup,
+    phonebook,
+    pipeline,
+    popup,
+    prefork,
+    report,
+    rules,
+    transcribe,
+    transcript_search,
+    webrtc,
+)
 from .common import Bench, results, table, write_results
 
 BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup, webrtc,
-                                                  prefork, transcribe, phonebook)}
+                                                  prefork, transcribe, phonebook,
+                                                  # last: they load millions of calls
+                                                  transcript_search, rules)}
 ROOT = Path(__file__).resolve().parents[2]
 
 
