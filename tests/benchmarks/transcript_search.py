@@ -134,7 +134,8 @@ def populate(cr, env):
                                   transcript_state, transcript_source, create_uid, write_uid,
                                   create_date, write_date{columns})
         SELECT nextval('threecx_call_id_seq'), %(server)s, %(ref)s || i,
-               (ARRAY['inbound', 'outbound'])[1 + i %% 2], 'completed', t, t, t + interval '5 minutes',
+               (ARRAY['inbound', 'outbound'])[1 + i %% 2], 'completed', t, t,
+               t + interval '5 minutes',
                0, 300, %(company)s, '+1' || (2122000000 + i), '+1' || (2122000000 + i),
                'fetched',
                (SELECT string_agg(CASE WHEN k %% 2 = 1 THEN 'Agent: ' ELSE 'Caller: ' END
@@ -164,7 +165,8 @@ def run(bench):
         if spent:
             print(f"  {CALLS} transcripts loaded in {spent[0]:.0f} s, indexes built in "
                   f"{spent[1]:.0f} s", flush=True)
-        cr.execute("SELECT count(*), avg(array_length(regexp_split_to_array(transcript, '\\s+'), 1)),"
+        cr.execute("SELECT count(*),"
+                   " avg(array_length(regexp_split_to_array(transcript, '\\s+'), 1)),"
                    " pg_size_pretty(pg_total_relation_size('threecx_call')),"
                    " pg_size_pretty(pg_relation_size(%s))"
                    " FROM threecx_call WHERE transcript IS NOT NULL", (INDEX,))
@@ -197,7 +199,7 @@ def run(bench):
         runs = []
         for _ in range(REPEATS):
             times = {}
-            for kind, word in searched:
+            for _kind, word in searched:
                 times[word] = statistics.median(timed(search, word) for _ in range(SEARCHES))
             cr.execute("SAVEPOINT no_index")
             cr.execute(f'DROP INDEX "{INDEX}"')
@@ -208,8 +210,8 @@ def run(bench):
             cr.execute("ROLLBACK TO SAVEPOINT no_index")
             times["load"] = os.getloadavg()[0]
             runs.append(times)
-            print(f"  run: {', '.join(f'{k} {v * 1000:.0f} ms' for k, v in times.items() if k != 'load')}"
-                  f"; load average {times['load']:.1f}", flush=True)
+            shown = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items() if k != "load")
+            print(f"  run: {shown}; load average {times['load']:.1f}", flush=True)
         cr.rollback()
 
     for kind, word in searched:
