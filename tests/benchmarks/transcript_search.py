@@ -158,6 +158,8 @@ def words():
 
 
 def run(bench):
+    from odoo.tools import SQL
+
     with bench.cursor() as cr:
         env = bench.env(cr)
         print(f"  load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -177,10 +179,14 @@ def run(bench):
         manager = env.ref("realtor_3cx.user_manager")
         Call = env(user=manager, context=manager.context_get())["threecx.call"]
         searched = words()
-        matches = {}
-        for _kind, word in searched:
-            matches[word] = Call.search_count([("transcript", "ilike", word)])
-            print(f"  {word!r}: in {matches[word]} transcripts", flush=True)
+        # How many calls say each word: one scan for all of them (the ORM's count of a word
+        # most calls say would recheck nearly every transcript, once per word).
+        cr.execute(SQL("SELECT %s FROM threecx_call", SQL(", ").join(
+            SQL("count(*) FILTER (WHERE transcript ILIKE %s)", f"%{word}%")
+            for _kind, word in searched)))
+        matches = dict(zip((word for _kind, word in searched), cr.fetchone(), strict=True))
+        for word, count in matches.items():
+            print(f"  {word!r}: in {count} transcripts", flush=True)
         cr.execute("EXPLAIN " + Call._search([("transcript", "ilike", searched[0][1])],
                                              limit=LIST_LIMIT).select().code,
                    Call._search([("transcript", "ilike", searched[0][1])],
