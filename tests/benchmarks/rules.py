@@ -194,7 +194,7 @@ def populate(cr, env, when):
           FROM generate_series(1, %(calls)s) i,
                LATERAL (SELECT
                    CASE WHEN i <= %(capped)s THEN 1 + ((i - 1) / %(cap)s) * %(every)s
-                        ELSE 1 + (i * 7919) %% %(partners)s END AS p,
+                        ELSE 1 + (i::bigint * 7919) %% %(partners)s END AS p,
                    CASE WHEN i <= %(capped)s THEN 'outbound'
                         ELSE (ARRAY['outbound', 'outbound', 'outbound', 'inbound', 'inbound',
                                     'outbound', 'outbound', 'inbound', 'outbound',
