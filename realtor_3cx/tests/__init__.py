@@ -38,5 +38,6 @@ from . import test_threecx_call
 from . import test_threecx_extension
 from . import test_threecx_server
 from . import test_transcript_privacy
+from . import test_transcript_search
 from . import test_transcripts
 from . import test_ui

@@ -25,13 +25,17 @@ from . import (
     popup,
     prefork,
     report,
+    rules,
     transcribe,
+    transcript_search,
     webrtc,
 )
 from .common import Bench, results, table, write_results
 
 BENCHMARKS = {module.NAME: module for module in (lookup, report, client, pipeline, popup, webrtc,
-                                                  prefork, transcribe, phonebook, dialer)}
+                                                  prefork, transcribe, phonebook, dialer,
+                                                  # last: they load millions of calls
+                                                  transcript_search, rules)}
 ROOT = Path(__file__).resolve().parents[2]
 
 
