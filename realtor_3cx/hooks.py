@@ -4,12 +4,14 @@ from .models.threecx_call_rollup import drop_rollup_functions
 
 
 def pre_init_hook(env):
-    # Created empty here, the E.164 columns are not recomputed by the ORM for every partner in
+    # Created empty here, the E.164 columns (and do_not_call, the consent ledger's state,
+    # empty at install) are not recomputed by the ORM for every partner in
     # one go at install; post_init_hook fills them in batches instead.
     env.cr.execute(
         """
         ALTER TABLE res_partner ADD COLUMN IF NOT EXISTS phone_e164 VARCHAR;
         ALTER TABLE res_partner ADD COLUMN IF NOT EXISTS mobile_e164 VARCHAR;
+        ALTER TABLE res_partner ADD COLUMN IF NOT EXISTS do_not_call BOOLEAN;
         """
     )
 

@@ -153,7 +153,11 @@ def test_do_not_call_is_refused_with_the_reason(world, realtor_page):
     page, db = realtor_page, world["db"]
 
     def flag(env, value):
-        env["res.partner"].browse(world["partner"]).do_not_call = value
+        partner = env["res.partner"].browse(world["partner"])
+        if value:
+            partner._realtor_3cx_record_revocation("realtor")
+        else:  # the ledger is append-only: the contact's consent is a new entry
+            partner._realtor_3cx_record_consent("manager", note="test_browser_e2e: called again")
 
     db.do(lambda env: flag(env, True))
     try:

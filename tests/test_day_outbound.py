@@ -267,3 +267,42 @@ def test_a_realtor_without_an_extension_keeps_odoos_link(day):
         shot(page, 6, "no_extension")
     finally:
         page.context.close()
+
+
+def test_a_realtor_records_an_opt_out_and_the_next_click_is_refused(day, realtor):
+    """issue 19: the realtor records the opt-out on the contact form (not a checkbox they
+    could untick again); the phone field's button refuses the next call at once."""
+    page, db = realtor, day["db"]
+    number = f"+1555017{os.getpid() % 10000:04d}"
+    contact = db.do(lambda env: env["res.partner"].create(
+        {"name": "Otto Optout", "phone": number}).id)
+    page.goto(f"{day['url']}/odoo/action-contacts.action_contacts/{contact}")
+    dial = page.locator(".o_field_widget[name=phone] .o_realtor_3cx_dial")
+    expect(dial).to_be_enabled(timeout=15000)
+    # The flag is the ledger's state: read-only, with the button beside it.
+    expect(page.locator(".o_field_widget[name=do_not_call] input")).to_be_disabled()
+    page.locator("button.o_realtor_3cx_record_opt_out").click()
+    page.locator(".modal-footer button.btn-primary").click()  # "Record that ... ?"
+    expect(page.locator(".oe_title .o_realtor_3cx_do_not_call_badge")).to_have_text(
+        "Do not call", timeout=15000)
+    expect(dial).to_be_disabled()
+    assert "Otto Optout is on the do-not-call list" in dial.get_attribute("title")
+    expect(page.locator("button.o_realtor_3cx_record_opt_out")).to_have_count(0)
+    # The ledger tab shows the entry, newest first, by this realtor.
+    page.locator(".o_notebook .nav-link", has_text="Consent").click()
+    row = page.locator(".o_field_widget[name=threecx_consent_ids] .o_data_row").first
+    expect(row).to_contain_text("Consent revoked", timeout=10000)
+    expect(row).to_contain_text("Olive Outbound")
+    shot(page, 9, "opt_out_recorded")
+    # The click goes nowhere: no request reached the worker, and the server refuses the same
+    # number from any path.
+    dial.click(force=True)
+    assert requests_for(day, number) == []
+    assert sim_calls_to(day, number) == []
+
+    def entries(env):
+        partner = env["res.partner"].browse(contact)
+        return partner.do_not_call, [(c.kind, c.how, c.user_id.login)
+                                     for c in partner.threecx_consent_ids]
+
+    assert db.do(entries) == (True, [("revoked", "realtor", day["realtor"])])

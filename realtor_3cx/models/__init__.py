@@ -25,6 +25,7 @@ from . import res_users
 from . import realtor_property
 from . import res_config_settings
 from . import res_partner
+from . import threecx_consent  # do_not_call: the ledger's state
 from . import threecx_outcome
 from . import threecx_call
 from . import threecx_calling_rule  # after the call: it indexes the call log

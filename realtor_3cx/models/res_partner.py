@@ -38,10 +38,15 @@ class ResPartner(models.Model):
         "Mobile (E.164)", compute="_compute_e164", store=True, index="btree_not_null",
         copy=False, precompute=True,
     )
+    # The consent ledger's current state (threecx_consent.py): ticking it records an opt-out.
     do_not_call = fields.Boolean(
         "Do not call",
+        compute="_compute_do_not_call",
+        inverse="_inverse_do_not_call",
+        store=True,
         tracking=True,
-        help="Click-to-call refuses to call this contact; inbound calls are still logged.",
+        help="Click-to-call refuses to call this contact; inbound calls are still logged. "
+        "The latest entry of the contact's consent ledger decides.",
     )
     # Calls and properties are for the telephony roles only; other employees see the partner
     # as before.

@@ -118,10 +118,24 @@ class ThreecxOutboundMixin(models.AbstractModel):
                     number=number,
                 ),
             }
-        if not partners:
-            return None
         # 3CX's lookup may send a national number: the rules read its E.164 form.
         number = to_e164(number, self.env["threecx.caller.lookup"]._company_region()) or number
+        # Odoo's own blacklist (phone_validation, E.164 numbers) is do-not-call too: one
+        # indexed query (its number is unique).
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute(
+            "SELECT 1 FROM phone_blacklist WHERE number = %s AND active LIMIT 1", [number])
+        if self.env.cr.fetchone():
+            return {
+                "kind": "do_not_call",
+                "partner": partners[:1],
+                "message": _(
+                    "%(number)s is on the phone blacklist: 3CX will not dial it.",
+                    number=number,
+                ),
+            }
+        if not partners:
+            return None
         rule = self.env["threecx.calling.rule"]._realtor_3cx_rule_for_number(number)
         utc = pytz.utc.localize(when or fields.Datetime.now())
         # A contact without a time zone is where their number is (phonenumbers knows the

@@ -150,21 +150,3 @@ class ThreecxCallOptoutMixin(models.AbstractModel):
     def _optout_forget(self):
         # The excerpt is the transcript's words: it goes with them (the review stays).
         self.sudo().optout_ids.filtered("excerpt").write({"excerpt": False, "phrase": False})
-
-
-# -- STAND-IN ---------------------------------------------------------------------------------
-
-
-class ResPartnerRevocationStandIn(models.Model):
-    """STAND-IN: replaced by the consent ledger at merge.
-
-    The consent branch (models/threecx_consent.py) defines this method for real: it records
-    a phone revocation in the consent ledger and sets do-not-call. Here it only sets the flag,
-    so that the opt-out review works and is tested on its own branch.
-    """
-
-    _inherit = "res.partner"
-
-    def _realtor_3cx_record_revocation(self, how, *, call=False, excerpt=False, note=False):
-        self.sudo().write({"do_not_call": True})
-        return True
