@@ -16,7 +16,7 @@ from . import threecx_call_debrief
 from . import threecx_call_display
 from . import threecx_team
 from . import threecx_speed_to_lead
-from . import threecx_optout  # its review model, the call's mixin, the stand-in
+from . import threecx_optout  # its review model and the call's mixin
 
 from . import threecx_server
 from . import threecx_connection_test
