@@ -24,6 +24,8 @@ REFRESH = "python3 tests/i18n_refresh.py"
 # msgids that read the same in Spanish: their msgstr is empty, as OCA's po-pretty-format wants
 # (Odoo then shows the msgid). Any other empty msgstr is a missing translation.
 SAME_IN_SPANISH = {
+    "%(h)s h %(m)02d min",
+    "%(what)s, %(day)s",
     "08:00-21:00",
     "3CX",
     "Audio",
@@ -32,6 +34,7 @@ SAME_IN_SPANISH = {
     "Endpoint:",
     "Error",
     "ID",
+    "Neutral",
     "Softphone",
     "stun:stun.example.com:3478",
 }

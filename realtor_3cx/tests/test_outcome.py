@@ -29,7 +29,9 @@ class TestOutcome(Realtor3cxCase):
             {"name": "3 Elm Court", "listing_agent_id": cls.agent.id}
         )
         cls.Outcome = cls.env["threecx.outcome"]
-        cls.today = fields.Date.context_today(cls.env["threecx.call"])
+        # The follow-up's day is the realtor's today (their time zone): between midnight in
+        # one zone and in another, the admin's today is another day.
+        cls.today = fields.Date.context_today(cls.env["threecx.call"].with_user(cls.realtor))
 
     def make_call(self, call_id, **values):
         return self.env["threecx.call"].create(
