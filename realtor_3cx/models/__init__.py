@@ -30,3 +30,4 @@ from . import threecx_call_rollup  # after the report: it sums the report's view
 from . import threecx_softphone
 from . import threecx_caller_lookup
 from . import threecx_phonebook  # extends threecx.server
+from . import threecx_compliance  # after the call and the calling rule
