@@ -9,8 +9,9 @@ The log
     carries code of its own. The row is written in the request's transaction: every path
     answers a refusal as a value (click-to-call's ``refused`` state, the softphone's
     ``ok: False``), never as an error that would roll it back, and a new path must keep it so
-    (a second cursor would be the alternative, but it cannot see a contact created in the same
-    transaction, and it outlives a request that fails for another reason). The CRM template's
+    (a cursor of its own would be the alternative, but it cannot see a contact created
+    earlier in the same transaction, takes a connection per refusal, and writes the refusal
+    again each time Odoo replays the request after a serialization failure). The CRM template's
     lookup, which 3CX asks before it dials an outbound call, logs the warning it puts in the
     name the same way: 3CX dials anyway, and the call it then reports carries
     ``compliance_issue``.
@@ -40,6 +41,7 @@ REASONS = [
     ("do_not_call", "Do-not-call contact"),
     ("calling_window", "Outside calling hours"),
     ("attempt_cap", "Too many calls"),
+    ("other", "Other rule"),
 ]
 
 
@@ -75,12 +77,14 @@ class ThreecxBlockedAttempt(models.Model):
         answer) of a call to ``number`` on ``path``; by whoever the environment's user is."""
         user = self.env.user
         rule = restriction.get("rule") or {}
+        # A kind of refusal this log does not know yet (a new rule) is still logged.
+        reason = restriction["kind"] if restriction["kind"] in dict(REASONS) else "other"
         return self.sudo().create({
             "user_id": user.id if user._is_internal() and not user._is_superuser() else False,
             "partner_id": restriction["partner"].id,
             "number": number,
             "path": path,
-            "reason": restriction["kind"],
+            "reason": reason,
             "rule_id": rule.get("id") or False,
             "rule_label": rule.get("label") or False,
             "message": restriction["message"],
