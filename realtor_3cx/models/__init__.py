@@ -14,6 +14,7 @@ from . import threecx_call_crm
 from . import threecx_call_outcome
 from . import threecx_call_display
 from . import threecx_team
+from . import threecx_speed_to_lead
 
 from . import threecx_server
 from . import threecx_connection_test
@@ -27,6 +28,7 @@ from . import threecx_call
 from . import threecx_calling_rule  # after the call: it indexes the call log
 from . import threecx_call_report
 from . import threecx_call_rollup  # after the report: it sums the report's view
+from . import threecx_speed_to_lead_report
 from . import threecx_softphone
 from . import threecx_caller_lookup
 from . import threecx_phonebook  # extends threecx.server

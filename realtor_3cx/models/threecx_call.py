@@ -46,6 +46,7 @@ class ThreecxCall(models.Model):
         "threecx.call.outcome.mixin",  # threecx_call_outcome.py: the calls awaiting an outcome
         "threecx.call.display.mixin",  # threecx_call_display.py: numbers shown, Missed Calls rows
         "threecx.call.team.mixin",  # threecx_team.py: queue and ring-group calls
+        "threecx.call.speed.mixin",  # threecx_speed_to_lead.py: missed leads passed on
     ]
     _order = "start_at desc, id desc"
     _check_company_auto = True

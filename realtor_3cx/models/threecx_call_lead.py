@@ -128,9 +128,12 @@ class ThreecxCallLeadMixin(models.AbstractModel):
                 "realtor_3cx.speed_to_lead_minutes", DEFAULT_DEADLINE_MINUTES
             )
         )
+        deadline = self.start_at + datetime.timedelta(minutes=minutes)
         return {
-            "callback_deadline": self.start_at + datetime.timedelta(minutes=minutes),
+            "callback_deadline": deadline,
             "callback_user_id": (self._did_listing_agent() or self.user_id).id,
+            # Not called back by then: passed on (threecx_speed_to_lead.py).
+            "callback_reassign_at": deadline,
         }
 
     def _settle_by_earlier_logged_call_back(self):
@@ -171,6 +174,7 @@ class ThreecxCallLeadMixin(models.AbstractModel):
                     "callback_call_id": self.id,
                     "callback_seconds": int((self.start_at - lead.start_at).total_seconds()),
                     "callback_met": self.start_at <= lead.callback_deadline,
+                    "callback_reassign_at": False,  # settled: not passed on any more
                     # A team call nobody was named for: whoever called back owns the figure.
                     "callback_user_id": (lead.callback_user_id or self.user_id).id,
                 }

@@ -12,14 +12,29 @@ any member gets back the pop-ups of the calls ringing for that member.
 The teams and their members are read by the worker from the XAPI (``GET /Queues?$expand=
 Agents``, ``GET /RingGroups?$expand=Members``), as presence is; a member is an extension of
 the server's map, so the members' users are the realtors of those extensions.
+
+Speed to lead, enforced: a manager orders some members in the team's *rotation*; a missed lead
+not called back by its deadline goes to the next eligible realtor of it, in order, wrapping
+round, once each (threecx_speed_to_lead.py passes it on; :meth:`ThreecxTeam._rotation_next`
+picks who).
 """
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
 
 from .threecx_call_lead import MISSED_STATES
 
 BUS_CLAIMED = "realtor_3cx.call/claimed"
+
+
+def is_present(extension):
+    """Present as the worker last read 3CX: a registered phone, and Available (a realtor on a
+    call is still Available in 3CX, and will be free to call back)."""
+    return bool(
+        extension.presence_at
+        and extension.registered
+        and (extension.presence or "Available") == "Available"
+    )
 
 
 class ThreecxTeam(models.Model):
@@ -53,6 +68,26 @@ class ThreecxTeam(models.Model):
     )
     active = fields.Boolean(default=True, help="Archived when 3CX no longer has this team.")
     company_id = fields.Many2one(related="server_id.company_id", store=True, index=True)
+    # Speed to lead: the round robin of the missed leads nobody called back in time.
+    rotation_active = fields.Boolean(
+        "Pass on missed leads",
+        help="A missed lead not called back by its speed-to-lead deadline goes to the next "
+        "realtor of the rotation, and again at each new deadline, until someone calls back or "
+        "every realtor of the rotation had it.",
+    )
+    rotation_ids = fields.One2many("threecx.team.rotation", "team_id")
+    rotation_presence = fields.Boolean(
+        "Only realtors present",
+        help="Skip the realtors whose phone is not registered or whose 3CX status is not "
+        "Available, as the worker last read it.",
+    )
+    rotation_manager_id = fields.Many2one(
+        "res.users",
+        "Told when nobody calls back",
+        domain="[('share', '=', False)]",
+        help="Told when a missed lead went round the whole rotation without a call back; "
+        "empty: the company's telephony managers.",
+    )
 
     _sql_constraints = [
         (
@@ -110,6 +145,43 @@ class ThreecxTeam(models.Model):
         for team in known.values():
             if team.active and team.kind:  # read from 3CX once, gone now
                 team.active = False
+
+    # -- speed to lead: the rotation ----------------------------------------------------------
+
+    def _rotation_eligible(self):
+        """The rotation's lines whose realtor may get a lead now: an active user, still a
+        member of the team (3CX's list), and present when the team asks for it."""
+        self.ensure_one()
+        return self.rotation_ids.filtered(
+            lambda line: line.user_id.active
+            and line.extension_id in self.member_ids
+            and (not self.rotation_presence or is_present(line.extension_id))
+        )
+
+    def _rotation_next(self, current, tried):
+        """Who gets a lead ``current`` did not call back: the first eligible realtor after
+        ``current`` in the rotation's order (from the top if ``current`` is not in it), wrapping
+        round, who has not had it yet (``tried``). No one: the round is over."""
+        self.ensure_one()
+        lines = self.rotation_ids.sorted(lambda line: (line.sequence, line.id))
+        users = lines.user_id
+        start = next((i + 1 for i, line in enumerate(lines) if line.user_id == current), 0)
+        eligible = self._rotation_eligible()
+        for line in lines[start:] + lines[:start]:
+            if line in eligible and line.user_id not in tried | current:
+                return line.user_id
+        return users.browse()
+
+    def _rotation_managers(self):
+        """Who is told when the round is over."""
+        self.ensure_one()
+        if self.rotation_manager_id:
+            return self.rotation_manager_id
+        group = self.env.ref("realtor_3cx.realtor_3cx_group_manager")
+        return group.users.filtered(
+            lambda u: not u.share and u.active and u._is_internal()
+            and u.id != SUPERUSER_ID and self.company_id in u.company_ids
+        )
 
 
 class ThreecxCallTeamMixin(models.AbstractModel):

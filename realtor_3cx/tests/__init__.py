@@ -31,6 +31,7 @@ from . import test_res_partner
 from . import test_secrets_rpc
 from . import test_security_matrix
 from . import test_softphone_offer
+from . import test_speed_to_lead
 from . import test_team
 from . import test_threecx_call
 from . import test_threecx_extension
