@@ -91,9 +91,9 @@ def truth(pbx, callid):
     return control(pbx, f"calls/{callid}", method="GET")
 
 
-def answered_call(db, pbx, to="101"):
+def answered_call(db, pbx, to="101", caller=CALLER):
     """An answered call, hung up once the worker has logged it as connected."""
-    callid = control(pbx, "calls/inbound", {"from": CALLER, "to": to, "did": DID,
+    callid = control(pbx, "calls/inbound", {"from": caller, "to": to, "did": DID,
                                             "ring_seconds": 600})["callid"]
     control(pbx, f"calls/{callid}/answer", {"dn": to})
 
@@ -169,6 +169,32 @@ def test_a_voicemail_lands_on_the_missed_call_with_one_call_back(db, people, pbx
     assert seconds_of(rec["audio"]) == 3.0  # the message the simulator's caller left
     call_back = db.do(lambda env: env.ref("mail.mail_activity_data_call").id)
     assert rec["activities"] == [(call_back, people["users"][0])]
+
+
+def test_a_recording_where_consent_is_needed_waits_for_it(db, people, pbx, worker):
+    # California needs everyone's consent to record (its seeded calling rule); Rita's
+    # number has no state. One 404 on the downloads: the first call fetched meets it.
+    control(pbx, "faults", {"http_errors": 1, "http_error_status": 404,
+                            "http_error_path": DOWNLOAD})
+    held = answered_call(db, pbx, caller="+14155550123")
+    wait_for(lambda: truth(pbx, held)["recording_id"], "3CX's recording")
+    rec = recording(db, pbx, held, state="held", timeout=30)
+    assert "California" in rec["error"] and "consent" in rec["error"]
+    fetched = recording(db, pbx, answered_call(db, pbx))
+    assert fetched["attempts"] == 1  # the 404 was Rita's: nothing asked for the held one
+    rec = recording(db, pbx, held, state="held")
+    assert (rec["attempts"], rec["audio"], rec["posted"]) == (0, b"", [])
+
+    def consent(env):
+        call = env["threecx.call"].browse(rec["id"])
+        call.with_user(people["users"][0]).recording_consent = "announced"
+
+    db.do(consent)
+    rec = recording(db, pbx, held)
+    t = truth(pbx, held)
+    assert abs(seconds_of(rec["audio"]) - min(30.0, max(1.0, t["ended_at"] - t["answered_at"]))) \
+        < 0.05
+    assert rec["error"] is False
 
 
 def test_nothing_is_fetched_when_the_server_does_not_record(db, people, pbx, worker):

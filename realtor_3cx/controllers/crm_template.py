@@ -414,6 +414,10 @@ class CrmTemplateController(http.Controller):
                 label = _("OUTSIDE CALLING HOURS (%s there)", restriction["local_time"])
             first = f"[{label}] {first}".strip()
             warning = restriction["message"]
+            if outbound and number:
+                server.env["threecx.blocked.attempt"]._realtor_3cx_log(
+                    "crm_lookup", to_e164(number, server.company_id.country_id.code) or number,
+                    restriction)
         base_url = server.env["ir.config_parameter"].get_param("web.base.url", "")
         company = partner.parent_id.name if partner.parent_id else (
             partner.name if partner.is_company else "")

@@ -63,7 +63,7 @@ class ThreecxOutboundMixin(models.AbstractModel):
     _name = "threecx.outbound.mixin"
     _description = "Contact: outbound call rules"
 
-    def _realtor_3cx_outbound_block(self, number, when=None):
+    def _realtor_3cx_outbound_block(self, number, when=None, path=False):
         """Whether an outbound call to ``number`` may be placed at ``when``, and why not.
 
         The contacts checked are ``self`` (the record the realtor called from, if any) and
@@ -73,6 +73,9 @@ class ThreecxOutboundMixin(models.AbstractModel):
         :param str number: the number to call, in any format (national numbers are read in
             the company's country)
         :param datetime when: naive UTC; default now
+        :param str path: the outbound path asking (``threecx.blocked.attempt``'s ``path``):
+            a refusal for a rule is logged there (threecx_compliance.py); none for a check
+            that places no call
         :returns: ``(e164, reason)``: the number to dial, and ``False`` or a sentence for the
             realtor (invalid number, do-not-call, outside the calling window)
         """
@@ -85,6 +88,8 @@ class ThreecxOutboundMixin(models.AbstractModel):
         match = self.env["threecx.caller.lookup"].sudo().lookup(destination, every_company=True)
         partners = self.sudo().exists() | self.sudo().browse([p["id"] for p in match["partners"]])
         restriction = partners._realtor_3cx_restriction(destination, when)
+        if restriction and path:
+            self.env["threecx.blocked.attempt"]._realtor_3cx_log(path, destination, restriction)
         return destination, restriction["message"] if restriction else False
 
     def _realtor_3cx_restriction(self, number, when=None):

@@ -177,9 +177,12 @@ class ThreecxCall(models.Model):
         #    (threecx_call_lead.py).
         if "state" in vals:
             self._realtor_3cx_speed_to_lead()
-        # 3. A refused consent deletes the audio (threecx_recording.py).
+        # 3. A refused consent deletes the audio; a consent recorded where the callee's rule
+        #    needs one releases it to the worker (threecx_recording.py).
         if vals.get("recording_consent") == "refused":
             self._recording_delete(_("Deleted: the caller refused to be recorded."))
+        elif vals.get("recording_consent"):
+            self._recording_consent_changed(vals["recording_consent"])
         # 4. A logged or skipped outcome closes its prompt in every tab (threecx_call_outcome.py).
         if "outcome_id" in vals or "outcome_skipped" in vals:
             self._outcome_prompt_done()

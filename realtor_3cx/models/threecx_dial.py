@@ -180,8 +180,10 @@ class ThreecxCallDialMixin(models.AbstractModel):
             raise UserError(_("This request is not valid: reload the page.")) from None
 
     @api.model
-    def _dial_check(self, number, res_model, res_id):
-        """The E.164 to dial, or a UserError saying why not (res_partner_outbound.py)."""
+    def _dial_check(self, number, res_model, res_id, path=False):
+        """The E.164 to dial, or a UserError saying why not (res_partner_outbound.py); the
+        refusal is logged for ``path`` (default: a call back from a call, else click-to-call),
+        so callers answer it as a value, not by letting the error roll the log back."""
         partner = self.env["res.partner"]
         if res_id and res_model in ("res.partner", "threecx.call"):
             # The browser's word: an id PostgreSQL would refuse is a bad request, not a crash.
@@ -195,7 +197,8 @@ class ThreecxCallDialMixin(models.AbstractModel):
             # even when the number is not (or no longer) on their record. Read as superuser:
             # the check only protects, and a manager's row may be another realtor's call.
             partner = self.sudo().browse(res_id).exists().partner_id
-        destination, reason = partner._realtor_3cx_outbound_block(number)
+        path = path or ("call_back" if res_model == "threecx.call" else "click_to_call")
+        destination, reason = partner._realtor_3cx_outbound_block(number, path=path)
         if reason:
             raise UserError(reason)
         return destination
@@ -214,7 +217,7 @@ class ThreecxCallDialMixin(models.AbstractModel):
             [("server_id", "=", server.id), ("number", "=", target)], limit=1
         ):
             return target
-        return self._dial_check(target, False, False)
+        return self._dial_check(target, False, False, path="transfer")
 
     @api.model
     def _dial_enqueue(self, extension, destination, action="makecall", call_id=False,

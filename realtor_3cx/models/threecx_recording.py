@@ -43,6 +43,7 @@ RECORDING_STATES = [
     ("none", "Not fetched"),
     ("failed", "Failed"),
     ("deleted", "Deleted"),
+    ("held", "Held: consent needed"),
 ]
 TRANSCRIPT_STATES = [
     ("none", "None"),
@@ -63,6 +64,7 @@ CONSENT_STATES = [
     ("given", "Given"),
     ("refused", "Refused"),
 ]
+CONSENT_OK = ("announced", "given")  # announced and accepted, or given
 
 
 class ThreecxServerRecordingMixin(models.AbstractModel):
@@ -188,6 +190,10 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
         if self.recording_consent == "refused":
             self.recording_state = "none"
             return
+        why = self._recording_consent_missing()
+        if why:
+            self._recording_hold(why)
+            return
         self.write(
             {
                 "recording_state": "pending",
@@ -196,6 +202,54 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
                 "recording_error": False,
             }
         )
+
+    # -- recording consent where the callee's calling rule needs it ---------------------------
+
+    def _recording_consent_missing(self):
+        """Why this call's recording may not be kept yet, or False.
+
+        Where the calling rule of the other party's number needs consent (all-party-consent
+        jurisdictions, threecx_calling_rule.py), the recording is kept only once the consent
+        is recorded on the call; until then it is *held*: not ``pending``, so the worker does
+        not fetch it (worker/recordings.py). A voicemail is a message the caller chose to
+        leave: never held.
+        """
+        self.ensure_one()
+        if self.state == "voicemail" or self.recording_consent in CONSENT_OK:
+            return False
+        if not self.external_e164:
+            return False
+        rule = self.env["threecx.calling.rule"]._realtor_3cx_rule_for_number(self.external_e164)
+        if not rule["recording_consent"]:
+            return False
+        return _(
+            "Not fetched: %(rule)s needs the consent of %(who)s to keep the recording. Set "
+            "Recording consent to Announced (announced and accepted) or Given to fetch it.",
+            rule=rule["label"],
+            who=self.partner_id.name or self.external_number,
+        )
+
+    def _recording_hold(self, why):
+        self.write({"recording_state": "held", "recording_error": why,
+                    "recording_next_try": False})
+
+    def _recording_consent_changed(self, consent):
+        """Step of ``threecx.call.write()``: consent recorded releases a held recording to
+        the worker; consent taken back holds it again, or deletes the audio already kept
+        (refused deletes it everywhere: :meth:`_recording_delete`)."""
+        if consent in CONSENT_OK:
+            # sudo: the realtor may record consent, not write the worker's bookkeeping.
+            self.filtered(lambda c: c.recording_state == "held").sudo().write({
+                "recording_state": "pending", "recording_error": False,
+                "recording_attempts": 0, "recording_next_try": fields.Datetime.now(),
+            })
+        elif consent == "unknown":
+            for call in self.filtered(lambda c: c.recording_state in ("pending", "fetched")):
+                why = call._recording_consent_missing()
+                if why and call.recording_state == "pending":
+                    call.sudo()._recording_hold(why)
+                elif why:
+                    call._recording_delete(_("Deleted: the consent to record was taken back."))
 
     # -- the worker's side --------------------------------------------------------------------
 
@@ -237,6 +291,10 @@ class ThreecxCallRecordingMixin(models.AbstractModel):
         self.ensure_one()
         if self.recording_state != "pending":
             # Consent refused or policy changed while the download ran: keep nothing.
+            return False
+        why = self._recording_consent_missing()
+        if why:  # consent taken back, or the rule changed, while the download ran
+            self._recording_hold(why)
             return False
         mimetype = audio_mimetype(data)
         if not mimetype:

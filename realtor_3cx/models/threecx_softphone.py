@@ -99,7 +99,7 @@ class ThreecxSoftphoneSession(models.Model):
         """(extension, E.164) of a browser call the user may place; UserError says why not."""
         Call = self.env["threecx.call"]
         extension = Call._dial_extension()
-        number = Call._dial_check(destination, False, False)
+        number = Call._dial_check(destination, False, False, path="browser_call")
         return extension, number
 
     @api.model
