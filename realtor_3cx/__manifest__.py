@@ -53,6 +53,7 @@
         "views/threecx_compliance_views.xml",
         "views/threecx_speed_to_lead_views.xml",
         "views/threecx_dialer_views.xml",
+        "views/threecx_dialer_report_views.xml",
         "views/threecx_optout_views.xml",
         "views/threecx_consent_views.xml",
     ],

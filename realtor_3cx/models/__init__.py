@@ -37,4 +37,5 @@ from . import threecx_caller_lookup
 from . import threecx_phonebook  # extends threecx.server
 from . import threecx_dialer
 from . import threecx_dialer_session
+from . import threecx_dialer_report  # after the dialer: a view over its entries and sessions
 from . import threecx_compliance  # after the call and the calling rule

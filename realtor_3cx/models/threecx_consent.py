@@ -51,7 +51,7 @@ class ThreecxConsent(models.Model):
         "res.users", "Recorded by", required=True, default=lambda self: self.env.user,
         readonly=True, ondelete="restrict",
     )
-    call_id = fields.Many2one("threecx.call", "Call", readonly=True, ondelete="set null")
+    call_id = fields.Many2one("threecx.call", readonly=True, ondelete="set null")
     excerpt = fields.Text(readonly=True, help="The words that granted or revoked consent.")
     note = fields.Text(readonly=True)
 
@@ -76,12 +76,16 @@ class ThreecxConsent(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        raise UserError(_(
-            "The consent ledger cannot be edited: record a new entry to correct it."))
+        if self:  # an empty write changes nothing (the ORM's own calls may make one)
+            raise UserError(_(
+                "The consent ledger cannot be edited: record a new entry to correct it."))
+        return super().write(vals)
 
     def unlink(self):
-        raise UserError(_(
-            "The consent ledger cannot be edited: record a new entry to correct it."))
+        if self:
+            raise UserError(_(
+                "The consent ledger cannot be edited: record a new entry to correct it."))
+        return super().unlink()
 
 
 class ResPartner(models.Model):
@@ -185,7 +189,7 @@ class ThreecxConsentWizard(models.TransientModel):
 
     partner_id = fields.Many2one("res.partner", required=True, ondelete="cascade")
     how = fields.Selection(HOW, required=True, default="manager")
-    call_id = fields.Many2one("threecx.call", "Call", domain="[('partner_id', '=', partner_id)]")
+    call_id = fields.Many2one("threecx.call", domain="[('partner_id', '=', partner_id)]")
     excerpt = fields.Text()
     note = fields.Text(required=True, help="Why the contact may be called again.")
 

@@ -15,6 +15,7 @@ from . import test_crm_endpoints
 from . import test_crm_template
 from . import test_debrief
 from . import test_dial_from
+from . import test_dialer_report
 from . import test_fuzz_http
 from . import test_hoot
 from . import test_http_security

@@ -69,7 +69,7 @@ class TestConsentLedger(Realtor3cxCase):
         self.opt_out()
         action = self.contact.with_user(self.manager).action_realtor_3cx_record_consent()
         wizard = Form(self.env[action["res_model"]].with_user(self.manager).with_context(
-            action["context"]))
+            **action["context"]))
         with self.assertRaises(AssertionError):
             wizard.save()  # the note is required
         wizard.note = "Signed the listing agreement's call consent on 2026-11-25."
