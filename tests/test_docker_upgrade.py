@@ -29,6 +29,10 @@ import psycopg2
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The addon's version on disk, and the bump the test ships (its last digit plus one).
+VERSION = re.search(r'"version": "([^"]+)"', (ROOT / "realtor_3cx" / "__manifest__.py")
+                    .read_text(encoding="utf-8")).group(1)
+NEXT = ".".join([*VERSION.split(".")[:-1], str(int(VERSION.split(".")[-1]) + 1)])
 UPGRADE = ROOT / "docker" / "upgrade.py"
 # An install of realtor_3cx and its dependencies on a busy 2-core machine.
 ODOO_TIMEOUT = 900
@@ -175,13 +179,13 @@ def test_start_installs_then_does_nothing_then_upgrades_what_changed(deployment)
     (out,) = [out for _rc, out in runs if " -i realtor_3cx" in out]
     (other,) = [other for _rc, other in runs if other != out]
     assert "another container is installing or upgrading; waiting" in other
-    assert "realtor_3cx 18.0.1.0.0 is up to date" in other
+    assert f"realtor_3cx {VERSION} is up to date" in other
     assert "odoo-bin" not in other
     assert "realtor_3cx is not installed" in out
     assert " -i realtor_3cx --without-demo=all --workers=0 --stop-after-init" in out
     assert_clean(out)
     (state, version, demo), recorded = installed(deployment)
-    assert (state, version, demo) == ("installed", "18.0.1.0.0", False)
+    assert (state, version, demo) == ("installed", VERSION, False)
     assert recorded == files_sha256(addon)
     assert query(deployment, "SELECT count(*) FROM res_users WHERE login = 'demo'") == [(0,)]
     assert query(deployment, "SELECT bool_or(demo) FROM ir_module_module") == [(False,)]
@@ -192,7 +196,7 @@ def test_start_installs_then_does_nothing_then_upgrades_what_changed(deployment)
     )
     rc, out, secs = start(deployment)
     assert rc == 0, out
-    assert "realtor_3cx 18.0.1.0.0 is up to date" in out
+    assert f"realtor_3cx {VERSION} is up to date" in out
     assert "odoo-bin" not in out
     assert secs < 15, f"a start with nothing to do took {secs:.1f} s"
     assert query(
@@ -204,20 +208,20 @@ def test_start_installs_then_does_nothing_then_upgrades_what_changed(deployment)
     assert secs < 15
 
     # A new version in the image: the workers wait for the odoo service...
-    edit(addon, "__manifest__.py", '"version": "18.0.1.0.0"', '"version": "18.0.1.0.1"')
+    edit(addon, "__manifest__.py", f'"version": "{VERSION}"', f'"version": "{NEXT}"')
     edit(addon, MENU_XML, 'name="Telephony"', 'name="Telephony 1.0.1"')
     rc, out, _secs = start(deployment, "--wait", "1", timeout=60)
     assert rc != 0
-    assert "version 18.0.1.0.0 installed, 18.0.1.0.1 on disk" in out
+    assert f"version {VERSION} installed, {NEXT} on disk" in out
     assert "still not up to date after 1.0 s" in out
-    assert installed(deployment)[0][1] == "18.0.1.0.0"
+    assert installed(deployment)[0][1] == VERSION
     # ...whose start upgrades.
     rc, out, _secs = start(deployment)
     assert rc == 0, out[-4000:]
     assert " -u realtor_3cx --without-demo=all --workers=0 --stop-after-init" in out
     assert_clean(out)
     (state, version, _demo), recorded = installed(deployment)
-    assert (state, version) == ("installed", "18.0.1.0.1")
+    assert (state, version) == ("installed", NEXT)
     assert recorded == files_sha256(addon)
     assert menu_name(deployment) == "Telephony 1.0.1"
 
