@@ -125,8 +125,18 @@ def test_a_missed_lead_past_its_deadline_goes_to_the_next_realtor_who_calls_back
             page.locator("div[name=rotation_ids] .o_selected_row div[name=extension_id] input"
                          ).click()
             page.locator(".o-autocomplete--dropdown-item", has_text=name).click()
-        page.locator("div[name=rotation_manager_id] input").fill("Max Speedy")
-        page.locator(".o-autocomplete--dropdown-item", has_text="Max Speedy").first.click()
+        # Clicked first: the rotation's open row is committed before the search is typed
+        # (typed while the row was being saved, on a loaded machine, the dropdown never came).
+        manager = page.locator("div[name=rotation_manager_id] input")
+        manager.click()
+        manager.fill("Max Speedy")
+        item = page.locator(".o-autocomplete--dropdown-item", has_text="Max Speedy").first
+        try:
+            expect(item).to_be_visible(timeout=10000)
+        except AssertionError:
+            manager.fill("")
+            manager.press_sequentially("Max Speedy", delay=50)
+        item.click()
         shot(page, 0, "manager_sets_the_rotation")
         page.locator(".o_form_button_save").click()
         expect(page.locator(".o_form_button_save")).to_be_hidden(timeout=10000)

@@ -39,11 +39,19 @@ def people(db):
     tag = f"rec_{os.getpid()}"
 
     def create(env):
+        # Module-scoped, and other modules import this fixture: one pytest process may ask
+        # for it several times on the same database, so the second time finds the first's.
+        logins = [f"{tag}_{n}" for n in ("A", "B")]
+        users = env["res.users"].search([("login", "in", logins)], order="login")
+        partner = env["res.partner"].search(
+            [("name", "=", "Rita Recorded"), ("phone", "=", CALLER)], limit=1)
+        if len(users) == 2 and partner:
+            return {"users": users.ids, "partner": partner.id}
         group = env.ref("realtor_3cx.realtor_3cx_group_user")
         users = env["res.users"].create([
-            {"name": f"Recording Realtor {n}", "login": f"{tag}_{n}",
+            {"name": f"Recording Realtor {n}", "login": login,
              "groups_id": [(6, 0, [group.id, env.ref("base.group_user").id])]}
-            for n in ("A", "B")])
+            for n, login in zip(("A", "B"), logins, strict=True)])
         partner = env["res.partner"].create({"name": "Rita Recorded", "phone": CALLER})
         return {"users": users.ids, "partner": partner.id}
 
