@@ -3,7 +3,7 @@
 {
     "name": "Realtor 3CX Telephony",
     "summary": "Click-to-call, caller pop-ups and call logs for brokerages on 3CX",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/Telephony",
     "website": "https://github.com/realtor-3cx/realtor_3cx",
     "author": "realtor_3cx contributors",

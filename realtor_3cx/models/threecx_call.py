@@ -156,6 +156,12 @@ class ThreecxCall(models.Model):
 
     # -- where the features meet: each step once, in this order -------------------------------
 
+    def init(self):
+        res = super().init()
+        self._attempt_cap_indexes()  # threecx_calling_rule.py
+        self._transcript_words_init()  # threecx_recording.py
+        return res
+
     @api.model_create_multi
     def create(self, vals_list):
         calls = super().create(vals_list)

@@ -271,14 +271,12 @@ class ThreecxCallingRuleHoliday(models.Model):
 class ThreecxCall(models.Model):
     _inherit = "threecx.call"
 
-    def init(self):
-        res = super().init()
-        # The attempt cap counts a contact's or a number's outbound calls of the last hours on
-        # every call attempt: two narrow ranges PostgreSQL ORs in one bitmap scan, at any size
-        # of the call log.
+    def _attempt_cap_indexes(self):
+        """The indexes of the attempt cap (``threecx.call``'s ``init``): it counts a
+        contact's or a number's outbound calls of the last hours on every call attempt, two
+        narrow ranges PostgreSQL ORs in one bitmap scan, at any size of the call log."""
         for column in ("external_e164", "partner_id"):
             create_index(
                 self.env.cr, f"threecx_call_outbound_{column}_start_idx", self._table,
                 [column, "start_at"], where="direction = 'outbound'",
             )
-        return res

@@ -139,7 +139,7 @@ class TestModelStructure(TransactionCase):
     """
 
     SHARED = {
-        "threecx.call": ("create", "write", "_create_from_view", "_notify_transition"),
+        "threecx.call": ("create", "write", "init", "_create_from_view", "_notify_transition"),
         "threecx.server": ("create", "write", "init"),
         "res.partner": ("create", "write"),
     }
