@@ -130,6 +130,31 @@ def test_a_realtor_requests_a_transcript_and_reads_it_on_the_call(world, page):
     form.get_by_text("can we see the loft on Pier Road?").scroll_into_view_if_needed()
     page.screenshot(path=str(DAY_SHOTS / "transcript_2_shown.png"))
 
+    # Later, in the Calls list, the realtor looks for what was said: words, or their starts.
+    page.goto(f"{world['url']}/odoo/action-realtor_3cx.threecx_call_action")
+    rows = page.locator(".o_list_view .o_data_row")
+    expect(rows.first).to_be_visible(timeout=20000)
+    search = page.locator(".o_searchview_input")
+    search.fill("pier roa")
+    option = page.locator(".o_searchview_autocomplete .o_menu_item",
+                          has_text="Search Transcript for")
+    expect(option).to_be_visible(timeout=10000)
+    option.click()
+    expect(page.locator(".o_searchview_facet", has_text="pier roa")).to_be_visible()
+    expect(rows).to_have_count(1, timeout=15000)
+    rows.first.click()
+    expect(page.locator(".o_form_view").get_by_text(SUMMARY)).to_be_visible(timeout=20000)
+    page.locator(".o_breadcrumb .breadcrumb-item a").first.click()
+    # A word is a word: "lofts" was not said.
+    facet = page.locator(".o_searchview_facet", has_text="pier roa")
+    expect(facet).to_be_visible(timeout=15000)
+    facet.locator(".o_facet_remove").click()
+    expect(facet).to_have_count(0)
+    search.fill("lofts")
+    expect(option).to_be_visible(timeout=10000)
+    option.click()
+    expect(rows).to_have_count(0, timeout=15000)
+
 
 def talk(world, page, said, summary=None):
     """A call from the contact answered on the desk phone, with what 3CX's transcription will
