@@ -417,10 +417,16 @@ def pg_bindir():
 class Cluster:
     """A private PostgreSQL cluster in ``path``, reachable on 127.0.0.1 only."""
 
-    def __init__(self, path):
+    def __init__(self, path, settings=()):
         self.path = Path(path)
         self.bindir = pg_bindir()
         self.started_here = False
+        # Server settings beyond the defaults (``-c name=value``), given at each start.
+        self.server_settings = tuple(settings)
+
+    def _options(self, port):
+        extra = "".join(f" -c {setting}" for setting in self.server_settings)
+        return f"-p {port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off{extra}"
 
     def _as_owner(self, cmd):
         # initdb refuses root: as root, the cluster belongs to Debian's `postgres` user.
@@ -450,9 +456,7 @@ class Cluster:
     def control_commands(self):
         """(stop, start) commands of this cluster, for tests that restart PostgreSQL."""
         ctl = [self.bindir / "pg_ctl", "-D", self.pgdata, "-w"]
-        opts = (
-            f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        )
+        opts = self._options(self.port)
         return (
             self._as_owner([*ctl, "-m", "fast", "stop"]),
             self._as_owner([*ctl, "-l", self.path / "server.log", "-o", opts, "start"]),
@@ -513,7 +517,7 @@ class Cluster:
                     "-w",
                     "start",
                     "-o",
-                    f"-p {port} -k {self.sockdir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    self._options(port),
                 ]
             ),
             quiet=True,
@@ -578,13 +582,24 @@ def cluster_home(name):
     return home
 
 
-def database_server(conf, cluster_name):
+def production_settings():
+    """The settings of the cluster of `make run` and `make bench`: a database server's usual
+    shared buffers, a quarter of the memory (at most 8 GB). PostgreSQL's default, 128 MB, is
+    for small machines, and a brokerage's call log (a million transcripts is 3.4 GB) wants
+    its recent rows in memory (docker/docker-compose.yml has POSTGRES_SHARED_BUFFERS). Test
+    clusters keep the defaults: many of them run at once."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    megabytes = max(128, min(8192, memory // 4 // 2**20))
+    return (f"shared_buffers={megabytes}MB",)
+
+
+def database_server(conf, cluster_name, settings=()):
     """(cluster or None, connection settings): the configured server, else a private cluster
-    named ``cluster_name`` under .data, started if needed."""
+    named ``cluster_name`` under .data, started if needed (with ``settings``)."""
     db = external_server(conf)
     if db is not None:
         return None, db
-    cluster = Cluster(cluster_home(cluster_name))
+    cluster = Cluster(cluster_home(cluster_name), settings)
     cluster.ensure()
     return cluster, cluster.settings()
 
@@ -756,7 +771,7 @@ def cmd_run(args):
                 f"port {sim_port} is already in use: the demo's 3CX simulator needs it (stop "
                 "whatever listens there, e.g. another `make run`, or `make run SIM_PORT=...`)"
             )
-        cluster, db = database_server(conf, "pg")
+        cluster, db = database_server(conf, "pg", production_settings())
         conf_path = write_conf(
             DATA / "odoo-run.conf",
             src,
@@ -978,7 +993,7 @@ def cmd_bench(args):
         return subprocess.run(cmd, cwd=ROOT).returncode
     src = ensure_odoo()
     conf = read_conf()
-    cluster, db = database_server(conf, "pg")
+    cluster, db = database_server(conf, "pg", production_settings())
     try:
         conf_path = write_conf(
             DATA / "odoo-bench.conf", src, db, free_port(), DATA / "filestore-bench",

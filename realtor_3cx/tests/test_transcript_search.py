@@ -92,6 +92,10 @@ class TestTranscriptSearch(Realtor3cxCase):
         self.assertIn(INDEX, plan)
         self.env.cr.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [INDEX])
         self.assertIn("USING gin (transcript_words)", self.env.cr.fetchone()[0])
+        # The words stay in the row (MAIN), not in the TOAST table, as the search reads them.
+        self.env.cr.execute("SELECT attstorage FROM pg_attribute WHERE attname ="
+                            " 'transcript_words' AND attrelid = 'threecx_call'::regclass")
+        self.assertEqual(self.env.cr.fetchone()[0], "m")
 
     def test_an_upgrade_makes_the_column_and_index_again_and_drops_the_trigram_one(self):
         """A database of the previous version had a trigram index on the transcript (Odoo's

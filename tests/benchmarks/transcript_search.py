@@ -167,7 +167,9 @@ def run(bench):
 
     with bench.cursor() as cr:
         env = bench.env(cr)
-        print(f"  load average {os.getloadavg()[0]:.1f}", flush=True)
+        cr.execute("SHOW shared_buffers")
+        print(f"  load average {os.getloadavg()[0]:.1f}; PostgreSQL's shared_buffers "
+              f"{cr.fetchone()[0]}", flush=True)
         spent = populate(cr, env)
         if spent:
             print(f"  {CALLS} transcripts loaded in {spent[0]:.0f} s, indexes built in "
