@@ -11,6 +11,7 @@ endpoints) call it directly.
 """
 
 import datetime
+import functools
 import re
 
 import pytz
@@ -39,6 +40,13 @@ def parse_calling_window(text):
         return None
     start, end = "%s:%s" % found.group(1, 2), "%s:%s" % found.group(3, 4)
     return (start, end) if start < end else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_zones(e164):
+    """The time zones ``e164`` may ring in (:func:`~..tools.phone.time_zones`), as pytz
+    zones: asked on every check of the number, and the same for the life of the process."""
+    return tuple(pytz.timezone(tz) for tz in time_zones(e164))
 
 
 def hours_to_hhmm(value):
@@ -235,11 +243,11 @@ class ThreecxOutboundMixin(models.AbstractModel):
         # A contact without a time zone is where their number is (phonenumbers knows the
         # region of most prefixes), not where the realtor is; a number that may ring in
         # several zones is called when it is within the window in all of them.
-        number_zones = time_zones(number)
+        number_zones = _number_zones(number)
         zones = [
-            (partner, pytz.timezone(tz), bool(partner.tz))
+            (partner, tz, bool(partner.tz))
             for partner in partners
-            for tz in ([partner.tz] if partner.tz else number_zones)
+            for tz in ([pytz.timezone(partner.tz)] if partner.tz else number_zones)
         ]
         for partner, tz, own_zone in zones:
             local = utc.astimezone(tz)
