@@ -163,6 +163,22 @@ def test_sessions_skip_with_the_reason_and_release_on_leave(db, world):
     assert states[partners[0]] == ("taken", False)
     assert states[partners[4]] == ("pending", False)
 
+    # The rules' refusals are in the compliance log once each, on the dialer's own path; a
+    # contact skipped for a recent call or by the realtor is no refusal.
+    def refusals(env):
+        rows = env["threecx.blocked.attempt"].search(
+            [("partner_id", "in", partners)], order="id")
+        return [(r.partner_id.id, r.path, r.reason, r.user_id.id) for r in rows]
+
+    assert db.do(refusals) == [(partners[1], "dialer", "do_not_call", bob)]
+    # A do-not-call recorded meanwhile: the dialer's own call is refused, logged once more.
+    db.do(lambda env: env["res.partner"].browse(partners[0]).write({"do_not_call": True}))
+    refused = as_user(bob, lambda env: env["threecx.dialer.session"].browse(s_bob)
+                      .dialer_dial())
+    assert refused["state"] == "refused"
+    assert db.do(refusals) == [(partners[1], "dialer", "do_not_call", bob),
+                               (partners[0], "dialer", "do_not_call", bob)]
+
 
 def test_a_saved_search_is_the_same_search_again(db, world):
     def create(env):

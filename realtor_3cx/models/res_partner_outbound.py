@@ -11,6 +11,7 @@ endpoints) call it directly.
 """
 
 import datetime
+import functools
 import re
 
 import pytz
@@ -41,6 +42,13 @@ def parse_calling_window(text):
     return (start, end) if start < end else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _number_zones(e164):
+    """The time zones ``e164`` may ring in (:func:`~..tools.phone.time_zones`), as pytz
+    zones: asked on every check of the number, and the same for the life of the process."""
+    return tuple(pytz.timezone(tz) for tz in time_zones(e164))
+
+
 def hours_to_hhmm(value):
     """``"08:30"`` from ``8.5``; ``24.0`` is ``"24:00"`` (the end of the day).
 
@@ -57,11 +65,59 @@ def hhmm_to_hours(text):
     return int(hours) + int(minutes) / 60.0
 
 
+# What the outbound check asks the database, in one statement: the contacts (``given``, and
+# with ``by_number`` the active contacts of every company whose number it is, as the caller
+# lookup finds them), Odoo's phone blacklist, and the latest ``cap`` outbound calls to those
+# contacts or that number between ``since`` and ``until`` (the call cap, on the partial
+# indexes of threecx_calling_rule.py). A PL/pgSQL function, as the caller lookup is: its
+# statement is planned once per connection, and planning it would cost more than running it.
+# One row per contact (a row of NULLs for none), each with the blacklist and the cap's calls.
+OUTBOUND_FACTS = """
+CREATE OR REPLACE FUNCTION realtor_3cx_outbound_facts(
+    e164 text, given integer[], by_number boolean, since timestamp, until timestamp,
+    cap integer)
+RETURNS TABLE (partner_id integer, name varchar, tz varchar, do_not_call boolean,
+               blacklisted boolean, starts timestamp[])
+LANGUAGE plpgsql STABLE ROWS 2
+-- The plan made for any arguments, once per connection: PostgreSQL would otherwise plan the
+-- statement again on every call (its estimate of a generic plan is pessimistic about the
+-- arrays), and planning costs more than running it.
+SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH p AS MATERIALIZED (
+        -- three branches, not one OR: the number's are skipped, not probed, without by_number
+        SELECT p.id, p.name, p.tz, p.do_not_call FROM res_partner p WHERE p.id = ANY (given)
+        UNION
+        SELECT p.id, p.name, p.tz, p.do_not_call FROM res_partner p
+         WHERE by_number AND p.active AND p.phone_e164 = e164
+        UNION
+        SELECT p.id, p.name, p.tz, p.do_not_call FROM res_partner p
+         WHERE by_number AND p.active AND p.mobile_e164 = e164
+    )
+    SELECT p.id, p.name, p.tz, p.do_not_call,
+           EXISTS (SELECT 1 FROM phone_blacklist b WHERE b.number = e164 AND b.active),
+           CASE WHEN cap > 0 AND EXISTS (SELECT 1 FROM p) THEN ARRAY(
+               SELECT c.start_at FROM threecx_call c
+                WHERE c.direction = 'outbound' AND c.start_at > since AND c.start_at < until
+                  AND (c.external_e164 = e164 OR c.partner_id = ANY (ARRAY(SELECT id FROM p)))
+             ORDER BY c.start_at DESC LIMIT cap) END
+      FROM (SELECT 1) one LEFT JOIN p ON TRUE;
+END
+$$
+"""
+
+
 class ThreecxOutboundMixin(models.AbstractModel):
     """The outbound-call rule of contacts (composed on ``res.partner``)."""
 
     _name = "threecx.outbound.mixin"
     _description = "Contact: outbound call rules"
+
+    def init(self):
+        self.env.cr.execute(OUTBOUND_FACTS)
 
     def _realtor_3cx_outbound_block(self, number, when=None, path=False):
         """Whether an outbound call to ``number`` may be placed at ``when``, and why not.
@@ -79,18 +135,23 @@ class ThreecxOutboundMixin(models.AbstractModel):
         :returns: ``(e164, reason)``: the number to dial, and ``False`` or a sentence for the
             realtor (invalid number, do-not-call, outside the calling window)
         """
+        destination, reason, _restriction = self._realtor_3cx_outbound_check(number, when, path)
+        return destination, reason
+
+    def _realtor_3cx_outbound_check(self, number, when=None, path=False):
+        """:meth:`_realtor_3cx_outbound_block`, with the refusal itself: ``(e164, reason,
+        restriction)`` (``restriction`` is :meth:`_realtor_3cx_restriction`'s answer, None
+        for an allowed call or a number that is not one)."""
         # The company's country from the lookup's cache: reading it through env.company
         # costs four queries in each new transaction, more than the rest of the check.
         region = self.env["threecx.caller.lookup"]._company_region()
         destination = to_e164(number, region)
         if not destination:
-            return False, _("%s is not a phone number 3CX can dial.", number or _("(empty)"))
-        match = self.env["threecx.caller.lookup"].sudo().lookup(destination, every_company=True)
-        partners = self.sudo().exists() | self.sudo().browse([p["id"] for p in match["partners"]])
-        restriction = partners._realtor_3cx_restriction(destination, when)
+            return False, _("%s is not a phone number 3CX can dial.", number or _("(empty)")), None
+        restriction = self._realtor_3cx_decide(destination, when, by_number=True)
         if restriction and path:
             self.env["threecx.blocked.attempt"]._realtor_3cx_log(path, destination, restriction)
-        return destination, restriction["message"] if restriction else False
+        return destination, restriction["message"] if restriction else False, restriction
 
     def _realtor_3cx_restriction(self, number, when=None):
         """Why calling these contacts at ``number`` is not allowed at ``when``, or None.
@@ -109,9 +170,53 @@ class ThreecxOutboundMixin(models.AbstractModel):
             ``local_time`` (the contact's ``HH:MM``) and ``allowed_at`` (naive UTC, when
             calling is next allowed, or False if the rule allows no day)
         """
-        partners = self.sudo()
-        # Only what the check reads, in one narrow query (not every column of res_partner).
-        partners.fetch(["name", "tz", "do_not_call"])
+        # 3CX's lookup may send a national number: the rules read its E.164 form.
+        e164 = to_e164(number, self.env["threecx.caller.lookup"]._company_region()) or number
+        return self._realtor_3cx_decide(e164, when, by_number=False, asked=number)
+
+    def _realtor_3cx_decide(self, number, when, by_number, asked=None):
+        """The check itself, on the E.164 ``number``: the contacts are ``self`` and, with
+        ``by_number``, everyone the number belongs to (active contacts of every company, as
+        the caller lookup finds them).
+
+        What the database knows comes in one statement (``realtor_3cx_outbound_facts``,
+        planned once per connection): the contacts' names, zones and do-not-call, Odoo's
+        phone blacklist, and the call cap's latest calls. The rule of the number's
+        jurisdiction is read before it, from the rules' cache (no query). ``asked``: the
+        number as the caller wrote it, which the do-not-call sentence quotes."""
+        rule = self.env["threecx.calling.rule"]._realtor_3cx_rule_for_number(number)
+        utc = pytz.utc.localize(when or fields.Datetime.now())
+        now = utc.replace(tzinfo=None)
+        limit, hours = rule["attempt_limit"], rule["attempt_window_hours"]
+        # A revocation recorded earlier in this transaction (do_not_call is computed from
+        # the ledger), a new contact or call: the statement must see them.
+        self.env.flush_all()
+        given = self.sudo().ids
+        # Within the last hours, strictly (a call exactly that old no longer counts: the
+        # release time is when it drops out), and strictly before now (a ReportCall judges its
+        # own call at its start, not counting it).
+        self.env.cr.execute(SQL(
+            "SELECT * FROM realtor_3cx_outbound_facts(%s, %s, %s, %s, %s, %s)",
+            number, given, by_number, now - datetime.timedelta(hours=hours), now, limit,
+        ))
+        rows = self.env.cr.fetchall()
+        blacklisted, starts = rows[0][4], rows[0][5] or []
+        found = {row[0]: row[1:4] for row in rows if row[0]}
+        Partner = self.env["res.partner"].sudo()
+        # self first, in its order, then everyone else the number belongs to; several of
+        # those (a shared number) are ranked as the caller lookup ranks them.
+        others = [pid for pid in found if pid not in set(given)]
+        if len(others) > 1:
+            match = self.env["threecx.caller.lookup"].sudo().lookup(number, every_company=True)
+            ranked = [p["id"] for p in match["partners"] if p["id"] in found]
+            others = ranked + sorted(set(others) - set(ranked))
+        partners = Partner.browse([pid for pid in given if pid in found] + others)
+        # What the statement read, put where the ORM would have put it (the database and the
+        # cache agree: everything was flushed above), so that the messages below read the
+        # names and zones without a query of their own.
+        for index, fname in enumerate(("name", "tz", "do_not_call")):
+            self.env.cache.insert_missing(partners, Partner._fields[fname],
+                                          [found[pid][index] for pid in partners.ids])
         blocked = partners.filtered("do_not_call")
         if blocked:
             return {
@@ -120,17 +225,11 @@ class ThreecxOutboundMixin(models.AbstractModel):
                 "message": _(
                     "%(name)s is on the do-not-call list: 3CX will not dial %(number)s.",
                     name=blocked[0].name,
-                    number=number,
+                    number=number if asked is None else asked,
                 ),
             }
-        # 3CX's lookup may send a national number: the rules read its E.164 form.
-        number = to_e164(number, self.env["threecx.caller.lookup"]._company_region()) or number
-        # Odoo's own blacklist (phone_validation, E.164 numbers) is do-not-call too: one
-        # indexed query (its number is unique).
-        self.env["phone.blacklist"].flush_model(["number", "active"])
-        self.env.cr.execute(
-            "SELECT 1 FROM phone_blacklist WHERE number = %s AND active LIMIT 1", [number])
-        if self.env.cr.fetchone():
+        # Odoo's own blacklist (phone_validation, E.164 numbers) is do-not-call too.
+        if blacklisted:
             return {
                 "kind": "do_not_call",
                 "partner": partners[:1],
@@ -141,16 +240,14 @@ class ThreecxOutboundMixin(models.AbstractModel):
             }
         if not partners:
             return None
-        rule = self.env["threecx.calling.rule"]._realtor_3cx_rule_for_number(number)
-        utc = pytz.utc.localize(when or fields.Datetime.now())
         # A contact without a time zone is where their number is (phonenumbers knows the
         # region of most prefixes), not where the realtor is; a number that may ring in
         # several zones is called when it is within the window in all of them.
-        number_zones = time_zones(number)
+        number_zones = _number_zones(number)
         zones = [
-            (partner, pytz.timezone(tz), bool(partner.tz))
+            (partner, tz, bool(partner.tz))
             for partner in partners
-            for tz in ([partner.tz] if partner.tz else number_zones)
+            for tz in ([pytz.timezone(partner.tz)] if partner.tz else number_zones)
         ]
         for partner, tz, own_zone in zones:
             local = utc.astimezone(tz)
@@ -166,31 +263,16 @@ class ThreecxOutboundMixin(models.AbstractModel):
                     "message": self._realtor_3cx_window_message(
                         why, rule, partner, tz, own_zone, number, local, allowed),
                 }
-        if rule["attempt_limit"]:
-            return partners._realtor_3cx_attempt_cap(number, rule, utc, zones)
+        if limit and len(starts) >= limit:
+            return partners._realtor_3cx_attempt_cap(starts, rule, utc, zones)
         return None
 
-    def _realtor_3cx_attempt_cap(self, number, rule, utc, zones):
-        """The restriction of ``rule``'s call cap for these contacts at ``number``, or None:
-        one query, the latest ``attempt_limit`` outbound calls to them or to the number in
-        the window (indexes in threecx_calling_rule.py), whatever company placed them."""
+    def _realtor_3cx_attempt_cap(self, starts, rule, utc, zones):
+        """The restriction of ``rule``'s call cap for these contacts: ``starts`` are the
+        latest ``attempt_limit`` outbound calls to them or to their number in the window
+        (``realtor_3cx_outbound_facts``, on the indexes of threecx_calling_rule.py), whatever
+        company placed them; the cap is reached."""
         limit, hours = rule["attempt_limit"], rule["attempt_window_hours"]
-        now = utc.replace(tzinfo=None)
-        # Within the last hours, strictly (a call exactly that old no longer counts: the
-        # release time is when it drops out), and strictly before now (a ReportCall judges its
-        # own call at its start, not counting it).
-        self.env["threecx.call"].flush_model(["direction", "start_at", "external_e164",
-                                              "partner_id"])
-        self.env.cr.execute(SQL(
-            """SELECT start_at FROM threecx_call
-                WHERE direction = 'outbound' AND start_at > %s AND start_at < %s
-                  AND (external_e164 = %s OR partner_id = ANY(%s))
-             ORDER BY start_at DESC LIMIT %s""",
-            now - datetime.timedelta(hours=hours), now, number, self.ids, limit,
-        ))
-        starts = [row[0] for row in self.env.cr.fetchall()]
-        if len(starts) < limit:
-            return None
         release = pytz.utc.localize(starts[-1] + datetime.timedelta(hours=hours))
         allowed = _next_open(rule, [z for _p, z, _o in zones], release)
         tz = zones[0][1] if zones else pytz.utc

@@ -21,13 +21,21 @@ The log
 The report
     :class:`ThreecxComplianceReport`: the refusals, the calls 3CX placed against a warning
     (``compliance_issue``, threecx_call_crm.py) and the recordings held for want of consent
-    (``recording_state = 'held'``, threecx_recording.py), one row each, for managers.
+    (``recording_state = 'held'``, threecx_recording.py), one row each, for managers; and the
+    consent ledger's phone revocations (threecx_consent.py): when each was asked, when it
+    took effect and how long that took (the law allows at most :data:`DEADLINE_BUSINESS_DAYS`
+    business days), and every outbound call placed to that contact or their number after it
+    took effect, until a new consent (there should be none: every path refuses them).
 """
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .threecx_call import CALL_STATES
+from .threecx_consent import HOW
+
+# An opt-out must be honoured within this many business days (the FCC's rule of April 2025).
+DEADLINE_BUSINESS_DAYS = 10
 
 PATHS = [
     ("click_to_call", "Click-to-call"),
@@ -93,8 +101,8 @@ class ThreecxBlockedAttempt(models.Model):
 
 class ThreecxComplianceReport(models.Model):
     """The compliance report: one row per refused attempt, per call placed against a
-    warning, per recording held for want of consent. The consent ledger's revocations join
-    this view as a fourth ``kind`` (with how fast they took effect) once that ledger exists."""
+    warning, per recording held for want of consent, per phone revocation of the consent
+    ledger, and per outbound call placed after a revocation took effect."""
 
     _name = "threecx.compliance.report"
     _description = "Compliance report"
@@ -106,13 +114,17 @@ class ThreecxComplianceReport(models.Model):
                                     "reason", "rule_id", "company_id", "message"],
         "threecx.call": ["start_at", "user_id", "partner_id", "external_e164", "company_id",
                          "compliance_issue", "compliance_note", "recording_state",
-                         "recording_error", "state"],
+                         "recording_error", "state", "direction"],
+        "threecx.consent": ["partner_id", "company_id", "channel", "kind", "effective_at",
+                            "how", "user_id", "call_id", "excerpt", "note", "create_date"],
+        "res.partner": ["phone_e164", "mobile_e164"],
     }
 
     date = fields.Datetime(readonly=True)
     kind = fields.Selection(
         [("blocked", "Refused attempt"), ("placed", "Placed against a warning"),
-         ("recording_held", "Recording held for consent")],
+         ("recording_held", "Recording held for consent"), ("revocation", "Revocation"),
+         ("after_revocation", "Called after a revocation")],
         readonly=True,
     )
     reason = fields.Selection(REASONS, readonly=True)
@@ -125,29 +137,104 @@ class ThreecxComplianceReport(models.Model):
     call_state = fields.Selection(CALL_STATES, "Call status", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     message = fields.Text(readonly=True)
+    consent_id = fields.Many2one("threecx.consent", "Revocation", readonly=True)
+    how = fields.Selection(HOW, "Revoked how", readonly=True)
+    requested_at = fields.Datetime(
+        "Asked", readonly=True,
+        help="When the contact asked: the call's start for an opt-out said on a call, else "
+        "the date of the ledger entry.")
+    effective_at = fields.Datetime(
+        "Took effect", readonly=True,
+        help="When the ledger recorded the revocation: from then on every path refuses the "
+        "contact's number.")
+    delay_hours = fields.Float(
+        "Hours to take effect", readonly=True, aggregator="max",
+        help="From the request to the revocation taking effect.")
+    late = fields.Boolean(
+        "Past the deadline", readonly=True,
+        help="The revocation took effect more than 10 business days after it was asked.")
     blocked = fields.Integer("Refused attempts", readonly=True, aggregator="sum")
     placed = fields.Integer("Placed against a warning", readonly=True, aggregator="sum")
     held = fields.Integer("Recordings held", readonly=True, aggregator="sum")
+    revocations = fields.Integer(readonly=True, aggregator="sum")
+    after_revocation = fields.Integer("Calls after a revocation", readonly=True,
+                                      aggregator="sum")
 
     @property
     def _table_query(self):
-        # Ids: an attempt's id times 3, a call's times 3 plus 1 or 2, so rows never collide.
+        # Ids: an attempt's id times 5, a call's times 5 plus 1, 2 or 4, a ledger entry's
+        # plus 3, so rows never collide (a call after several revocations of one contact is
+        # one row, for the latest of them).
         return SQL("""
-            SELECT a.id * 3 AS id, a.attempted_at AS date, 'blocked' AS kind,
+            WITH revocation AS (
+                SELECT e.id, e.partner_id, e.user_id, e.call_id, e.how,
+                       COALESCE(e.company_id, rc.company_id, u.company_id) AS company_id,
+                       COALESCE(e.excerpt, e.note) AS message,
+                       CASE WHEN e.how IN ('call', 'transcript') AND rc.start_at IS NOT NULL
+                            THEN rc.start_at ELSE e.effective_at END AS requested_at,
+                       GREATEST(e.create_date, e.effective_at) AS effective_at,
+                       (SELECT min(g.effective_at) FROM threecx_consent g
+                         WHERE g.partner_id = e.partner_id AND g.channel = 'phone'
+                           AND g.kind = 'granted'
+                           AND (g.effective_at, g.id) > (e.effective_at, e.id)) AS until
+                  FROM threecx_consent e
+                  JOIN res_users u ON u.id = e.user_id
+                  LEFT JOIN threecx_call rc ON rc.id = e.call_id
+                 WHERE e.kind = 'revoked' AND e.channel = 'phone'
+            ), timed AS (
+                SELECT r.*,
+                       GREATEST(EXTRACT(EPOCH FROM r.effective_at - r.requested_at), 0)
+                       / 3600.0 AS delay_hours,
+                       (SELECT count(*) FROM generate_series(
+                                r.requested_at::date + 1, r.effective_at::date,
+                                interval '1 day') d
+                         WHERE extract(isodow FROM d) < 6) > %(deadline)s AS late
+                  FROM revocation r
+            )
+            SELECT a.id * 5 AS id, a.attempted_at AS date, 'blocked' AS kind,
                    a.reason, a.path, a.user_id, a.partner_id, a.number, a.rule_id,
                    NULL::int AS phone_call_id, NULL::varchar AS call_state, a.company_id,
-                   a.message, 1 AS blocked, 0 AS placed, 0 AS held
+                   a.message, NULL::int AS consent_id, NULL::varchar AS how,
+                   NULL::timestamp AS requested_at, NULL::timestamp AS effective_at,
+                   NULL::float AS delay_hours, NULL::boolean AS late,
+                   1 AS blocked, 0 AS placed, 0 AS held, 0 AS revocations,
+                   0 AS after_revocation
               FROM threecx_blocked_attempt a
             UNION ALL
-            SELECT c.id * 3 + 1, c.start_at, 'placed', c.compliance_issue, NULL, c.user_id,
+            SELECT c.id * 5 + 1, c.start_at, 'placed', c.compliance_issue, NULL, c.user_id,
                    c.partner_id, c.external_e164, NULL, c.id, c.state, c.company_id,
-                   c.compliance_note, 0, 1, 0
+                   c.compliance_note, NULL, NULL, NULL, NULL, NULL, NULL, 0, 1, 0, 0, 0
               FROM threecx_call c
              WHERE c.compliance_issue IS NOT NULL
             UNION ALL
-            SELECT c.id * 3 + 2, c.start_at, 'recording_held', NULL, NULL, c.user_id,
+            SELECT c.id * 5 + 2, c.start_at, 'recording_held', NULL, NULL, c.user_id,
                    c.partner_id, c.external_e164, NULL, c.id, c.state, c.company_id,
-                   c.recording_error, 0, 0, 1
+                   c.recording_error, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 1, 0, 0
               FROM threecx_call c
              WHERE c.recording_state = 'held'
-        """)
+            UNION ALL
+            SELECT t.id * 5 + 3, t.effective_at, 'revocation', NULL, NULL, t.user_id,
+                   t.partner_id, COALESCE(p.phone_e164, p.mobile_e164), NULL, t.call_id,
+                   rc.state, t.company_id, t.message, t.id, t.how, t.requested_at,
+                   t.effective_at, t.delay_hours, t.late, 0, 0, 0, 1, 0
+              FROM timed t
+              JOIN res_partner p ON p.id = t.partner_id
+              LEFT JOIN threecx_call rc ON rc.id = t.call_id
+            UNION ALL
+            SELECT * FROM (
+                SELECT DISTINCT ON (c.id) c.id * 5 + 4, c.start_at, 'after_revocation',
+                       NULL::varchar, NULL::varchar, c.user_id, t.partner_id, c.external_e164,
+                       NULL::int, c.id, c.state, c.company_id, NULL::text, t.id, t.how,
+                       t.requested_at, t.effective_at,
+                       t.delay_hours, t.late, 0, 0, 0, 0, 1
+                  FROM timed t
+                  JOIN res_partner p ON p.id = t.partner_id
+                  JOIN threecx_call c
+                    ON c.direction = 'outbound' AND c.start_at >= t.effective_at
+                   AND (t.until IS NULL OR c.start_at < t.until)
+                   AND c.id IS DISTINCT FROM t.call_id
+                   AND (c.partner_id = t.partner_id
+                        OR c.external_e164 IN (p.phone_e164, p.mobile_e164))
+              ORDER BY c.id, t.effective_at DESC, t.id DESC
+            ) after_revocation
+        """, deadline=DEADLINE_BUSINESS_DAYS)

@@ -155,12 +155,19 @@ class ThreecxCallDialMixin(models.AbstractModel):
             realtor's own phone instead) is only there for a call the rules allowed: a
             refusal offers no way around.
         """
+        return self._realtor_3cx_dial(number, res_model, res_id, client_ref)
+
+    @api.model
+    def _realtor_3cx_dial(self, number, res_model=False, res_id=False, client_ref=False,
+                          path=False):
+        """:meth:`realtor_3cx_dial`, for a caller that says which outbound ``path`` it is
+        (the power dialer: its refusals are logged as its own)."""
         if not self.env.user.has_group("realtor_3cx.realtor_3cx_group_user"):
             raise UserError(_("Only realtors and telephony managers can call through 3CX."))
         try:
             client_ref = self._dial_client_ref(client_ref)
             extension = self._dial_extension()
-            destination = self._dial_check(number, res_model, res_id)
+            destination = self._dial_check(number, res_model, res_id, path=path)
         except UserError as exc:
             return {"ok": False, "state": "refused", "message": exc.args[0], "tel": False,
                     "request_id": False, "client_ref": client_ref or False}

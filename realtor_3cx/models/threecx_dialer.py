@@ -359,13 +359,12 @@ class ThreecxDialerEntry(models.Model):
         contact or the number in the last hours."""
         self.ensure_one()
         partner = self.partner_id
-        destination, reason = partner._realtor_3cx_outbound_block(self.phone)
+        # One check, as every outbound path makes it; a refusal by a rule is logged once, on
+        # the dialer's own path (threecx.blocked.attempt), and says when to try again.
+        destination, reason, restriction = partner._realtor_3cx_outbound_check(
+            self.phone, path="dialer")
         if reason:
-            retry_at = False
-            if destination:
-                restriction = partner._realtor_3cx_restriction(destination) if partner else None
-                retry_at = (restriction or {}).get("allowed_at") or False
-            return "rule", reason, retry_at
+            return "rule", reason, (restriction or {}).get("allowed_at") or False
         hours = dialer_setting(self.env, "recent_hours", DEFAULT_RECENT_HOURS)
         if hours:
             domain = [("start_at", ">", fields.Datetime.now() - datetime.timedelta(hours=hours))]

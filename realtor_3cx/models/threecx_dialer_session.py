@@ -180,9 +180,9 @@ class ThreecxDialerSession(models.Model):
         self.ensure_one()
         self._dialer_mine()
         entry = self._dialer_current()
-        result = self.env["threecx.call"].realtor_3cx_dial(
+        result = self.env["threecx.call"]._realtor_3cx_dial(
             entry.phone, "res.partner" if entry.partner_id else False,
-            entry.partner_id.id, client_ref=client_ref)
+            entry.partner_id.id, client_ref=client_ref, path="dialer")
         if result["state"] == "refused":
             entry._dialer_skip("rule", result["message"])
         else:
@@ -201,7 +201,8 @@ class ThreecxDialerSession(models.Model):
 
     def dialer_refused(self, message):
         """The rule check refused the call the page asked for: skipped with its reason (it
-        comes back once allowed), and the next entry."""
+        comes back once allowed), and the next entry. Not logged again: the path that
+        refused it (click-to-call, the softphone) logged the refusal."""
         self.ensure_one()
         self._dialer_mine()
         entry = self.entry_id

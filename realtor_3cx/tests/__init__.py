@@ -9,6 +9,7 @@ from . import test_calling_rules
 from . import test_click_to_call
 from . import test_company
 from . import test_compliance
+from . import test_compliance_revocations
 from . import test_connection
 from . import test_consent
 from . import test_crm_endpoints

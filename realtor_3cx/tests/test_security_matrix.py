@@ -15,7 +15,7 @@ import contextlib
 import datetime
 
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user
 
 from .common import Realtor3cxCase
@@ -93,7 +93,117 @@ EXPECTED = {
         "sysadmin": (None, NONE),
         "admin": ({"optout"}, {READ, WRITE}),
     },
+    # A calling rule's holidays: as the rule.
+    "threecx.calling.rule.holiday": {
+        "realtor": ({"holiday"}, {READ}),
+        "manager": ({"holiday"}, ALL),
+        "sysadmin": ({"holiday"}, ALL),
+        "admin": ({"holiday"}, ALL),
+    },
+    # 3CX's queues and ring groups come from 3CX (the settings'); a manager edits how their
+    # calls are handed out, a realtor reads their teams.
+    "threecx.team": {
+        "realtor": ({"team"}, {READ}),
+        "manager": ({"team"}, {READ, WRITE}),
+        "sysadmin": ({"team"}, ALL),
+        "admin": ({"team"}, ALL),
+    },
+    "threecx.team.rotation": {
+        "realtor": ({"rotation"}, {READ}),
+        "manager": ({"rotation"}, ALL),
+        "sysadmin": (None, NONE),
+        "admin": ({"rotation"}, ALL),
+    },
+    # The leads a realtor is to call back; a manager's every lead.
+    "threecx.speed.to.lead.report": {
+        "realtor": ({"lead_mine"}, {READ}),
+        "manager": ({"lead_mine", "lead_theirs"}, {READ}),
+        "sysadmin": (None, NONE),
+        "admin": ({"lead_mine", "lead_theirs"}, {READ}),
+    },
+    # The power dialer: a realtor works their own lists (and those shared with them), a
+    # manager every list; sessions are kept (no one deletes one: the report counts them).
+    "threecx.dialer.list": {
+        "realtor": ({"list_mine"}, ALL),
+        "manager": ({"list_mine", "list_theirs"}, ALL),
+        "sysadmin": (None, NONE),
+        "admin": ({"list_mine", "list_theirs"}, ALL),
+    },
+    "threecx.dialer.entry": {
+        "realtor": ({"entry_mine"}, ALL),
+        "manager": ({"entry_mine", "entry_theirs"}, ALL),
+        "sysadmin": (None, NONE),
+        "admin": ({"entry_mine", "entry_theirs"}, ALL),
+    },
+    "threecx.dialer.session": {
+        "realtor": ({"session_mine"}, {READ, WRITE, CREATE}),
+        "manager": ({"session_mine", "session_theirs"}, {READ, WRITE, CREATE}),
+        "sysadmin": (None, NONE),
+        "admin": ({"session_mine", "session_theirs"}, {READ, WRITE, CREATE}),
+    },
+    "threecx.dialer.report": {
+        "realtor": ({"dialed_mine"}, {READ}),
+        "manager": ({"dialed_mine", "dialed_theirs"}, {READ}),
+        "sysadmin": (None, NONE),
+        "admin": ({"dialed_mine", "dialed_theirs"}, {READ}),
+    },
+    # The proof of the calling rules: read-only for everyone (written as superuser by the
+    # check); a realtor's own refusals, the managers' report.
+    "threecx.blocked.attempt": {
+        "realtor": ({"attempt_mine"}, {READ}),
+        "manager": ({"attempt_mine", "attempt_theirs"}, {READ}),
+        "sysadmin": (None, NONE),
+        "admin": ({"attempt_mine", "attempt_theirs"}, {READ}),
+    },
+    "threecx.compliance.report": {
+        "realtor": (None, NONE),
+        "manager": ({"attempt_mine", "attempt_theirs"}, {READ}),
+        "sysadmin": (None, NONE),
+        "admin": ({"attempt_mine", "attempt_theirs"}, {READ}),
+    },
+    # The consent ledger: append-only (no one writes or deletes an entry); a realtor records
+    # an opt-out (a consent needs a manager: test_consent.py).
+    "threecx.consent": {
+        "realtor": ({"consent"}, {READ, CREATE}),
+        "manager": ({"consent"}, {READ, CREATE}),
+        "sysadmin": (None, NONE),
+        "admin": ({"consent"}, {READ, CREATE}),
+    },
+    # The settings' connection test, and what the phonebook sync and the dashboard keep for
+    # themselves: the settings administrators', read-only but for the test.
+    "threecx.connection.test": {
+        "realtor": (None, NONE),
+        "manager": (None, NONE),
+        "sysadmin": ({"connection_test"}, ALL),
+        "admin": ({"connection_test"}, ALL),
+    },
+    "threecx.phonebook.entry": {
+        "realtor": (None, NONE),
+        "manager": (None, NONE),
+        "sysadmin": ({"phonebook_entry"}, {READ}),
+        "admin": ({"phonebook_entry"}, {READ}),
+    },
+    "threecx.phonebook.status": {
+        "realtor": (None, NONE),
+        "manager": (None, NONE),
+        "sysadmin": ({"phonebook_status"}, {READ}),
+        "admin": ({"phonebook_status"}, {READ}),
+    },
 }
+# Models whose records belong to their creator only (transient wizards): the access rights
+# per role, checked on the model (a wizard of someone else is never visible).
+MODEL_RIGHTS = {
+    "threecx.consent.wizard": {
+        "realtor": NONE, "manager": {READ, WRITE, CREATE}, "sysadmin": NONE,
+        "admin": {READ, WRITE, CREATE}, "internal": NONE, "portal": NONE,
+    },
+}
+# The dashboard's quarter-hour roll-up is read by the settings administrators only; it has
+# no record rule (the dashboard reads it as superuser, per company): see
+# test_the_roll_up_is_not_per_company.
+ROLLUP = "threecx.call.rollup"
+# Abstract models (mixins, the caller lookup, the CRM key dialog) hold no records: nothing
+# to access. Every other model of the addon must be in one of the tables above.
 # The records of each model the table is about (see setUpClass).
 RECORDS = {
     "threecx.server": ("server",),
@@ -106,9 +216,23 @@ RECORDS = {
     "threecx.dial.request": ("dial",),
     "threecx.softphone.session": ("session",),
     "threecx.optout": ("optout",),
+    "threecx.calling.rule.holiday": ("holiday",),
+    "threecx.team": ("team",),
+    "threecx.team.rotation": ("rotation",),
+    "threecx.speed.to.lead.report": ("lead_mine", "lead_theirs"),
+    "threecx.dialer.list": ("list_mine", "list_theirs"),
+    "threecx.dialer.entry": ("entry_mine", "entry_theirs"),
+    "threecx.dialer.session": ("session_mine", "session_theirs"),
+    "threecx.dialer.report": ("dialed_mine", "dialed_theirs"),
+    "threecx.blocked.attempt": ("attempt_mine", "attempt_theirs"),
+    "threecx.compliance.report": ("attempt_mine", "attempt_theirs"),
+    "threecx.consent": ("consent",),
+    "threecx.connection.test": ("connection_test",),
+    "threecx.phonebook.entry": ("phonebook_entry",),
+    "threecx.phonebook.status": ("phonebook_status",),
 }
 # One set of records for every company (the cross-company test skips them).
-GLOBAL_MODELS = ("threecx.outcome", "threecx.calling.rule")
+GLOBAL_MODELS = ("threecx.outcome", "threecx.calling.rule", "threecx.calling.rule.holiday")
 # Internal users without a telephony group and portal users: nothing, on every model.
 for _rules in EXPECTED.values():
     _rules.setdefault("internal", (None, NONE))
@@ -151,10 +275,63 @@ class TestSecurityMatrix(Realtor3cxCase):
                                   "user_id": other_user.id, "direction": "outbound",
                                   "start_at": T, "external_number": "+15550108602"})
             base = {"server_id": server.id, "user_id": user.id, "extension": "1" + tag[-1]}
+            company = server.company_id
+            extension = env["threecx.extension"].create(
+                {"server_id": server.id, "number": f"7{tag[-1]}", "user_id": user.id})
+            team = env["threecx.team"].create({"server_id": server.id, "number": f"8{tag[-1]}"})
+            leads = {
+                f"lead_{who}": Call.create({
+                    "server_id": server.id, "call_id": f"{tag}-lead-{who}",
+                    "direction": "inbound", "state": "missed", "start_at": T,
+                    "external_number": "+15550108604", "callback_user_id": realtor.id,
+                    "callback_deadline": T + datetime.timedelta(minutes=5)})
+                for who, realtor in (("mine", user), ("theirs", other_user))
+            }
+            lists = {
+                f"list_{who}": env["threecx.dialer.list"].create({
+                    "name": f"{tag} {who}", "user_id": realtor.id, "company_id": company.id,
+                    "res_model": "res.partner"})
+                for who, realtor in (("mine", user), ("theirs", other_user))
+            }
+            entries = {
+                f"entry_{who}": env["threecx.dialer.entry"].create({
+                    "list_id": lists[f"list_{who}"].id, "phone": "+15550108605",
+                    "dialed_at": T, "call_id": call.id})
+                for who, call in (("mine", mine), ("theirs", theirs))
+            }
+            attempts = {
+                f"attempt_{who}": env["threecx.blocked.attempt"].create({
+                    "user_id": realtor.id, "number": "+15550108606", "path": "click_to_call",
+                    "reason": "do_not_call", "company_id": company.id})
+                for who, realtor in (("mine", user), ("theirs", other_user))
+            }
+            contact = env["res.partner"].create(
+                {"name": f"{tag} contact", "company_id": company.id})
             return {
+                **leads, **lists, **entries, **attempts,
+                "dialed_mine": entries["entry_mine"],
+                "dialed_theirs": entries["entry_theirs"],
+                "session_mine": env["threecx.dialer.session"].create(
+                    {"list_id": lists["list_mine"].id, "user_id": user.id}),
+                "session_theirs": env["threecx.dialer.session"].create(
+                    {"list_id": lists["list_theirs"].id, "user_id": other_user.id}),
+                "holiday": env["threecx.calling.rule.holiday"].create({
+                    "rule_id": env.ref("realtor_3cx.calling_rule_us_fl").id,
+                    "date": datetime.date(2031, 1, len(tag)), "name": f"{tag} holiday"}),
+                "team": team,
+                "rotation": env["threecx.team.rotation"].create(
+                    {"team_id": team.id, "extension_id": extension.id}),
+                "consent": env["threecx.consent"].create({
+                    "partner_id": contact.id, "kind": "revoked", "how": "manager",
+                    "note": "Stop calling"}),
+                "connection_test": env["threecx.connection.test"].create(
+                    {"server_id": server.id, "user_id": user.id}),
+                "phonebook_entry": env["threecx.phonebook.entry"].create(
+                    {"server_id": server.id, "partner_id": contact.id, "contact_id": 7}),
+                "phonebook_status": env["threecx.phonebook.status"].create(
+                    {"server_id": server.id}),
                 "server": server,
-                "extension": env["threecx.extension"].create(
-                    {"server_id": server.id, "number": f"7{tag[-1]}", "user_id": user.id}),
+                "extension": extension,
                 "mine": mine,
                 "theirs": theirs,
                 "property": env["realtor.property"].create(
@@ -169,6 +346,11 @@ class TestSecurityMatrix(Realtor3cxCase):
                     "excerpt": "Caller: stop calling me."}),
             }
 
+        # Not in any team yet: what a new rotation line is made of.
+        spare = new_test_user(
+            env, login="r3cx_matrix_spare", groups="realtor_3cx.realtor_3cx_group_user")
+        cls.spare_extension = env["threecx.extension"].create(
+            {"server_id": cls.server.id, "number": "79", "user_id": spare.id})
         cls.here = records(cls.server, "main1", cls.realtor, cls.other_realtor)
         # The realtor's own call, but in a company they do not belong to: invisible to them.
         cls.there = records(cls.other_server, "other2", cls.realtor, cls.other_realtor)
@@ -178,8 +360,12 @@ class TestSecurityMatrix(Realtor3cxCase):
 
     def record(self, model, name, where):
         record = where[name]
-        if model == "threecx.call.report":
-            return self.env[model].browse(record.id)  # one report line per call, same id
+        if model in ("threecx.call.report", "threecx.speed.to.lead.report",
+                     "threecx.dialer.report"):
+            # one report line per call (per dialled entry), same id
+            return self.env[model].browse(record.id)
+        if model == "threecx.compliance.report":
+            return self.env[model].browse(record.id * 5)  # a refusal's line
         return record
 
     def allowed(self, operation):
@@ -192,6 +378,11 @@ class TestSecurityMatrix(Realtor3cxCase):
         except _Undo:
             return True
         except AccessError:
+            return False
+        except UserError as exc:
+            # The consent ledger refuses any edit itself, whoever asks (append-only).
+            if "consent ledger cannot be edited" not in str(exc):
+                raise
             return False
         finally:
             self.env.invalidate_all()
@@ -222,6 +413,37 @@ class TestSecurityMatrix(Realtor3cxCase):
                                           {"server_id": self.server.id,
                                            "user_id": self.realtor.id, "extension": "101",
                                            "offer": "v=0"}),
+            "threecx.calling.rule.holiday": (
+                {"name": "Renamed"},
+                {"rule_id": self.env.ref("realtor_3cx.calling_rule_us_fl").id,
+                 "date": datetime.date(2031, 2, 1), "name": "New holiday"}),
+            "threecx.team": ({"name": "Renamed"},
+                             {"server_id": self.server.id, "number": "899"}),
+            "threecx.team.rotation": ({"sequence": 99},
+                                      {"team_id": self.here["team"].id,
+                                       "extension_id": self.spare_extension.id}),
+            "threecx.speed.to.lead.report": ({"leads": 2}, {"leads": 2}),
+            "threecx.dialer.list": ({"name": "Renamed"},
+                                    {"name": "New list", "res_model": "res.partner"}),
+            "threecx.dialer.entry": ({"phone": "+15550108607"},
+                                     {"list_id": self.here["list_mine"].id,
+                                      "phone": "+15550108608"}),
+            "threecx.dialer.session": ({"pause_seconds": 9},
+                                       {"list_id": self.here["list_mine"].id}),
+            "threecx.dialer.report": ({"calls": 2}, {"calls": 2}),
+            "threecx.blocked.attempt": ({"message": "nothing happened"},
+                                        {"number": "+15550108606", "path": "dialer",
+                                         "reason": "do_not_call"}),
+            "threecx.compliance.report": ({"message": "x"}, {"message": "x"}),
+            "threecx.consent": ({"note": "edited"},
+                                {"partner_id": self.here["consent"].partner_id.id,
+                                 "kind": "revoked", "how": "realtor"}),
+            "threecx.connection.test": ({"report": "ok"},
+                                        {"server_id": self.server.id,
+                                         "user_id": self.realtor.id}),
+            "threecx.phonebook.entry": ({"contact_id": 8},
+                                        {"server_id": self.server.id, "contact_id": 9}),
+            "threecx.phonebook.status": ({"summary": "x"}, {"server_id": self.server.id}),
         }[model]
 
         def unlink():
@@ -302,6 +524,40 @@ class TestSecurityMatrix(Realtor3cxCase):
                     self.assertEqual(
                         set(Model.with_context(allowed_company_ids=[self.other_company.id])
                             .search([("id", "in", ids)])), there)
+
+    def test_every_model_of_the_addon_is_in_the_table(self):
+        """A new model without its line here fails: its access was never tested."""
+        names = set(self.env["ir.model.data"].search(
+            [("module", "=", "realtor_3cx"), ("model", "=", "ir.model")]).mapped(
+            lambda data: self.env["ir.model"].browse(data.res_id).model))
+        ours = {name for name in names if name in self.env
+                and self.env[name]._original_module == "realtor_3cx"
+                and not self.env[name]._abstract}
+        self.assertIn("threecx.call", ours)
+        self.assertEqual(ours - set(EXPECTED) - set(MODEL_RIGHTS) - {ROLLUP}, set())
+        # and the table names no model that is not there any more
+        self.assertEqual((set(EXPECTED) | set(MODEL_RIGHTS) | {ROLLUP}) - ours, set())
+
+    def test_the_rights_of_each_role_on_the_wizards(self):
+        for model, rights in MODEL_RIGHTS.items():
+            for role in ROLES:
+                with self.subTest(model=model, role=role):
+                    Model = self.env[model].with_user(self.users[role])
+                    granted = {op for op in ALL if Model.has_access(op)}
+                    self.assertEqual(granted, rights[role])
+
+    def test_the_roll_up_is_for_settings_administrators(self):
+        rows = self.env[ROLLUP].search([("company_id", "=", self.main_company.id)])
+        self.assertTrue(rows)
+        for role in ROLES:
+            with self.subTest(role=role):
+                Model = self.env[ROLLUP].with_user(self.users[role])
+                if role in ("sysadmin", "admin"):
+                    self.assertEqual(Model.search([("id", "in", rows.ids)]), rows)
+                    self.assertEqual({op for op in ALL if Model.has_access(op)}, {READ})
+                else:
+                    with self.assertRaises(AccessError):
+                        Model.search([("id", "in", rows.ids)])
 
     def test_users_without_telephony_still_use_contacts(self):
         """The addon's fields on contacts and users are hidden from them, not an error."""

@@ -34,6 +34,8 @@ geocoder knows it, its area's region: an area code presumes its subscriber a res
 (('US', ''), (None, ''))
 """
 
+import functools
+
 import phonenumbers
 import pytz
 
@@ -63,6 +65,9 @@ def time_zone_for(raw, region=None):
     return zones[0] if zones else None
 
 
+# The calling rules ask it on every outbound check, the same few numbers again and again; the
+# geocoder's answer for a number never changes in a process.
+@functools.lru_cache(maxsize=4096)
 def jurisdiction_for(e164):
     """``(country, region)`` of the E.164 number ``e164``: the ISO country code (``None``
     when not a number) and the geocoder's English description of its area (``"Florida"``,

@@ -14,15 +14,18 @@ is made at ``when``, a moment within Florida's calling hours, so that every chec
 far as the call cap, the costliest part.
 
 Ours, each with an empty record cache as in a new transaction (the rules' table stays cached
-per registry, as in production):
+per registry, and a number's jurisdiction and time zones per process, as in production; each
+sample's number is new to the first way that checks it):
 
 - ``block``: ``res.partner._realtor_3cx_outbound_block(number, when)``, what every outbound
   path calls: the number read, the caller lookup (everyone the number belongs to, every
-  company), do-not-call, the rule of the number's jurisdiction, its hours, days, holidays and
-  call cap;
+  company), do-not-call, Odoo's phone blacklist, the rule of the number's jurisdiction, its
+  hours, days, holidays and call cap; one statement (``realtor_3cx_outbound_facts``). What it
+  does not count: the row a refused click-to-call then writes in the compliance log;
 - ``rule_check``: ``partners._realtor_3cx_restriction(number, when)``, the rule itself for a
   caller that already knows the contacts (the CRM-template lookup, a ReportCall);
-- ``cap_query``: the bare SQL of the call cap (one query on two partial indexes).
+- ``cap_query``: the bare SQL of the call cap (one query on two partial indexes), the part of
+  that statement the data's size weighs on.
 
 The anchor, the same decision as an Odoo developer would write it with the ORM
 (``odoo_orm``): the contacts by ``phone_mobile_search`` (Odoo's own phone search, on its
@@ -265,7 +268,8 @@ class OrmWay:
 
 
 def cap_sql(cr, e164, partner_ids, when, hours=24, limit=CAP):
-    """The call cap's query, as ``_realtor_3cx_attempt_cap`` sends it."""
+    """The call cap's query, as ``realtor_3cx_outbound_facts`` (res_partner_outbound.py)
+    makes it."""
     cr.execute(
         """SELECT start_at FROM threecx_call
             WHERE direction = 'outbound' AND start_at > %s AND start_at < %s
