@@ -117,7 +117,9 @@ class ThreecxOutboundMixin(models.AbstractModel):
     _description = "Contact: outbound call rules"
 
     def init(self):
-        self.env.cr.execute(OUTBOUND_FACTS)
+        # Once, for res.partner: Odoo also runs init on the abstract mixin itself.
+        if not self._abstract:
+            self.env.cr.execute(OUTBOUND_FACTS)
 
     def _realtor_3cx_outbound_block(self, number, when=None, path=False):
         """Whether an outbound call to ``number`` may be placed at ``when``, and why not.

@@ -458,7 +458,8 @@ class ThreecxCallTranscriptMixin(models.AbstractModel):
     _description = "Phone Call: transcript"
 
     transcript = fields.Text(readonly=True, copy=False)
-    # The Calls list's "Search Transcript for": words, on a full-text index (see init).
+    # The Calls list's "Search Transcript for": words, on a full-text index
+    # (_transcript_words_init, _search_transcript_search).
     transcript_search = fields.Char(
         "Transcript words", store=False, search="_search_transcript_search"
     )
